@@ -1,0 +1,62 @@
+/**
+ * E2E helpers: console-error capture (any console error fails a test: ORT reports
+ * WebGPU validation errors only there), real file drops through the drop zone,
+ * and the bundled sample files read from disk.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Page } from '@playwright/test';
+
+export const SAMPLES = path.resolve(import.meta.dirname, '..', 'public', 'samples');
+
+export interface SampleManifest {
+  tokenizer: string;
+  dev: string;
+  heldout: string;
+  labels: string[];
+  models: { file: string; role: string; name?: string }[];
+}
+
+export function sampleManifest(): SampleManifest {
+  return JSON.parse(readFileSync(path.join(SAMPLES, 'manifest.json'), 'utf8')) as SampleManifest;
+}
+
+export function sampleFile(name: string): { name: string; bytes: Buffer } {
+  return { name, bytes: readFileSync(path.join(SAMPLES, name)) };
+}
+
+/** The files a user drags in: fine-tuned checkpoints, dev and held-out JSONL, tokenizer.json. */
+export function sampleDrop(): { name: string; bytes: Buffer }[] {
+  const m = sampleManifest();
+  return [...m.models.filter((x) => x.role !== 'base').map((x) => x.file), m.dev, m.heldout, m.tokenizer].map(sampleFile);
+}
+
+export function captureConsoleErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  page.on('worker', (worker) =>
+    worker.on('console', (msg) => {
+      if (msg.type() === 'error') errors.push(`worker console: ${msg.text()}`);
+    }),
+  );
+  return errors;
+}
+
+/** Drops files on an element the way a user's drag does: dragenter, dragover, drop with a DataTransfer of Files. */
+export async function dropFiles(page: Page, selector: string, files: { name: string; bytes: Buffer }[]): Promise<void> {
+  const payload = files.map((f) => ({ name: f.name, b64: f.bytes.toString('base64') }));
+  const dataTransfer = await page.evaluateHandle((items) => {
+    const dt = new DataTransfer();
+    for (const item of items) {
+      const binary = atob(item.b64);
+      const bytes = new Uint8Array(binary.length);
+      for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+      dt.items.add(new File([bytes], item.name));
+    }
+    return dt;
+  }, payload);
+  for (const type of ['dragenter', 'dragover', 'drop']) await page.dispatchEvent(selector, type, { dataTransfer });
+}

@@ -1,0 +1,103 @@
+/**
+ * Evolver logic on the CPU population with a synthetic fitness (closeness to a
+ * hidden target vector), so acceptance rules can be checked exactly.
+ */
+import { describe, expect, it } from 'vitest';
+import { CpuPopulation } from './cpu-population';
+import { isBetter, runEvolver } from './evolver';
+import type { ParameterLayout } from './layout';
+import type { WeightSetId } from './population';
+import type { EvolverSettings, Fitness } from './types';
+
+function seededRandom(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const layout: ParameterLayout = {
+  slots: [
+    { name: 'a', dims: [3, 5], size: 15, offset: 0 },
+    { name: 'b', dims: [22], size: 22, offset: 15 },
+  ],
+  totalSize: 37,
+};
+
+function setup(seed: number, n = 4) {
+  const rand = seededRandom(seed);
+  const target = Float32Array.from({ length: layout.totalSize }, () => rand() * 2 - 1);
+  const individuals = Array.from({ length: n }, () => Float32Array.from(target, (t) => t + (rand() * 2 - 1)));
+  const population = new CpuPopulation(layout, individuals);
+  const fitnessOf = async (set: WeightSetId): Promise<Fitness> => {
+    const flat = await population.read(set);
+    let d = 0;
+    for (let i = 0; i < flat.length; i++) d += (flat[i] - target[i]) ** 2;
+    return { accuracy: 1 / (1 + d), macroF1: 0 };
+  };
+  return { population, fitnessOf };
+}
+
+const base: EvolverSettings = { f: 0.5, cr: 0.5, generations: 6, seed: 7, mode: 'merged-average' };
+
+describe('runEvolver', () => {
+  it('merged mode: the merged score never decreases and only strict improvements are accepted', async () => {
+    const { population, fitnessOf } = setup(1);
+    const generations: number[] = [];
+    const outcome = await runEvolver(population, base, {
+      score: fitnessOf,
+      onProgress: (e) => {
+        if (e.type === 'generation') generations.push(e.stat.merged);
+      },
+    });
+    expect(outcome.offspring).toBe(6 * 4);
+    expect(outcome.evaluations).toBe(4 + 1 + 6 * 4);
+    for (let i = 1; i < generations.length; i++) expect(generations[i]).toBeGreaterThanOrEqual(generations[i - 1]);
+    expect(outcome.accepted).toBeGreaterThan(0);
+    expect(outcome.resultFitness.accuracy).toBeGreaterThan(outcome.initialMergeFitness.accuracy);
+    // The result set really holds the reported fitness.
+    expect((await fitnessOf(outcome.result)).accuracy).toBe(outcome.resultFitness.accuracy);
+  });
+
+  it('individual mode: each individual only improves, the result is the best individual', async () => {
+    const { population, fitnessOf } = setup(2);
+    const before = await Promise.all([0, 1, 2, 3].map(fitnessOf));
+    const outcome = await runEvolver(population, { ...base, mode: 'individual' }, { score: fitnessOf });
+    const after = await Promise.all([0, 1, 2, 3].map(fitnessOf));
+    after.forEach((f, i) => expect(f.accuracy).toBeGreaterThanOrEqual(before[i].accuracy));
+    expect(typeof outcome.result).toBe('number');
+    expect(outcome.resultFitness.accuracy).toBe(Math.max(...after.map((f) => f.accuracy)));
+  });
+
+  it('one seed reproduces the whole run; another seed gives another run', async () => {
+    const run = async (seed: number) => {
+      const { population, fitnessOf } = setup(3);
+      const outcome = await runEvolver(population, { ...base, seed }, { score: fitnessOf });
+      return { history: outcome.history, weights: await population.read(outcome.result) };
+    };
+    const a = await run(11);
+    const b = await run(11);
+    const c = await run(12);
+    expect(b.history).toEqual(a.history);
+    expect(Array.from(b.weights)).toEqual(Array.from(a.weights));
+    expect(Array.from(c.weights)).not.toEqual(Array.from(a.weights));
+  });
+
+  it('stops between offspring when asked', async () => {
+    const { population, fitnessOf } = setup(4);
+    let calls = 0;
+    const outcome = await runEvolver(population, base, { score: fitnessOf, shouldStop: () => ++calls > 5 });
+    expect(outcome.stopped).toBe(true);
+    expect(outcome.offspring).toBe(5);
+  });
+
+  it('compares fitness by accuracy, then macro-F1', () => {
+    expect(isBetter({ accuracy: 0.9, macroF1: 0.1 }, { accuracy: 0.8, macroF1: 0.9 })).toBe(true);
+    expect(isBetter({ accuracy: 0.9, macroF1: 0.5 }, { accuracy: 0.9, macroF1: 0.4 })).toBe(true);
+    expect(isBetter({ accuracy: 0.9, macroF1: 0.4 }, { accuracy: 0.9, macroF1: 0.4 })).toBe(false);
+  });
+});

@@ -1,0 +1,221 @@
+/**
+ * What the user has loaded: checkpoints, tokenizer, dev and held-out files, label
+ * names. Adding files is all-or-nothing per file: a bad file is reported by name
+ * and leaves everything already loaded untouched.
+ */
+import { detectFormat } from '../formats/registry';
+import { readOnnx, describeArchitectureDifference, type OnnxModel } from '../formats/onnx';
+import { parseJsonl, encodeDataset, classBalance, subsetDataset, type DevRow, type EncodedDataset } from '../eval/dataset';
+import { loadTokenizer, type TextTokenizer } from '../eval/tokenize';
+import { splitDevHeldout } from '../eval/split';
+import { floatInitializers, mergedLayout } from './layout';
+import type { CheckpointSummary, DatasetSummary, FileProblem, LoadReport, NamedBytes, StudioSnapshot } from './types';
+
+export const MAX_CHECKPOINTS = 8;
+/** Fraction of the dev file held out when no separate held-out file is given. */
+export const HELDOUT_FRACTION = 0.25;
+const SPLIT_SEED = 20240612;
+
+export interface Checkpoint {
+  name: string;
+  bytes: Uint8Array;
+  model: OnnxModel;
+}
+
+interface RowsFile {
+  fileName: string;
+  rows: DevRow[];
+}
+
+export interface EncodedSplits {
+  dev: EncodedDataset;
+  heldout: EncodedDataset;
+  summary: DatasetSummary;
+}
+
+const HELDOUT_NAME = /held[-_ ]?out|test/i;
+const decoder = new TextDecoder();
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Prefix the file name unless the parser already did. */
+function named(fileName: string, message: string): FileProblem {
+  return { fileName, message: message.startsWith(fileName) ? message : `${fileName}: ${message}` };
+}
+
+export class Workspace {
+  checkpoints: Checkpoint[] = [];
+  tokenizer: { fileName: string; tokenizer: TextTokenizer } | null = null;
+  devFile: RowsFile | null = null;
+  heldoutFile: RowsFile | null = null;
+  labels: string[] | null = null;
+  /** Encoded splits for the current files; null until a dev set and a checkpoint are both loaded. */
+  private encoded: EncodedSplits | null = null;
+
+  addFiles(files: readonly NamedBytes[]): LoadReport {
+    const problems: FileProblem[] = [];
+    const accepted: string[] = [];
+    // Tokenizer and label files first: dev rows are validated against them.
+    const order = { tokenizer: 0, json: 1, onnx: 2, jsonl: 3, safetensors: 4, unknown: 5 } as const;
+    const typed = files.map((f) => ({ file: f, format: detectFormat(f.name, f.bytes.subarray(0, 65536)) }));
+    typed.sort((a, b) => order[a.format] - order[b.format]);
+    for (const { file, format } of typed) {
+      try {
+        switch (format) {
+          case 'onnx':
+            this.addCheckpoint(file);
+            break;
+          case 'tokenizer':
+            this.tokenizer = { fileName: file.name, tokenizer: loadTokenizer(decoder.decode(file.bytes), file.name) };
+            break;
+          case 'jsonl':
+            this.addRows(file);
+            break;
+          case 'json':
+            this.addLabelFile(file);
+            break;
+          case 'safetensors':
+            throw new Error('safetensors checkpoints need their ONNX graph; drop the exported .onnx checkpoints instead.');
+          default:
+            throw new Error('not a recognised file (expected .onnx checkpoints, a .jsonl dev set, tokenizer.json).');
+        }
+        accepted.push(file.name);
+      } catch (err) {
+        problems.push(named(file.name, errorMessage(err)));
+      }
+    }
+    this.encoded = null;
+    if (this.devFile && this.checkpoints.length > 0) {
+      try {
+        this.encoded = this.encode();
+      } catch (err) {
+        problems.push(named(this.devFile.fileName, errorMessage(err)));
+      }
+    }
+    return { ...this.snapshot(), accepted, problems };
+  }
+
+  private addCheckpoint(file: NamedBytes): void {
+    if (this.checkpoints.some((c) => c.name === file.name)) throw new Error('a checkpoint with this name is already loaded.');
+    if (this.checkpoints.length >= MAX_CHECKPOINTS) throw new Error(`at most ${MAX_CHECKPOINTS} checkpoints can be evolved together.`);
+    const model = readOnnx(file.bytes, file.name);
+    if (floatInitializers(model).length === 0) throw new Error('has no float weights stored in the graph (external data is not supported yet).');
+    const reference = this.checkpoints[0];
+    if (reference) {
+      const difference = describeArchitectureDifference({ fileName: reference.name, model: reference.model }, { fileName: file.name, model });
+      if (difference) throw new Error(`not the same architecture as ${reference.name}: ${difference}`);
+    }
+    this.checkpoints.push({ name: file.name, bytes: file.bytes, model });
+  }
+
+  private addRows(file: NamedBytes): void {
+    const rows = parseJsonl(decoder.decode(file.bytes), file.name);
+    if (rows.length === 0) throw new Error('has no rows.');
+    const entry = { fileName: file.name, rows };
+    if (HELDOUT_NAME.test(file.name)) this.heldoutFile = entry;
+    else this.devFile = entry;
+  }
+
+  private addLabelFile(file: NamedBytes): void {
+    let json: unknown;
+    try {
+      json = JSON.parse(decoder.decode(file.bytes));
+    } catch {
+      throw new Error('is not valid JSON.');
+    }
+    const labels = (json as { labels?: unknown }).labels;
+    if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string')) {
+      throw new Error('is JSON but neither a tokenizer nor a label list ({"labels": [...]})');
+    }
+    this.labels = labels as string[];
+  }
+
+  removeCheckpoint(name: string): void {
+    this.checkpoints = this.checkpoints.filter((c) => c.name !== name);
+    if (this.checkpoints.length === 0) this.encoded = null;
+  }
+
+  /** The encoded dev and held-out splits, or an error saying what is missing. */
+  splits(): EncodedSplits {
+    if (!this.devFile) throw new Error('Load a dev set (.jsonl) first.');
+    if (this.checkpoints.length === 0) throw new Error('Load checkpoints first.');
+    this.encoded ??= this.encode();
+    return this.encoded;
+  }
+
+  /** Sequence length and class count come from the graph's static shapes. */
+  modelShape(): { sequenceLength: number; numClasses: number } {
+    const model = this.checkpoints[0].model;
+    const ids = model.inputs.find((i) => i.name === 'input_ids') ?? model.inputs[0];
+    const seq = ids.dims[1];
+    const out = model.outputs[0].dims;
+    const classes = out[out.length - 1];
+    if (typeof classes !== 'number') throw new Error(`${this.checkpoints[0].name}: output ${model.outputs[0].name} has no static class dimension.`);
+    return { sequenceLength: typeof seq === 'number' ? seq : 128, numClasses: classes };
+  }
+
+  /** Encodes dev and held-out rows for the loaded architecture; throws a DatasetError naming the file. */
+  private encode(): EncodedSplits {
+    if (!this.devFile) throw new Error('no dev set loaded');
+    const { sequenceLength, numClasses } = this.modelShape();
+    const tok = this.tokenizer?.tokenizer;
+    const common = { tokenizer: tok, sequenceLength, padId: tok?.padId ?? 0, labels: this.labels ?? undefined, numClasses };
+    const dev = encodeDataset(this.devFile.rows, { ...common, fileName: this.devFile.fileName });
+    let devPart: EncodedDataset;
+    let heldout: EncodedDataset;
+    if (this.heldoutFile) {
+      devPart = dev;
+      heldout = encodeDataset(this.heldoutFile.rows, { ...common, fileName: this.heldoutFile.fileName });
+    } else {
+      const strata = Array.from(dev.labels, (label, i) => `${dev.domains[i]}|${label}`);
+      const split = splitDevHeldout(dev.size, HELDOUT_FRACTION, SPLIT_SEED, strata);
+      devPart = subsetDataset(dev, split.dev);
+      heldout = subsetDataset(dev, split.heldout);
+    }
+    const labels = this.labels ?? Array.from({ length: numClasses }, (_, i) => String(i));
+    const summary: DatasetSummary = {
+      devFile: this.devFile.fileName,
+      heldoutFile: this.heldoutFile?.fileName ?? null,
+      devSize: devPart.size,
+      heldoutSize: heldout.size,
+      sequenceLength,
+      numClasses,
+      labels,
+      devClassBalance: classBalance(devPart),
+      heldoutClassBalance: classBalance(heldout),
+      domains: devPart.domainNames,
+      heldoutSource: this.heldoutFile ? 'file' : 'split',
+    };
+    return { dev: devPart, heldout, summary };
+  }
+
+  snapshot(): StudioSnapshot {
+    const first = this.checkpoints[0]?.model;
+    return {
+      checkpoints: this.checkpoints.map(summarizeCheckpoint),
+      dataset: this.encoded?.summary ?? null,
+      tokenizer: this.tokenizer?.fileName ?? null,
+      architecture: first
+        ? {
+            inputs: first.inputs.map((i) => i.name),
+            outputs: first.outputs.map((o) => o.name),
+            opset: first.opsetVersion,
+            mergedTensors: this.checkpoints.length > 1 ? mergedLayout(this.checkpoints.map((c) => c.model)).slots.length : 0,
+          }
+        : null,
+    };
+  }
+}
+
+function summarizeCheckpoint(c: Checkpoint): CheckpointSummary {
+  const floats = floatInitializers(c.model);
+  return {
+    name: c.name,
+    bytes: c.bytes.byteLength,
+    parameterCount: floats.reduce((n, init) => n + init.floats!.length, 0),
+    tensorCount: floats.length,
+    dtype: 'F32',
+  };
+}

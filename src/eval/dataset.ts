@@ -1,0 +1,335 @@
+// Dev-set handling: parse a dropped JSONL file and encode it into the fixed-shape int64 tensors the
+// ONNX classifier takes (input_ids and attention_mask, [size, L] with the model's static L).
+// Pure logic: text in, typed arrays out, so the eval worker, the CLI and Node tests share it.
+//
+// Row forms (one JSON object per line; blank lines are skipped):
+//   {"text": "...", "label": 0, "domain": "spam-2"}                needs a tokenizer.json
+//   {"input_ids": [2, 17, ...], "attention_mask": [1, 1, ...], "label": "spam"}
+// A file is all text rows or all input_ids rows. A row carrying both is an input_ids row (the ids
+// are authoritative; the text is kept for display).
+import type { TextTokenizer } from './tokenize';
+
+/** Files larger than this are refused before parsing: the whole file is held as one string. */
+export const MAX_DEV_FILE_BYTES = 200 * 1024 * 1024;
+/** More rows than this would not fit an evaluation budget anyway; refuse early and say so. */
+export const MAX_DEV_ROWS = 1_000_000;
+
+export class DatasetError extends Error {
+  readonly fileName: string;
+  /** 1-based line of the offending row, when the problem is one row. */
+  readonly line: number | undefined;
+  constructor(fileName: string, message: string, line?: number) {
+    super(message);
+    this.name = 'DatasetError';
+    this.fileName = fileName;
+    this.line = line;
+  }
+}
+
+export interface DevRow {
+  text?: string;
+  inputIds?: number[];
+  attentionMask?: number[];
+  label: number | string;
+  domain?: string;
+  /** 1-based line in the source file. */
+  line: number;
+}
+
+export interface EncodedDataset {
+  size: number;
+  sequenceLength: number;
+  /** size × sequenceLength, row-major, truncated to the first L tokens and padded with padId. */
+  inputIds: BigInt64Array;
+  /** 1 for real tokens, 0 for padding. */
+  attentionMask: BigInt64Array;
+  /** Class index per row. */
+  labels: Int32Array;
+  /** Domain per row, '' where the row has none. */
+  domains: string[];
+  /** Distinct non-empty domains, sorted. */
+  domainNames: string[];
+  numClasses: number;
+  /** Class names when the caller gave them (index = class). */
+  labelNames?: string[];
+}
+
+export interface EncodeDatasetParams {
+  fileName: string;
+  tokenizer?: TextTokenizer;
+  sequenceLength: number;
+  padId: number;
+  /** Class names: string labels map through this list, and numClasses defaults to its length. */
+  labels?: string[];
+  numClasses?: number;
+  /** When given, token ids must be below it (an out-of-range id would fail inside the model). */
+  vocabSize?: number;
+}
+
+function isIndex(x: unknown): x is number {
+  return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+}
+
+function describe(x: unknown): string {
+  const s = JSON.stringify(x);
+  return s === undefined ? String(x) : s.length > 40 ? `${s.slice(0, 40)}…` : s;
+}
+
+/** Refuses a file by byte size before it is read into a string. */
+export function checkDevFileSize(byteLength: number, fileName: string): void {
+  if (byteLength > MAX_DEV_FILE_BYTES) {
+    const mb = (byteLength / (1024 * 1024)).toFixed(0);
+    throw new DatasetError(
+      fileName,
+      `${fileName}: ${mb} MB is over the ${MAX_DEV_FILE_BYTES / (1024 * 1024)} MB limit for a dev set; sample it down first`,
+    );
+  }
+}
+
+/** Decodes UTF-8 bytes (a BOM is dropped) and parses them as JSONL. */
+export function parseJsonlBytes(bytes: Uint8Array, fileName: string): DevRow[] {
+  checkDevFileSize(bytes.byteLength, fileName);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new DatasetError(fileName, `${fileName}: not valid UTF-8 text`);
+  }
+  return parseJsonl(text, fileName);
+}
+
+function parseRow(obj: unknown, fileName: string, line: number): DevRow {
+  const at = `${fileName}, line ${line}`;
+  const fail = (problem: string) => new DatasetError(fileName, `${at}: ${problem}`, line);
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
+    throw fail(`expected a JSON object, got ${describe(obj)}`);
+  }
+  const o = obj as Record<string, unknown>;
+
+  const label = o.label;
+  if (label === undefined || label === null) throw fail('missing "label"');
+  if (typeof label === 'string') {
+    if (label.length === 0) throw fail('empty "label"');
+  } else if (!isIndex(label)) {
+    throw fail(`"label" must be a class index (integer ≥ 0) or a class name, got ${describe(label)}`);
+  }
+  const row: DevRow = { label, line };
+
+  if (o.domain !== undefined && o.domain !== null) {
+    if (typeof o.domain !== 'string') throw fail(`"domain" must be a string, got ${describe(o.domain)}`);
+    if (o.domain.length > 0) row.domain = o.domain;
+  }
+
+  if (o.input_ids !== undefined && o.input_ids !== null) {
+    const ids = o.input_ids;
+    if (!Array.isArray(ids) || ids.length === 0) throw fail('"input_ids" must be a non-empty array of integers');
+    const bad = ids.findIndex((v) => !isIndex(v));
+    if (bad >= 0) throw fail(`"input_ids" must hold integers ≥ 0, item ${bad} is ${describe(ids[bad])}`);
+    row.inputIds = ids as number[];
+    const mask = o.attention_mask;
+    if (mask !== undefined && mask !== null) {
+      if (!Array.isArray(mask) || mask.length !== ids.length) {
+        throw fail(`"attention_mask" must be an array as long as "input_ids" (${ids.length})`);
+      }
+      const badMask = mask.findIndex((v) => v !== 0 && v !== 1);
+      if (badMask >= 0) throw fail(`"attention_mask" must hold 0 or 1, item ${badMask} is ${describe(mask[badMask])}`);
+      row.attentionMask = mask as number[];
+    }
+    if (typeof o.text === 'string') row.text = o.text;
+  } else if (o.text !== undefined && o.text !== null) {
+    if (typeof o.text !== 'string') throw fail(`"text" must be a string, got ${describe(o.text)}`);
+    if (o.text.trim().length === 0) throw fail('empty "text"');
+    row.text = o.text;
+  } else {
+    throw fail('row has neither "text" nor "input_ids"');
+  }
+  return row;
+}
+
+/**
+ * Parses a JSONL dev set. Throws DatasetError naming the file and line on: invalid JSON, a missing
+ * or malformed label, a row with neither text nor input_ids, empty text, non-integer ids, a file
+ * that mixes text rows and input_ids rows, an empty file, or one over the size/row caps.
+ */
+export function parseJsonl(text: string, fileName: string): DevRow[] {
+  // String length counts UTF-16 units, never more than the UTF-8 byte count: a cheap lower bound.
+  checkDevFileSize(text.length, fileName);
+  const rows: DevRow[] = [];
+  let firstKind: { ids: boolean; line: number } | null = null;
+  let start = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  let line = 0;
+  while (start <= text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    line++;
+    const raw = text.slice(start, end).trim();
+    start = end + 1;
+    if (raw.length === 0) continue;
+    if (rows.length >= MAX_DEV_ROWS) {
+      throw new DatasetError(fileName, `${fileName}: more than ${MAX_DEV_ROWS} rows; sample the dev set down first`, line);
+    }
+    let obj: unknown;
+    try {
+      obj = JSON.parse(raw);
+    } catch (err) {
+      throw new DatasetError(fileName, `${fileName}, line ${line}: invalid JSON (${(err as Error).message})`, line);
+    }
+    const row = parseRow(obj, fileName, line);
+    const ids = row.inputIds !== undefined;
+    if (firstKind === null) firstKind = { ids, line };
+    else if (firstKind.ids !== ids) {
+      const kind = (isIds: boolean) => (isIds ? 'an input_ids row' : 'a text row');
+      throw new DatasetError(
+        fileName,
+        `${fileName}, line ${line}: mixed row kinds: this is ${kind(ids)} but line ${firstKind.line} is ${kind(firstKind.ids)}; use one kind per file`,
+        line,
+      );
+    }
+    rows.push(row);
+  }
+  if (rows.length === 0) throw new DatasetError(fileName, `${fileName}: no rows (the file is empty)`);
+  return rows;
+}
+
+function sortedDomains(domains: string[]): string[] {
+  const set = new Set<string>();
+  for (const d of domains) if (d !== '') set.add(d);
+  return [...set].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * Tokenizes (text rows) and lays rows out as [size, L] int64 tensors: the first L tokens are kept,
+ * the rest padded with padId and mask 0. Labels resolve to class indices in [0, numClasses).
+ */
+export function encodeDataset(rows: DevRow[], opts: EncodeDatasetParams): EncodedDataset {
+  const { fileName, tokenizer, sequenceLength: L, padId, labels: labelNames, vocabSize } = opts;
+  if (!Number.isSafeInteger(L) || L <= 0) throw new RangeError(`encodeDataset: sequenceLength must be a positive integer, got ${L}`);
+  if (!isIndex(padId)) throw new RangeError(`encodeDataset: padId must be an integer ≥ 0, got ${padId}`);
+  if (rows.length === 0) throw new DatasetError(fileName, `${fileName}: no rows`);
+  if (opts.numClasses !== undefined && !(Number.isSafeInteger(opts.numClasses) && opts.numClasses > 0)) {
+    throw new RangeError(`encodeDataset: numClasses must be a positive integer, got ${opts.numClasses}`);
+  }
+  if (labelNames !== undefined && opts.numClasses !== undefined && labelNames.length !== opts.numClasses) {
+    throw new DatasetError(
+      fileName,
+      `${fileName}: ${labelNames.length} label names given (${labelNames.join(', ')}) but the model has ${opts.numClasses} classes`,
+    );
+  }
+  const numClasses =
+    opts.numClasses ??
+    labelNames?.length ??
+    rows.reduce((m, r) => (typeof r.label === 'number' ? Math.max(m, r.label + 1) : m), 0);
+  const nameIndex = new Map<string, number>();
+  labelNames?.forEach((n, i) => nameIndex.set(n, i));
+
+  const size = rows.length;
+  const inputIds = new BigInt64Array(size * L).fill(BigInt(padId));
+  const attentionMask = new BigInt64Array(size * L);
+  const labels = new Int32Array(size);
+  const domains: string[] = new Array<string>(size);
+
+  for (let r = 0; r < size; r++) {
+    const row = rows[r];
+    const at = `${fileName}, line ${row.line}`;
+    const fail = (problem: string) => new DatasetError(fileName, `${at}: ${problem}`, row.line);
+
+    let cls: number;
+    if (typeof row.label === 'string') {
+      const found = nameIndex.get(row.label);
+      if (found === undefined) {
+        throw fail(
+          labelNames === undefined
+            ? `label "${row.label}" is a name, but no label list was given to map names to classes`
+            : `unknown label "${row.label}" (expected one of ${labelNames.map((n) => `"${n}"`).join(', ')})`,
+        );
+      }
+      cls = found;
+    } else {
+      cls = row.label;
+    }
+    if (!(cls >= 0 && cls < numClasses)) {
+      throw fail(`label ${describe(row.label)} is outside the model's ${numClasses} classes (0..${numClasses - 1})`);
+    }
+    labels[r] = cls;
+    domains[r] = row.domain ?? '';
+
+    let ids: number[];
+    let mask: number[] | undefined;
+    if (row.inputIds !== undefined) {
+      ids = row.inputIds;
+      mask = row.attentionMask;
+    } else {
+      if (tokenizer === undefined) {
+        throw new DatasetError(
+          fileName,
+          `${fileName}: rows carry "text", so a tokenizer.json is needed (or give pre-tokenized "input_ids" rows)`,
+          row.line,
+        );
+      }
+      ids = tokenizer.encode(row.text ?? '', L);
+      if (ids.length === 0) throw fail('the tokenizer produced no tokens for this text');
+    }
+    const n = Math.min(ids.length, L);
+    const base = r * L;
+    for (let t = 0; t < n; t++) {
+      const id = ids[t];
+      if (vocabSize !== undefined && id >= vocabSize) {
+        throw fail(`token id ${id} at position ${t} is outside the model's vocabulary (${vocabSize} tokens)`);
+      }
+      inputIds[base + t] = BigInt(id);
+      attentionMask[base + t] = mask === undefined ? 1n : BigInt(mask[t]);
+    }
+  }
+
+  const ds: EncodedDataset = {
+    size,
+    sequenceLength: L,
+    inputIds,
+    attentionMask,
+    labels,
+    domains,
+    domainNames: sortedDomains(domains),
+    numClasses,
+  };
+  if (labelNames !== undefined) ds.labelNames = [...labelNames];
+  return ds;
+}
+
+/** Rows per class, indexed by class. */
+export function classBalance(ds: EncodedDataset): number[] {
+  const counts = new Array<number>(ds.numClasses).fill(0);
+  for (const c of ds.labels) counts[c]++;
+  return counts;
+}
+
+/** Copies the given rows (in the given order) into a new dataset; domainNames keeps only those present. */
+export function subsetDataset(ds: EncodedDataset, indices: number[]): EncodedDataset {
+  const L = ds.sequenceLength;
+  const size = indices.length;
+  const inputIds = new BigInt64Array(size * L);
+  const attentionMask = new BigInt64Array(size * L);
+  const labels = new Int32Array(size);
+  const domains = new Array<string>(size);
+  for (let k = 0; k < size; k++) {
+    const i = indices[k];
+    if (!Number.isInteger(i) || i < 0 || i >= ds.size) {
+      throw new RangeError(`subsetDataset: index ${i} is outside 0..${ds.size - 1}`);
+    }
+    inputIds.set(ds.inputIds.subarray(i * L, (i + 1) * L), k * L);
+    attentionMask.set(ds.attentionMask.subarray(i * L, (i + 1) * L), k * L);
+    labels[k] = ds.labels[i];
+    domains[k] = ds.domains[i];
+  }
+  const out: EncodedDataset = {
+    size,
+    sequenceLength: L,
+    inputIds,
+    attentionMask,
+    labels,
+    domains,
+    domainNames: sortedDomains(domains),
+    numClasses: ds.numClasses,
+  };
+  if (ds.labelNames !== undefined) out.labelNames = [...ds.labelNames];
+  return out;
+}

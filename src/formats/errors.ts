@@ -1,0 +1,37 @@
+// Named errors for the format readers and writers in src/formats/.
+// Messages always start with the file name so the UI can show them as they are; the
+// UI and comlink (which rebuilds thrown errors as plain Error) check `err.name`.
+
+/** A safetensors file (or a request to write one) breaks the format's rules. */
+export class SafetensorsFormatError extends Error {
+  readonly fileName: string;
+  constructor(fileName: string, detail: string) {
+    super(`${fileName}: ${detail}`);
+    this.name = 'SafetensorsFormatError';
+    this.fileName = fileName;
+  }
+}
+
+/** An ONNX model that cannot be parsed, or a request that does not fit the model. */
+export class OnnxFormatError extends Error {
+  readonly fileName: string;
+  constructor(fileName: string, detail: string) {
+    super(`${fileName}: ${detail}`);
+    this.name = 'OnnxFormatError';
+    this.fileName = fileName;
+  }
+}
+
+/**
+ * Malformed protobuf wire data. Thrown by onnx-wire.ts, which does not know the file
+ * name; onnx.ts turns it into an OnnxFormatError.
+ */
+export class ProtobufWireError extends Error {
+  /** Byte offset in the buffer where the problem was found. */
+  readonly offset: number;
+  constructor(detail: string, offset: number) {
+    super(detail);
+    this.name = 'ProtobufWireError';
+    this.offset = offset;
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * Module-level actions that talk to the engine worker and write the store with
+ * setState (zustand "practice with no store actions"), so no hook is needed
+ * outside React.
+ */
+import { proxy, transfer, wrap, type Remote } from 'comlink';
+import type { EngineApi, NamedBytes, ProgressEvent } from '../engine/types';
+import { useStudioStore } from './store';
+import { idleProgress } from './slices/run';
+
+let engine: Remote<EngineApi> | null = null;
+let initialised: Promise<void> | null = null;
+
+function getEngine(): Remote<EngineApi> {
+  if (!engine) {
+    const worker = new Worker(new URL('../../workers/engine.worker.ts', import.meta.url), { type: 'module', name: 'engine' });
+    engine = wrap<EngineApi>(worker);
+  }
+  return engine;
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Starts the engine on the chosen compute path (once per page, or again when the choice changes). */
+export function initEngine(): Promise<void> {
+  const preference = useStudioStore.getState().preference;
+  initialised = (async () => {
+    const environment = await getEngine().init(preference);
+    useStudioStore.setState({ environment });
+  })();
+  return initialised;
+}
+
+async function ready(): Promise<Remote<EngineApi>> {
+  await (initialised ?? initEngine());
+  return getEngine();
+}
+
+export async function addFiles(files: NamedBytes[]): Promise<void> {
+  const store = useStudioStore.getState();
+  store.setLoading(true);
+  try {
+    const api = await ready();
+    const buffers = files.map((f) => f.bytes.buffer as ArrayBuffer);
+    const report = await api.addFiles(transfer(files, buffers));
+    useStudioStore.setState({
+      snapshot: { checkpoints: report.checkpoints, dataset: report.dataset, tokenizer: report.tokenizer, architecture: report.architecture },
+      problems: report.problems,
+    });
+  } catch (err) {
+    useStudioStore.setState({ problems: [{ fileName: files.map((f) => f.name).join(', '), message: message(err) }] });
+  } finally {
+    store.setLoading(false);
+  }
+}
+
+export async function addBrowserFiles(list: Iterable<File>): Promise<void> {
+  const files = await Promise.all(Array.from(list, async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })));
+  if (files.length > 0) await addFiles(files);
+}
+
+interface SampleManifest {
+  tokenizer: string;
+  dev: string;
+  heldout?: string;
+  models: { file: string; role: string }[];
+}
+
+/** Loads the bundled sample (public/samples) through the same path as dropped files. */
+export async function loadSample(): Promise<void> {
+  const base = `${import.meta.env.BASE_URL}samples/`;
+  const fetchBytes = async (name: string) => {
+    const res = await fetch(base + name);
+    if (!res.ok) throw new Error(`samples/${name}: HTTP ${res.status}`);
+    return { name, bytes: new Uint8Array(await res.arrayBuffer()) };
+  };
+  try {
+    const manifestFile = await fetchBytes('manifest.json');
+    const manifest = JSON.parse(new TextDecoder().decode(manifestFile.bytes)) as SampleManifest;
+    const names = [
+      manifest.tokenizer,
+      manifest.dev,
+      ...(manifest.heldout ? [manifest.heldout] : []),
+      ...manifest.models.filter((m) => m.role !== 'base').map((m) => m.file),
+    ];
+    const files = await Promise.all(names.map(fetchBytes));
+    await addFiles([manifestFile, ...files]);
+  } catch (err) {
+    useStudioStore.setState({ problems: [{ fileName: 'samples', message: message(err) }] });
+  }
+}
+
+export async function removeCheckpoint(name: string): Promise<void> {
+  const snapshot = await (await ready()).removeCheckpoint(name);
+  useStudioStore.setState({ snapshot });
+}
+
+function onProgress(event: ProgressEvent): void {
+  useStudioStore.setState((s) => {
+    switch (event.type) {
+      case 'phase':
+        return { progress: { ...s.progress, phase: event.text } };
+      case 'individual':
+        return { individuals: [...s.individuals, event.scores] };
+      case 'generation':
+        return { history: [...s.history, event.stat], progress: { ...s.progress, generation: event.stat.generation } };
+      case 'offspring':
+        return {
+          progress: {
+            ...s.progress,
+            generation: event.generation,
+            offspringInGeneration: event.index,
+            perGeneration: event.perGeneration,
+            offspringDone: s.progress.offspringDone + 1,
+            accepted: s.progress.accepted + (event.accepted ? 1 : 0),
+          },
+        };
+    }
+  });
+}
+
+export async function startRun(): Promise<void> {
+  const { settings, snapshot } = useStudioStore.getState();
+  const n = snapshot.checkpoints.length;
+  useStudioStore.setState({
+    status: 'running',
+    history: [],
+    individuals: [],
+    result: null,
+    runError: null,
+    progress: { ...idleProgress, phase: 'Starting', offspringTotal: settings.generations * n, perGeneration: n },
+  });
+  try {
+    const result = await (await ready()).run(settings, proxy(onProgress));
+    useStudioStore.setState({ result, status: result.stopped ? 'stopped' : 'done' });
+  } catch (err) {
+    useStudioStore.setState({ status: 'failed', runError: message(err) });
+  }
+}
+
+export async function stopRun(): Promise<void> {
+  await (await ready()).stop();
+}
+
+/** Exports the result and hands it to the browser as a download. */
+export async function exportResult(): Promise<void> {
+  try {
+    const file = await (await ready()).exportSafetensors();
+    const url = URL.createObjectURL(new Blob([file.bytes as BlobPart], { type: 'application/octet-stream' }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = file.fileName;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  } catch (err) {
+    useStudioStore.setState({ runError: message(err) });
+  }
+}

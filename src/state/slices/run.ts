@@ -1,0 +1,62 @@
+/** Recipe, live progress and the finished run. */
+import type { StateCreator } from 'zustand';
+import {
+  DEFAULT_SETTINGS,
+  type ComputePreference,
+  type EnvironmentReport,
+  type EvolverSettings,
+  type GenerationStat,
+  type ModelScores,
+  type RunResult,
+} from '../../engine/types';
+import type { StudioState } from '../store';
+
+export type RunStatus = 'idle' | 'running' | 'done' | 'stopped' | 'failed';
+
+export interface RunProgress {
+  phase: string;
+  generation: number;
+  offspringInGeneration: number;
+  perGeneration: number;
+  offspringDone: number;
+  offspringTotal: number;
+  accepted: number;
+}
+
+export interface RunSlice {
+  settings: EvolverSettings;
+  preference: ComputePreference;
+  environment: EnvironmentReport | null;
+  status: RunStatus;
+  progress: RunProgress;
+  history: GenerationStat[];
+  individuals: ModelScores[];
+  result: RunResult | null;
+  runError: string | null;
+  setSettings(patch: Partial<EvolverSettings>): void;
+  setPreference(preference: ComputePreference): void;
+}
+
+export const idleProgress: RunProgress = {
+  phase: '',
+  generation: 0,
+  offspringInGeneration: 0,
+  perGeneration: 0,
+  offspringDone: 0,
+  offspringTotal: 0,
+  accepted: 0,
+};
+
+export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set) => ({
+  settings: DEFAULT_SETTINGS,
+  preference: 'auto',
+  environment: null,
+  status: 'idle',
+  progress: idleProgress,
+  history: [],
+  individuals: [],
+  result: null,
+  runError: null,
+  setSettings: (patch) => set((s) => ({ settings: { ...s.settings, ...patch } })),
+  setPreference: (preference) => set({ preference }),
+});

@@ -1,0 +1,24 @@
+/** What is loaded (mirrors the worker's Workspace) and the problems found while loading. */
+import type { StateCreator } from 'zustand';
+import type { FileProblem, StudioSnapshot } from '../../engine/types';
+import type { StudioState } from '../store';
+
+export interface WorkspaceSlice {
+  snapshot: StudioSnapshot;
+  problems: FileProblem[];
+  loading: boolean;
+  setSnapshot(snapshot: StudioSnapshot): void;
+  setProblems(problems: FileProblem[]): void;
+  setLoading(loading: boolean): void;
+}
+
+export const emptySnapshot: StudioSnapshot = { checkpoints: [], dataset: null, tokenizer: null, architecture: null };
+
+export const createWorkspaceSlice: StateCreator<StudioState, [], [], WorkspaceSlice> = (set) => ({
+  snapshot: emptySnapshot,
+  problems: [],
+  loading: false,
+  setSnapshot: (snapshot) => set({ snapshot }),
+  setProblems: (problems) => set({ problems }),
+  setLoading: (loading) => set({ loading }),
+});

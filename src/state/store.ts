@@ -1,0 +1,14 @@
+/**
+ * The studio's one zustand store, made of slices (zustand slices pattern). It holds
+ * ids, summaries, the recipe and progress; weights stay in the engine worker.
+ */
+import { create } from 'zustand';
+import { createRunSlice, type RunSlice } from './slices/run';
+import { createWorkspaceSlice, type WorkspaceSlice } from './slices/workspace';
+
+export type StudioState = WorkspaceSlice & RunSlice;
+
+export const useStudioStore = create<StudioState>()((...a) => ({
+  ...createWorkspaceSlice(...a),
+  ...createRunSlice(...a),
+}));

@@ -1,0 +1,46 @@
+/** Studio layout: load → configure → run → results, top to bottom. */
+import { useEffect } from 'react';
+import { initEngine } from '../state/actions';
+import { DropZone } from './components/DropZone';
+import { ProblemList } from './components/ProblemList';
+import { CheckpointTable } from './components/CheckpointTable';
+import { DatasetPanel } from './components/DatasetPanel';
+import { SettingsForm } from './components/SettingsForm';
+import { RunPanel } from './components/RunPanel';
+import { ResultsPanel } from './components/ResultsPanel';
+import { ComputeBadge } from './components/ComputeBadge';
+import { FitnessChart } from './charts/FitnessChart';
+
+export function App() {
+  useEffect(() => {
+    void initEngine();
+  }, []);
+  return (
+    <div className="app">
+      <header className="app-header">
+        <h1>Evolver Studio</h1>
+        <p className="tagline">Evolve fine-tuned checkpoints into one model, entirely in your browser.</p>
+        <ComputeBadge />
+      </header>
+      <main>
+        <section className="card" aria-labelledby="load-title">
+          <h2 id="load-title">1. Checkpoints and dev set</h2>
+          <DropZone />
+          <ProblemList />
+          <CheckpointTable />
+          <DatasetPanel />
+        </section>
+        <section className="card" aria-labelledby="run-title">
+          <h2 id="run-title">2. Evolve</h2>
+          <SettingsForm />
+          <RunPanel />
+          <FitnessChart />
+        </section>
+        <section className="card" aria-labelledby="result-title">
+          <h2 id="result-title">3. Result</h2>
+          <ResultsPanel />
+        </section>
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,55 @@
+/** Loaded checkpoints with size, parameters and (once a run started) their own dev / held-out scores. */
+import { useStudioStore } from '../../state/store';
+import { removeCheckpoint } from '../../state/actions';
+import { bytes, count, percent } from '../format';
+
+export function CheckpointTable() {
+  const checkpoints = useStudioStore((s) => s.snapshot.checkpoints);
+  const architecture = useStudioStore((s) => s.snapshot.architecture);
+  const individuals = useStudioStore((s) => s.individuals);
+  const running = useStudioStore((s) => s.status === 'running');
+  if (checkpoints.length === 0) return <p className="muted">No checkpoints loaded yet.</p>;
+  return (
+    <>
+      <table className="table" data-testid="checkpoints">
+        <thead>
+          <tr>
+            <th>Checkpoint</th>
+            <th>Size</th>
+            <th>Parameters</th>
+            <th>Tensors</th>
+            <th>Dev acc.</th>
+            <th>Held-out acc.</th>
+            <th aria-label="actions" />
+          </tr>
+        </thead>
+        <tbody>
+          {checkpoints.map((c) => {
+            const scores = individuals.find((m) => m.name === c.name);
+            return (
+              <tr key={c.name}>
+                <td>{c.name}</td>
+                <td>{bytes(c.bytes)}</td>
+                <td>{count(c.parameterCount)}</td>
+                <td>{c.tensorCount}</td>
+                <td>{percent(scores?.dev.accuracy)}</td>
+                <td>{percent(scores?.heldout?.accuracy)}</td>
+                <td>
+                  <button type="button" className="link" disabled={running} onClick={() => void removeCheckpoint(c.name)} aria-label={`Remove ${c.name}`}>
+                    remove
+                  </button>
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+      {architecture && (
+        <p className="muted">
+          One architecture: opset {architecture.opset}, inputs {architecture.inputs.join(', ')} → {architecture.outputs.join(', ')};{' '}
+          {architecture.mergedTensors} tensors differ across checkpoints and are evolved.
+        </p>
+      )}
+    </>
+  );
+}

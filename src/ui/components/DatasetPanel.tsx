@@ -1,0 +1,25 @@
+/** Dev and held-out split sizes and class balance. */
+import { useStudioStore } from '../../state/store';
+
+export function DatasetPanel() {
+  const dataset = useStudioStore((s) => s.snapshot.dataset);
+  const tokenizer = useStudioStore((s) => s.snapshot.tokenizer);
+  if (!dataset) return <p className="muted">No dev set loaded yet{tokenizer ? ` (tokenizer: ${tokenizer})` : ''}.</p>;
+  const balance = (counts: number[]) => counts.map((n, i) => `${dataset.labels[i] ?? i}: ${n}`).join(', ');
+  return (
+    <div className="dataset" data-testid="dataset">
+      <div>
+        <strong>Dev</strong> {dataset.devFile}: {dataset.devSize} rows ({balance(dataset.devClassBalance)}) — used for selection
+      </div>
+      <div>
+        <strong>Held-out</strong> {dataset.heldoutSource === 'file' ? dataset.heldoutFile : `seeded split of ${dataset.devFile}`}:{' '}
+        {dataset.heldoutSize} rows ({balance(dataset.heldoutClassBalance)}) — reported only, never used for selection
+      </div>
+      <div className="muted">
+        Sequence length {dataset.sequenceLength}
+        {tokenizer ? `, tokenizer ${tokenizer}` : ', pre-tokenized'}
+        {dataset.domains.length > 0 ? `, domains: ${dataset.domains.join(', ')}` : ''}
+      </div>
+    </div>
+  );
+}

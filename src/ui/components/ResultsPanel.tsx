@@ -1,0 +1,76 @@
+/** Final scores (dev for selection, held-out reported separately) and export. */
+import { useStudioStore } from '../../state/store';
+import { exportResult } from '../../state/actions';
+import { percent } from '../format';
+import type { ModelScores } from '../../engine/types';
+
+function Row({ m, testId }: { m: ModelScores; testId?: string }) {
+  return (
+    <tr data-testid={testId}>
+      <td>{m.name}</td>
+      <td data-testid={testId ? `${testId}-dev-acc` : undefined} data-value={m.dev.accuracy}>
+        {percent(m.dev.accuracy)}
+      </td>
+      <td>{percent(m.dev.macroF1)}</td>
+      <td data-testid={testId ? `${testId}-heldout-acc` : undefined}>{percent(m.heldout?.accuracy)}</td>
+      <td>{percent(m.heldout?.macroF1)}</td>
+    </tr>
+  );
+}
+
+export function ResultsPanel() {
+  const result = useStudioStore((s) => s.result);
+  if (!result) return <p className="muted">Results appear here when a run finishes.</p>;
+  const domains = result.final.dev.byDomain.filter((d) => d.domain !== 'all');
+  return (
+    <div className="results" data-testid="results">
+      <table className="table">
+        <thead>
+          <tr>
+            <th>Model</th>
+            <th>Dev acc.</th>
+            <th>Dev macro-F1</th>
+            <th>Held-out acc.</th>
+            <th>Held-out macro-F1</th>
+          </tr>
+        </thead>
+        <tbody>
+          {result.individuals.map((m) => (
+            <Row key={m.name} m={m} testId="individual" />
+          ))}
+          <Row m={result.initialMerge} />
+          <Row m={result.final} testId="final" />
+        </tbody>
+      </table>
+      {domains.length > 0 && (
+        <table className="table compact" aria-label="Per-domain dev accuracy">
+          <thead>
+            <tr>
+              <th>Domain (dev)</th>
+              {domains.map((d) => (
+                <th key={d.domain}>{d.domain}</th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            <tr>
+              <td>{result.final.name}</td>
+              {domains.map((d) => (
+                <td key={d.domain}>{percent(d.accuracy)}</td>
+              ))}
+            </tr>
+          </tbody>
+        </table>
+      )}
+      <p className="muted" data-testid="counters">
+        {result.path === 'webgpu' ? 'WebGPU' : 'WASM'} path · {result.counters.evaluations} dev evaluations · {result.counters.accepted}/
+        {result.counters.offspring} offspring accepted · sessions created during run: {result.counters.sessionsCreatedDuringRun} · weight
+        bytes read back during run: {result.counters.weightBytesReadBackDuringRun} · {result.counters.msPerEvaluation.toFixed(0)} ms per
+        evaluation
+      </p>
+      <button type="button" className="primary" onClick={() => void exportResult()}>
+        Export safetensors
+      </button>
+    </div>
+  );
+}

@@ -1,0 +1,42 @@
+/** Start / Stop and the progress bar (generation and offspring counts). */
+import { useStudioStore } from '../../state/store';
+import { startRun, stopRun } from '../../state/actions';
+
+export function RunPanel() {
+  const status = useStudioStore((s) => s.status);
+  const progress = useStudioStore((s) => s.progress);
+  const generations = useStudioStore((s) => s.settings.generations);
+  const canStart = useStudioStore((s) => s.snapshot.checkpoints.length >= 2 && s.snapshot.dataset !== null && !s.loading);
+  const runError = useStudioStore((s) => s.runError);
+  const running = status === 'running';
+  const fraction = progress.offspringTotal > 0 ? progress.offspringDone / progress.offspringTotal : 0;
+  return (
+    <div className="run">
+      <div className="run-buttons">
+        <button type="button" className="primary" disabled={!canStart || running} onClick={() => void startRun()}>
+          Start
+        </button>
+        <button type="button" disabled={!running} onClick={() => void stopRun()}>
+          Stop
+        </button>
+        {!canStart && !running && <span className="muted">Load at least two checkpoints and a dev set.</span>}
+      </div>
+      <div className="progress-row" aria-live="polite">
+        <progress max={1} value={fraction} aria-label="Run progress" data-testid="progress" />
+        <span data-testid="progress-text">
+          {status === 'idle'
+            ? 'Not started'
+            : `${progress.phase} · generation ${progress.generation}/${generations} · offspring ${progress.offspringInGeneration}/${progress.perGeneration} · ${progress.offspringDone}/${progress.offspringTotal} total · ${progress.accepted} accepted`}
+        </span>
+      </div>
+      <div data-testid="run-status" data-status={status} className="muted">
+        Status: {status}
+      </div>
+      {runError && (
+        <p className="problems" role="alert">
+          {runError}
+        </p>
+      )}
+    </div>
+  );
+}
