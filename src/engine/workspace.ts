@@ -7,7 +7,7 @@ import { detectFormat } from '../formats/registry';
 import { readOnnx, describeArchitectureDifference, type OnnxModel } from '../formats/onnx';
 import { parseJsonl, encodeDataset, classBalance, subsetDataset, type DevRow, type EncodedDataset } from '../eval/dataset';
 import { loadTokenizer, type TextTokenizer } from '../eval/tokenize';
-import { splitDevHeldout } from '../eval/split';
+import { datasetStrata, splitDevHeldout } from '../eval/split';
 import { floatInitializers, mergedLayout } from './layout';
 import type { CheckpointSummary, DatasetSummary, FileProblem, LoadReport, NamedBytes, StudioSnapshot } from './types';
 
@@ -119,6 +119,9 @@ export class Workspace {
   }
 
   private addLabelFile(file: NamedBytes): void {
+    // tokenizer.json alone is enough (loadTokenizer reads the unknown token from it);
+    // a companion tokenizer_config.json is accepted so dropping a model folder works.
+    if (/(^|\/)tokenizer_config\.json$/.test(file.name)) return;
     let json: unknown;
     try {
       json = JSON.parse(decoder.decode(file.bytes));
@@ -169,8 +172,7 @@ export class Workspace {
       devPart = dev;
       heldout = encodeDataset(this.heldoutFile.rows, { ...common, fileName: this.heldoutFile.fileName });
     } else {
-      const strata = Array.from(dev.labels, (label, i) => `${dev.domains[i]}|${label}`);
-      const split = splitDevHeldout(dev.size, HELDOUT_FRACTION, SPLIT_SEED, strata);
+      const split = splitDevHeldout(dev.size, HELDOUT_FRACTION, SPLIT_SEED, datasetStrata(dev));
       devPart = subsetDataset(dev, split.dev);
       heldout = subsetDataset(dev, split.heldout);
     }

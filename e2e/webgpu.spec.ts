@@ -1,0 +1,33 @@
+/**
+ * The WebGPU path on Chromium's SwiftShader adapter (forced: auto would choose WASM
+ * on a software adapter). Proves the zero-copy offspring loop for real: WGSL
+ * mutation/crossover on the GPU, weights fed to onnxruntime-web as GPU buffers on
+ * the same device, no session created and no weight byte read back during the run.
+ */
+import { expect, test } from '@playwright/test';
+import { captureConsoleErrors } from './helpers';
+
+test('forced WebGPU path: one generation with zero sessions and zero weight read-back per offspring', async ({ page }) => {
+  const errors = captureConsoleErrors(page);
+  await page.goto('/');
+  await expect(page.getByTestId('compute-path')).toHaveText(/path/);
+  await page.getByLabel('Compute path').selectOption('webgpu');
+  await expect(page.getByTestId('compute-path')).toHaveText('WebGPU path');
+
+  // The bundled sample, loaded the way a first-time user does.
+  await page.getByRole('button', { name: 'Load sample' }).click();
+  await expect(page.getByTestId('checkpoints').locator('tbody tr')).toHaveCount(3);
+  await page.getByLabel('Generations').fill('1');
+  await page.getByRole('button', { name: 'Start' }).click();
+  await expect(page.getByTestId('run-status')).toHaveAttribute('data-status', 'done', { timeout: 540_000 });
+
+  const counters = await page.getByTestId('counters').textContent();
+  expect(counters).toContain('WebGPU path');
+  expect(counters).toContain('sessions created during run: 0');
+  expect(counters).toContain('weight bytes read back during run: 0');
+  await expect(page.getByTestId('fitness-chart')).toHaveAttribute('data-points', '2');
+  const finalDev = Number(await page.getByTestId('final-dev-acc').getAttribute('data-value'));
+  expect(finalDev).toBeGreaterThan(0.5);
+  await page.screenshot({ path: 'test-results/studio-webgpu-done.png', fullPage: true });
+  expect(errors).toEqual([]);
+});
