@@ -55,7 +55,13 @@ export class WeightFedSession {
     configureOrt();
     const executionProviders: ort.InferenceSession.ExecutionProviderConfig[] =
       params.path === 'webgpu' ? [{ name: 'webgpu', device: params.device } as ort.InferenceSession.ExecutionProviderConfig] : ['wasm'];
-    const session = await ort.InferenceSession.create(params.modelBytes, { executionProviders, graphOptimizationLevel: 'all' });
+    // logSeverityLevel 3 (error): native warnings such as "some nodes were not assigned to the
+    // preferred execution providers" (shape ops on CPU, by design) would reach console.error.
+    const session = await ort.InferenceSession.create(params.modelBytes, {
+      executionProviders,
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+    });
     ortCounters.sessionsCreated++;
     return new WeightFedSession(session, params.weights, params.path);
   }
