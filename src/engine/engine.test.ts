@@ -44,6 +44,21 @@ describe.skipIf(!hasSamples)('MergeEngine on the sample checkpoints (WASM path)'
     expect(bad.problems[0].message).toMatch(/^garbage\.onnx/);
     expect(bad.checkpoints).toHaveLength(3);
 
+    // A checkpoint of another architecture is named, with what differs; nothing is lost.
+    const other = new Uint8Array(readFileSync(path.resolve(import.meta.dirname, '../formats/fixtures/tiny-classifier.onnx')));
+    const mismatch = await engine.addFiles([{ name: 'tiny-classifier.onnx', bytes: other }]);
+    expect(mismatch.problems).toHaveLength(1);
+    expect(mismatch.problems[0].message).toMatch(/^tiny-classifier\.onnx: not the same architecture as expert-a\.onnx: /);
+    expect(mismatch.problems[0].message).toMatch(/opset|initializer|node|input|output/);
+    expect(mismatch.checkpoints.map((c) => c.name)).toEqual(['expert-a.onnx', 'expert-b.onnx', 'expert-c.onnx']);
+
+    // A dev row whose label the model cannot output is reported with file and line; the loaded dev set stays.
+    const badRows = new TextEncoder().encode('{"text": "hello", "label": 0}\n{"text": "free money", "label": 7}\n');
+    const badDev = await engine.addFiles([{ name: 'dev-typo.jsonl', bytes: badRows }]);
+    expect(badDev.problems).toHaveLength(1);
+    expect(badDev.problems[0].message).toMatch(/^dev-typo\.jsonl.*line 2/);
+    expect(badDev.dataset?.devFile).toBe(manifest.dev);
+
     const events: ProgressEvent[] = [];
     const result = await engine.run({ f: 0.5, cr: 0.5, generations: 1, seed: 5, mode: 'merged-average' }, (e) => events.push(e));
     expect(result.history.map((h) => h.generation)).toEqual([0, 1]);

@@ -8,17 +8,7 @@ import { isBetter, runEvolver } from './evolver';
 import type { ParameterLayout } from './layout';
 import type { WeightSetId } from './population';
 import type { EvolverSettings, Fitness } from './types';
-
-function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../testing/seeded';
 
 const layout: ParameterLayout = {
   slots: [
@@ -29,7 +19,7 @@ const layout: ParameterLayout = {
 };
 
 function setup(seed: number, n = 4) {
-  const rand = seededRandom(seed);
+  const rand = mulberry32(seed);
   const target = Float32Array.from({ length: layout.totalSize }, () => rand() * 2 - 1);
   const individuals = Array.from({ length: n }, () => Float32Array.from(target, (t) => t + (rand() * 2 - 1)));
   const population = new CpuPopulation(layout, individuals);

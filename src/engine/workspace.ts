@@ -57,6 +57,9 @@ export class Workspace {
   addFiles(files: readonly NamedBytes[]): LoadReport {
     const problems: FileProblem[] = [];
     const accepted: string[] = [];
+    // Data files are checked together (rows against the tokenizer, labels and the model's
+    // class count), so keep what was loaded to restore it if the new combination fails.
+    const previousData = { tokenizer: this.tokenizer, devFile: this.devFile, heldoutFile: this.heldoutFile, labels: this.labels };
     // Tokenizer and label files first: dev rows are validated against them.
     const order = { tokenizer: 0, json: 1, onnx: 2, jsonl: 3, safetensors: 4, unknown: 5 } as const;
     const typed = files.map((f) => ({ file: f, format: detectFormat(f.name, f.bytes.subarray(0, 65536)) }));
@@ -91,10 +94,24 @@ export class Workspace {
       try {
         this.encoded = this.encode();
       } catch (err) {
-        problems.push(named(this.devFile.fileName, errorMessage(err)));
+        const fileName = (err as { fileName?: string }).fileName ?? this.devFile.fileName;
+        problems.push(named(fileName, errorMessage(err)));
+        Object.assign(this, previousData);
+        const dataNames = new Set(typed.filter((t) => t.format !== 'onnx').map((t) => t.file.name));
+        accepted.splice(0, accepted.length, ...accepted.filter((name) => !dataNames.has(name)));
+        this.encoded = this.tryEncode();
       }
     }
     return { ...this.snapshot(), accepted, problems };
+  }
+
+  private tryEncode(): EncodedSplits | null {
+    if (!this.devFile || this.checkpoints.length === 0) return null;
+    try {
+      return this.encode();
+    } catch {
+      return null;
+    }
   }
 
   private addCheckpoint(file: NamedBytes): void {
