@@ -12,16 +12,7 @@ import {
 } from './dataset';
 import type { DevRow, EncodedDataset } from './dataset';
 import type { TextTokenizer } from './tokenize';
-
-function mulberry32(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../testing/seeded';
 
 function catchError(fn: () => unknown): DatasetError {
   try {

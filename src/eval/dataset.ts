@@ -197,6 +197,26 @@ function sortedDomains(domains: string[]): string[] {
   return [...set].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
+/** What the caller builds; assembleDataset derives the rest. */
+type DatasetParts = Omit<EncodedDataset, 'domainNames' | 'labelNames'>;
+
+/** One place derives domainNames and copies labelNames, so encodeDataset and subsetDataset agree. */
+function assembleDataset(parts: DatasetParts, labelNames: string[] | undefined): EncodedDataset {
+  const { size, sequenceLength, inputIds, attentionMask, labels, domains, numClasses } = parts;
+  const ds: EncodedDataset = {
+    size,
+    sequenceLength,
+    inputIds,
+    attentionMask,
+    labels,
+    domains,
+    domainNames: sortedDomains(domains),
+    numClasses,
+  };
+  if (labelNames !== undefined) ds.labelNames = [...labelNames];
+  return ds;
+}
+
 /**
  * Tokenizes (text rows) and lays rows out as [size, L] int64 tensors: the first L tokens are kept,
  * the rest padded with padId and mask 0. Labels resolve to class indices in [0, numClasses).
@@ -281,18 +301,7 @@ export function encodeDataset(rows: DevRow[], opts: EncodeDatasetParams): Encode
     }
   }
 
-  const ds: EncodedDataset = {
-    size,
-    sequenceLength: L,
-    inputIds,
-    attentionMask,
-    labels,
-    domains,
-    domainNames: sortedDomains(domains),
-    numClasses,
-  };
-  if (labelNames !== undefined) ds.labelNames = [...labelNames];
-  return ds;
+  return assembleDataset({ size, sequenceLength: L, inputIds, attentionMask, labels, domains, numClasses }, labelNames);
 }
 
 /** Rows per class, indexed by class. */
@@ -320,16 +329,8 @@ export function subsetDataset(ds: EncodedDataset, indices: number[]): EncodedDat
     labels[k] = ds.labels[i];
     domains[k] = ds.domains[i];
   }
-  const out: EncodedDataset = {
-    size,
-    sequenceLength: L,
-    inputIds,
-    attentionMask,
-    labels,
-    domains,
-    domainNames: sortedDomains(domains),
-    numClasses: ds.numClasses,
-  };
-  if (ds.labelNames !== undefined) out.labelNames = [...ds.labelNames];
-  return out;
+  return assembleDataset(
+    { size, sequenceLength: L, inputIds, attentionMask, labels, domains, numClasses: ds.numClasses },
+    ds.labelNames,
+  );
 }

@@ -2,16 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeDataset } from './dataset';
 import type { DevRow } from './dataset';
 import { accuracy, argmaxRows, computeScores, confusionMatrix, f1PerClass, macroF1, scoreByDomain } from './metrics';
-
-function mulberry32(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../testing/seeded';
 
 // Hand-worked 3-class example.
 //   class 0: tp 2 (rows 0, 2), fp 1 (row 7), fn 1 (row 1)  → F1 = 4/6

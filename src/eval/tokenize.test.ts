@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { DatasetError } from './dataset';
 import { loadTokenizer } from './tokenize';
+import { mulberry32 } from '../testing/seeded';
 
 const VOCAB: Record<string, number> = {
   '[PAD]': 0, '[UNK]': 1, '[CLS]': 2, hello: 3, world: 4, ',': 5, free: 6, money: 7, '!': 8,
@@ -43,16 +44,6 @@ function tinyTokenizer(opts: { sep?: boolean; padding?: unknown; truncation?: un
     decoder: null,
     model: { type: 'WordLevel', vocab, unk_token: '[UNK]' },
   });
-}
-
-function mulberry32(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('loadTokenizer (WordLevel, hand-checked ids)', () => {

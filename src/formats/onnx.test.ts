@@ -14,26 +14,10 @@ import {
   type OnnxModel,
 } from './onnx';
 import { WIRE_FIXED32, WIRE_LEN, WIRE_VARINT, WireWriter, readFields, readVarint } from './onnx-wire';
+import { mulberry32, randomFloats } from '../testing/seeded';
 
 ort.env.wasm.numThreads = 1;
 ort.env.logLevel = 'error';
-
-/** mulberry32: small seeded PRNG so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomFloats(n: number, seed: number): Float32Array {
-  const r = rng(seed);
-  return Float32Array.from({ length: n }, () => r() * 4 - 2);
-}
 
 // ---------------------------------------------------------------- model builder
 
@@ -312,7 +296,7 @@ describe('readOnnx', () => {
   });
 
   it('throws OnnxFormatError on garbage and on empty input', () => {
-    const r = rng(5);
+    const r = mulberry32(5);
     for (let i = 0; i < 50; i++) {
       const junk = Uint8Array.from({ length: 200 }, () => Math.floor(r() * 256));
       expectOnnxError(() => readOnnx(junk, 'junk.onnx'), /./, 'junk.onnx');
@@ -616,7 +600,7 @@ describe.skipIf(sampleFiles.length === 0)('sample checkpoints in public/samples'
     const floats = s.model.initializers.filter((t) => t.floats);
     const moved = weightsToInputs(s.bytes, new Set(floats.map((t) => t.name)), s.fileName);
     expect(readOnnx(moved, 'moved.onnx').initializers.filter((t) => t.floats)).toEqual([]);
-    const r = rng(3);
+    const r = mulberry32(3);
     const ids = BigInt64Array.from({ length: 64 }, () => BigInt(1 + Math.floor(r() * 40)));
     const mask = BigInt64Array.from({ length: 64 }, (_, i) => (i < 50 ? 1n : 0n));
     const feeds: Record<string, ort.Tensor> = {

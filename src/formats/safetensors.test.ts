@@ -12,21 +12,14 @@ import {
   type SafetensorsDtype,
   type SafetensorsTensor,
 } from './safetensors';
+import { mulberry32 } from '../testing/seeded';
 
-/** mulberry32: small seeded PRNG so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomFloats(n: number, seed: number): Float32Array {
-  const r = rng(seed);
+/**
+ * Both signs, magnitudes spread over eight decades (two draws per value), so the
+ * f16/bf16 encoders meet subnormals and many exponents; randomFloats' uniform ±2 would not.
+ */
+function wideRangeFloats(n: number, seed: number): Float32Array {
+  const r = mulberry32(seed);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = (r() - 0.5) * 10 ** (r() * 8 - 4);
   return out;
@@ -63,12 +56,12 @@ function expectFormatError(fn: () => unknown, pattern: RegExp, fileName = 'exper
 
 describe('writeSafetensors / readSafetensors round trip', () => {
   const tensors = [
-    { name: 'layer.0.weight', shape: [3, 7], data: randomFloats(21, 1) },
-    { name: 'layer.0.bias', shape: [7], data: randomFloats(7, 2) },
-    { name: 'scalar', shape: [], data: randomFloats(1, 3) },
+    { name: 'layer.0.weight', shape: [3, 7], data: wideRangeFloats(21, 1) },
+    { name: 'layer.0.bias', shape: [7], data: wideRangeFloats(7, 2) },
+    { name: 'scalar', shape: [], data: wideRangeFloats(1, 3) },
     { name: 'empty', shape: [0, 5], data: new Float32Array(0) },
-    { name: '10', shape: [2, 3, 5], data: randomFloats(30, 4) }, // integer-like name keeps its place
-    { name: 'ünïcødé ✓', shape: [1, 1, 1, 13], data: randomFloats(13, 5) },
+    { name: '10', shape: [2, 3, 5], data: wideRangeFloats(30, 4) }, // integer-like name keeps its place
+    { name: 'ünïcødé ✓', shape: [1, 1, 1, 13], data: wideRangeFloats(13, 5) },
   ];
 
   it('is bit-exact for F32 and keeps order, shapes and metadata', () => {
@@ -87,7 +80,7 @@ describe('writeSafetensors / readSafetensors round trip', () => {
 
   it('pads the header with spaces so the data section is 8-byte aligned', () => {
     for (let extra = 0; extra < 9; extra++) {
-      const bytes = writeSafetensors([{ name: 'w'.repeat(extra + 1), shape: [2], data: randomFloats(2, 10 + extra) }]);
+      const bytes = writeSafetensors([{ name: 'w'.repeat(extra + 1), shape: [2], data: wideRangeFloats(2, 10 + extra) }]);
       const n = new DataView(bytes.buffer).getUint32(0, true);
       expect((8 + n) % 8).toBe(0);
       const header = new TextDecoder().decode(bytes.subarray(8, 8 + n));
@@ -98,13 +91,13 @@ describe('writeSafetensors / readSafetensors round trip', () => {
   });
 
   it('writes no __metadata__ entry when there is none', () => {
-    const bytes = writeSafetensors([{ name: 'w', shape: [1], data: randomFloats(1, 20) }]);
+    const bytes = writeSafetensors([{ name: 'w', shape: [1], data: wideRangeFloats(1, 20) }]);
     expect(new TextDecoder().decode(bytes)).not.toContain('__metadata__');
     expect(readSafetensors(bytes, 'x.safetensors').metadata).toEqual({});
   });
 
   it('writes F16 and BF16 that read back as the encoded values', () => {
-    const data = randomFloats(64, 21);
+    const data = wideRangeFloats(64, 21);
     for (const dtype of ['F16', 'BF16'] as const) {
       const file = readSafetensors(writeSafetensors([{ name: 'w', shape: [8, 8], data }], undefined, dtype), 'h.safetensors');
       const t = file.tensors[0]!;
@@ -120,11 +113,11 @@ describe('writeSafetensors / readSafetensors round trip', () => {
   });
 
   it('rejects a shape that does not match the data and duplicate names', () => {
-    expect(() => writeSafetensors([{ name: 'w', shape: [2, 2], data: randomFloats(3, 1) }])).toThrow(/3 values but shape \[2,2\] needs 4/);
+    expect(() => writeSafetensors([{ name: 'w', shape: [2, 2], data: wideRangeFloats(3, 1) }])).toThrow(/3 values but shape \[2,2\] needs 4/);
     expect(() =>
       writeSafetensors([
-        { name: 'w', shape: [1], data: randomFloats(1, 1) },
-        { name: 'w', shape: [1], data: randomFloats(1, 2) },
+        { name: 'w', shape: [1], data: wideRangeFloats(1, 1) },
+        { name: 'w', shape: [1], data: wideRangeFloats(1, 2) },
       ]),
     ).toThrow(SafetensorsFormatError);
   });
@@ -151,7 +144,7 @@ describe('tensorToFloat32 for every dtype', () => {
   }
 
   it('F32 (unaligned)', () => {
-    const v = randomFloats(5, 7);
+    const v = wideRangeFloats(5, 7);
     expect(bits(tensorToFloat32(tensor('F32', [5], v)))).toEqual(bits(v));
   });
 
@@ -172,7 +165,7 @@ describe('tensorToFloat32 for every dtype', () => {
   });
 
   it('BF16 is the upper half of float32', () => {
-    const v = randomFloats(9, 8);
+    const v = wideRangeFloats(9, 8);
     const b = new Uint16Array(Array.from(bits(v), (x) => x >>> 16));
     const f = tensorToFloat32(tensor('BF16', [3, 3], b));
     for (let i = 0; i < 9; i++) expect(bits(f)[i]).toBe((bits(v)[i]! & 0xffff0000) >>> 0);
@@ -209,7 +202,7 @@ describe('tensorToFloat32 for every dtype', () => {
   });
 
   it('aligned data gives the same values and never aliases the file', () => {
-    const v = randomFloats(4, 9);
+    const v = wideRangeFloats(4, 9);
     const t = tensor('F32', [4], v, false);
     const f = tensorToFloat32(t);
     f[0] = 12345;
@@ -247,7 +240,7 @@ describe('encodeFloat16 / encodeBFloat16', () => {
   });
 
   it('F16 and BF16 pick the nearest representable value on random input', () => {
-    const v = randomFloats(2000, 33);
+    const v = wideRangeFloats(2000, 33);
     const h = encodeFloat16(v);
     const hd = tensorToFloat32({ name: 'h', dtype: 'F16', shape: [v.length], data: new Uint8Array(h.buffer) });
     const b = encodeBFloat16(v);
@@ -277,8 +270,8 @@ describe('encodeFloat16 / encodeBFloat16', () => {
 describe('readSafetensors strict rules', () => {
   const name = 'expert-a.safetensors';
   const good = writeSafetensors([
-    { name: 'a', shape: [2, 2], data: randomFloats(4, 40) },
-    { name: 'b', shape: [3], data: randomFloats(3, 41) },
+    { name: 'a', shape: [2, 2], data: wideRangeFloats(4, 40) },
+    { name: 'b', shape: [3], data: wideRangeFloats(3, 41) },
   ]);
   const data28 = new Uint8Array(28).map((_, i) => i * 7 + 1);
 
@@ -364,7 +357,7 @@ describe('readSafetensors strict rules', () => {
 
 describe('sniffSafetensors', () => {
   it('recognises headers and rejects other bytes', () => {
-    const file = writeSafetensors([{ name: 'w', shape: [2], data: randomFloats(2, 50) }]);
+    const file = writeSafetensors([{ name: 'w', shape: [2], data: wideRangeFloats(2, 50) }]);
     expect(sniffSafetensors(file.subarray(0, 16))).toBe(true);
     expect(sniffSafetensors(new TextEncoder().encode('{"hello": "world"}'))).toBe(false);
     expect(sniffSafetensors(new Uint8Array([8, 0, 0, 0, 0, 0, 0, 0, 0x5b]))).toBe(false);

@@ -43,22 +43,26 @@ export function ResultsPanel() {
         </tbody>
       </table>
       {domains.length > 0 && (
-        <table className="table compact" aria-label="Per-domain dev accuracy">
+        <table className="table compact" aria-label="Per-domain dev accuracy" data-testid="domain-scores">
           <thead>
             <tr>
-              <th>Domain (dev)</th>
+              <th>Dev accuracy by domain</th>
               {domains.map((d) => (
-                <th key={d.domain}>{d.domain}</th>
+                <th key={d.domain}>
+                  {d.domain} ({d.size})
+                </th>
               ))}
             </tr>
           </thead>
           <tbody>
-            <tr>
-              <td>{result.final.name}</td>
-              {domains.map((d) => (
-                <td key={d.domain}>{percent(d.accuracy)}</td>
-              ))}
-            </tr>
+            {[...result.individuals, result.initialMerge, result.final].map((m) => (
+              <tr key={m.name}>
+                <td>{m.name}</td>
+                {domains.map((d) => (
+                  <td key={d.domain}>{percent(m.dev.byDomain.find((x) => x.domain === d.domain)?.accuracy)}</td>
+                ))}
+              </tr>
+            ))}
           </tbody>
         </table>
       )}
