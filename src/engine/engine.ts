@@ -48,35 +48,44 @@ interface FinishedRun {
 export class MergeEngine implements EngineApi {
   private readonly workspace = new Workspace();
   private environment: EnvironmentReport = { path: 'wasm', reason: 'not initialised', adapter: null, software: false };
-  private device: GPUDevice | null = null;
+  private gpu: { device: GPUDevice; adapter: string; software: boolean } | null = null;
   private sessionEntry: SessionEntry | null = null;
   private running = false;
   private stopRequested = false;
   private finished: FinishedRun | null = null;
 
+  /**
+   * Chooses the compute path. The GPUDevice is requested once and kept across path
+   * changes: the finished population (and so the export) may live on it, and the
+   * cached session is keyed by path so switching back reuses both.
+   */
   async init(preference: ComputePreference): Promise<EnvironmentReport> {
+    if (this.running) throw new RunInProgressError();
     if (preference === 'wasm') {
-      this.environment = { path: 'wasm', reason: 'WASM path chosen', adapter: null, software: false };
+      this.environment = { path: 'wasm', reason: 'WASM path chosen', adapter: this.gpu?.adapter ?? null, software: this.gpu?.software ?? false };
       return this.environment;
     }
-    const gpu = getNavigatorGpu();
-    if (!gpu) {
-      this.environment = { path: 'wasm', reason: 'WebGPU is not available in this browser', adapter: null, software: false };
-      return this.environment;
-    }
-    try {
-      const studio = await requestStudioDevice(gpu);
-      const adapter = [studio.adapterInfo.vendor, studio.adapterInfo.architecture, studio.adapterInfo.description].filter(Boolean).join(' ') || 'unknown adapter';
-      if (studio.isSoftware && preference === 'auto') {
-        studio.device.destroy();
-        this.environment = { path: 'wasm', reason: `WebGPU adapter is software (${adapter}): the WASM path is faster`, adapter, software: true };
-      } else {
-        this.device = studio.device;
-        this.environment = { path: 'webgpu', reason: preference === 'webgpu' ? 'WebGPU chosen' : 'hardware WebGPU adapter', adapter, software: studio.isSoftware };
+    if (!this.gpu) {
+      const gpu = getNavigatorGpu();
+      if (!gpu) {
+        this.environment = { path: 'wasm', reason: 'WebGPU is not available in this browser', adapter: null, software: false };
+        return this.environment;
       }
-    } catch (err) {
-      this.environment = { path: 'wasm', reason: `WebGPU device request failed: ${(err as Error).message}`, adapter: null, software: false };
+      try {
+        const studio = await requestStudioDevice(gpu);
+        const info = studio.adapterInfo;
+        const adapter = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter';
+        this.gpu = { device: studio.device, adapter, software: studio.isSoftware };
+      } catch (err) {
+        this.environment = { path: 'wasm', reason: `WebGPU device request failed: ${(err as Error).message}`, adapter: null, software: false };
+        return this.environment;
+      }
     }
+    const { adapter, software } = this.gpu;
+    this.environment =
+      software && preference === 'auto'
+        ? { path: 'wasm', reason: `WebGPU adapter is software (${adapter}): the WASM path is faster`, adapter, software }
+        : { path: 'webgpu', reason: preference === 'webgpu' ? 'WebGPU chosen' : 'hardware WebGPU adapter', adapter, software };
     return this.environment;
   }
 
@@ -113,7 +122,7 @@ export class MergeEngine implements EngineApi {
     const session = await WeightFedSession.create({
       modelBytes: weightsToInputs(checkpoint.bytes, names),
       path,
-      device: this.device ?? undefined,
+      device: this.gpu?.device,
       weights: layout.slots.map((s) => ({ name: s.name, dims: s.dims })),
     });
     this.sessionEntry = { key, session };
@@ -136,7 +145,7 @@ export class MergeEngine implements EngineApi {
       this.finished?.population.dispose();
       this.finished = null;
       const population: PopulationStore =
-        path === 'webgpu' && this.device ? new GpuPopulation(this.device, layout, flats) : new CpuPopulation(layout, flats);
+        path === 'webgpu' && this.gpu ? new GpuPopulation(this.gpu.device, layout, flats) : new CpuPopulation(layout, flats);
       const session = await this.sessionFor(layout, population.path);
       const dev = new DatasetEvaluator(session, splits.dev);
       const heldout = new DatasetEvaluator(session, splits.heldout);
