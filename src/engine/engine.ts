@@ -46,7 +46,7 @@ interface FinishedRun {
 }
 
 export class MergeEngine implements EngineApi {
-  private readonly workspace = new Workspace();
+  private workspace = new Workspace();
   private environment: EnvironmentReport = { path: 'wasm', reason: 'not initialised', adapter: null, software: false };
   private gpu: { device: GPUDevice; adapter: string; software: boolean } | null = null;
   private sessionEntry: SessionEntry | null = null;
@@ -104,7 +104,7 @@ export class MergeEngine implements EngineApi {
     if (this.running) throw new RunInProgressError();
     this.finished?.population.dispose();
     this.finished = null;
-    Object.assign(this.workspace, new Workspace());
+    this.workspace = new Workspace();
     return this.workspace.snapshot();
   }
 
