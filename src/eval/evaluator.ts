@@ -4,14 +4,14 @@
  */
 import { computeScores, type Scores } from './metrics';
 import type { EncodedDataset } from './dataset';
-import type { WeightFedSession, WeightHandle } from './ort';
+import type { Int64Feeds, WeightFedSession, WeightHandle } from './ort';
 
 /** Rows per run: large enough to amortise per-run overhead, small enough for the wasm heap. */
 const DEFAULT_BATCH = 128;
 
 interface Batch {
   rows: number;
-  inputs: Record<string, { data: BigInt64Array; dims: number[] }>;
+  inputs: Int64Feeds;
 }
 
 export class DatasetEvaluator {

@@ -30,41 +30,46 @@ function configureOrt(): void {
   ort.env.wasm.numThreads = isolated ? Math.max(1, Math.min(4, cores)) : 1;
 }
 
-export interface SessionParams {
-  modelBytes: Uint8Array;
-  path: ComputePath;
-  device?: GPUDevice;
-  weights: readonly WeightSpec[];
+export type Int64Feeds = Record<string, { data: BigInt64Array; dims: number[] }>;
+
+export interface CapturedTensor {
+  data: Float32Array;
+  dims: number[];
+}
+
+/** Raised when a requested output is missing or not float32. */
+export class CaptureError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CaptureError';
+  }
+}
+
+async function createSession(modelBytes: Uint8Array, path: ComputePath, device?: GPUDevice): Promise<ort.InferenceSession> {
+  configureOrt();
+  const executionProviders: ort.InferenceSession.ExecutionProviderConfig[] =
+    path === 'webgpu' ? [{ name: 'webgpu', device } as ort.InferenceSession.ExecutionProviderConfig] : ['wasm'];
+  // logSeverityLevel 3 (error): native warnings such as "some nodes were not assigned to the
+  // preferred execution providers" (shape ops on CPU, by design) would reach console.error.
+  const session = await ort.InferenceSession.create(modelBytes, { executionProviders, graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+  ortCounters.sessionsCreated++;
+  return session;
+}
+
+function int64Feeds(inputs: Int64Feeds): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const [name, value] of Object.entries(inputs)) feeds[name] = new ort.Tensor('int64', value.data, value.dims);
+  return feeds;
 }
 
 /**
- * A session plus the weight-feeding logic. ORT rejects concurrent run() calls on one
- * session ("Session already started"), so runs are chained like transformers.js does.
+ * A session whose runs are chained: ORT rejects concurrent run() calls on one session
+ * ("Session already started"), so runs queue up as in transformers.js.
  */
-export class WeightFedSession {
+abstract class SerialSession {
   private chain: Promise<unknown> = Promise.resolve();
-  private readonly tensorCache = new WeakMap<object, ort.Tensor>();
 
-  private constructor(
-    private readonly session: ort.InferenceSession,
-    private readonly weights: readonly WeightSpec[],
-    readonly path: ComputePath,
-  ) {}
-
-  static async create(params: SessionParams): Promise<WeightFedSession> {
-    configureOrt();
-    const executionProviders: ort.InferenceSession.ExecutionProviderConfig[] =
-      params.path === 'webgpu' ? [{ name: 'webgpu', device: params.device } as ort.InferenceSession.ExecutionProviderConfig] : ['wasm'];
-    // logSeverityLevel 3 (error): native warnings such as "some nodes were not assigned to the
-    // preferred execution providers" (shape ops on CPU, by design) would reach console.error.
-    const session = await ort.InferenceSession.create(params.modelBytes, {
-      executionProviders,
-      graphOptimizationLevel: 'all',
-      logSeverityLevel: 3,
-    });
-    ortCounters.sessionsCreated++;
-    return new WeightFedSession(session, params.weights, params.path);
-  }
+  protected constructor(protected readonly session: ort.InferenceSession) {}
 
   get inputNames(): readonly string[] {
     return this.session.inputNames;
@@ -72,6 +77,41 @@ export class WeightFedSession {
 
   get outputNames(): readonly string[] {
     return this.session.outputNames;
+  }
+
+  protected enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(work);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+export interface SessionParams {
+  modelBytes: Uint8Array;
+  path: ComputePath;
+  device?: GPUDevice;
+  weights: readonly WeightSpec[];
+}
+
+/** A session with the evolved weights as graph inputs, fed from CPU arrays or GPU buffers each run. */
+export class WeightFedSession extends SerialSession {
+  private readonly tensorCache = new WeakMap<object, ort.Tensor>();
+
+  private constructor(
+    session: ort.InferenceSession,
+    private readonly weights: readonly WeightSpec[],
+    readonly path: ComputePath,
+  ) {
+    super(session);
+  }
+
+  static async create(params: SessionParams): Promise<WeightFedSession> {
+    const session = await createSession(params.modelBytes, params.path, params.device);
+    return new WeightFedSession(session, params.weights, params.path);
   }
 
   private weightTensor(handle: WeightHandle, spec: WeightSpec): ort.Tensor {
@@ -90,10 +130,9 @@ export class WeightFedSession {
    * Runs one batch. `inputs` are the data inputs (int64, row-major), `weights` the
    * handles in the same order as the session's weight specs. Returns the first output.
    */
-  run(inputs: Record<string, { data: BigInt64Array; dims: number[] }>, weights: readonly WeightHandle[]): Promise<Float32Array> {
-    const next = this.chain.then(async () => {
-      const feeds: Record<string, ort.Tensor> = {};
-      for (const [name, value] of Object.entries(inputs)) feeds[name] = new ort.Tensor('int64', value.data, value.dims);
+  run(inputs: Int64Feeds, weights: readonly WeightHandle[]): Promise<Float32Array> {
+    return this.enqueue(async () => {
+      const feeds = int64Feeds(inputs);
       this.weights.forEach((spec, i) => (feeds[spec.name] = this.weightTensor(weights[i], spec)));
       const outputs = await this.session.run(feeds);
       const first = outputs[this.session.outputNames[0]];
@@ -101,11 +140,34 @@ export class WeightFedSession {
       for (const t of Object.values(outputs)) t.dispose();
       return data;
     });
-    this.chain = next.catch(() => undefined);
-    return next;
+  }
+}
+
+/**
+ * A WASM session with the weights left in the graph that returns several named outputs
+ * per run: activation capture for RegMean's Gram matrices (see eval/gram.ts).
+ */
+export class OutputCaptureSession extends SerialSession {
+  static async create(modelBytes: Uint8Array): Promise<OutputCaptureSession> {
+    return new OutputCaptureSession(await createSession(modelBytes, 'wasm'));
   }
 
-  async release(): Promise<void> {
-    await this.session.release();
+  /** Runs one batch and returns the named float32 outputs. */
+  run(inputs: Int64Feeds, outputNames: readonly string[]): Promise<Map<string, CapturedTensor>> {
+    return this.enqueue(async () => {
+      const outputs = await this.session.run(int64Feeds(inputs), [...outputNames]);
+      const result = new Map<string, CapturedTensor>();
+      try {
+        for (const name of outputNames) {
+          const t = outputs[name];
+          if (!t) throw new CaptureError(`the run returned no output "${name}"`);
+          if (t.type !== 'float32') throw new CaptureError(`output "${name}" is ${t.type}, expected float32`);
+          result.set(name, { data: (await t.getData()) as Float32Array, dims: [...t.dims] });
+        }
+      } finally {
+        for (const t of Object.values(outputs)) t.dispose();
+      }
+      return result;
+    });
   }
 }

@@ -3,10 +3,12 @@
  * WASM/CPU path and `gpu` (an encoder recorder) when it holds a GPUDevice.
  */
 import { deStepKernel } from './de-step';
+import { dotNormsKernel } from './dot-norms';
 import { scaleAddKernel } from './scale-add';
 
 export const kernels = {
   'de-step': deStepKernel,
+  'dot-norms': dotNormsKernel,
   'scale-add': scaleAddKernel,
 } as const;
 
