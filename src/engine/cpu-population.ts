@@ -1,9 +1,9 @@
 /**
- * WASM/TS path: each individual is one flat Float32Array; tensors are subarray
+ * WASM/TS path (and every merger without WebGPU wiring yet): each individual is one flat Float32Array; tensors are subarray
  * views, so the DE step runs as one tight loop over the whole individual.
  */
 import { deStepCpu } from '../kernels/de-step/de-step.cpu';
-import { scaleAddCpu } from '../kernels/scale-add/scale-add.cpu';
+import type { FlatMerger } from './cpu-merger';
 import type { ParameterLayout } from './layout';
 import type { MutationParams, PopulationStore, WeightHandle, WeightSetId } from './population';
 
@@ -22,7 +22,11 @@ export class CpuPopulation implements PopulationStore {
   private candidate: FlatSet;
   private readonly merged: FlatSet;
 
-  constructor(readonly layout: ParameterLayout, initial: readonly Float32Array[]) {
+  constructor(
+    readonly layout: ParameterLayout,
+    initial: readonly Float32Array[],
+    private readonly merger: FlatMerger,
+  ) {
     this.individuals = initial.map((flat) => makeSet(layout, flat.slice()));
     this.candidate = makeSet(layout, new Float32Array(layout.totalSize));
     this.merged = makeSet(layout, new Float32Array(layout.totalSize));
@@ -43,12 +47,11 @@ export class CpuPopulation implements PopulationStore {
     });
   }
 
-  mergeMean(replace: number | null): void {
-    const w = 1 / this.size;
-    for (let i = 0; i < this.size; i++) {
-      const source = i === replace ? this.candidate : this.individuals[i];
-      scaleAddCpu(this.merged.flat, source.flat, i === 0 ? 0 : 1, w);
-    }
+  merge(replace: number | null): void {
+    this.merger.mergeInto(
+      this.merged.flat,
+      this.individuals.map((ind, i) => (i === replace ? this.candidate.flat : ind.flat)),
+    );
   }
 
   accept(target: number): void {

@@ -7,7 +7,6 @@ import { weightsToInputs } from '../formats/onnx';
 import { writeSafetensors } from '../formats/safetensors';
 import { DatasetEvaluator } from '../eval/evaluator';
 import { WeightFedSession, ortCounters } from '../eval/ort';
-import type { Scores } from '../eval/metrics';
 import { getNavigatorGpu, requestStudioDevice } from '../gpu/device';
 import { gpuTransferCounters } from '../gpu/buffers';
 import { CpuPopulation } from './cpu-population';
@@ -16,7 +15,13 @@ import { runEvolver } from './evolver';
 import { floatInitializers, flattenParameters, mergedLayout, type ParameterLayout } from './layout';
 import type { PopulationStore, WeightSetId } from './population';
 import { NotReadyError, RunInProgressError } from './errors';
-import { Workspace } from './workspace';
+import { Workspace, type Checkpoint } from './workspace';
+import { CpuMerger, type RegMeanInputs } from './cpu-merger';
+import { DEFAULT_MERGE, describeMerge, methodProblem, type MergeParams } from './merge-params';
+import { findLinearLayers } from '../formats/onnx-outputs';
+import { computeGramMatrices } from '../eval/gram';
+import type { EncodedDataset } from '../eval/dataset';
+import { DEFAULT_SETTINGS } from './types';
 import type {
   ComputePath,
   ComputePreference,
@@ -37,6 +42,13 @@ export const STUDIO_VERSION = '0.1.0';
 interface SessionEntry {
   key: string;
   session: WeightFedSession;
+}
+
+interface Prepared {
+  members: Checkpoint[];
+  population: PopulationStore;
+  dev: DatasetEvaluator;
+  heldout: DatasetEvaluator;
 }
 
 interface FinishedRun {
@@ -112,8 +124,7 @@ export class MergeEngine implements EngineApi {
     this.stopRequested = true;
   }
 
-  private async sessionFor(layout: ParameterLayout, path: ComputePath): Promise<WeightFedSession> {
-    const checkpoint = this.workspace.checkpoints[0];
+  private async sessionFor(checkpoint: Checkpoint, layout: ParameterLayout, path: ComputePath): Promise<WeightFedSession> {
     const key = `${path}|${checkpoint.name}|${layout.slots.map((s) => s.name).join(',')}`;
     if (this.sessionEntry?.key === key) return this.sessionEntry.session;
     await this.sessionEntry?.session.release();
@@ -129,86 +140,168 @@ export class MergeEngine implements EngineApi {
     return session;
   }
 
-  async run(settings: EvolverSettings, onProgress: (event: ProgressEvent) => void): Promise<RunResult> {
+  async setBase(name: string | null): Promise<StudioSnapshot> {
     if (this.running) throw new RunInProgressError();
-    const checkpoints = this.workspace.checkpoints;
-    if (checkpoints.length < 2) throw new NotReadyError('Load at least two checkpoints of one architecture.');
+    this.workspace.setBase(name);
+    return this.workspace.snapshot();
+  }
+
+  /**
+   * Everything a run or a merge needs: the population (without the base) on the chosen
+   * path with its merger, the session and the dev / held-out evaluators.
+   */
+  private async prepare(mergeParams: MergeParams, onProgress: (event: ProgressEvent) => void): Promise<Prepared> {
+    const members = this.workspace.population();
+    if (members.length < 2) throw new NotReadyError('Load at least two checkpoints of one architecture (besides the base).');
     const splits = this.workspace.splits();
+    const base = this.workspace.base();
+    const problem = methodProblem(mergeParams, members.length, base !== null);
+    if (problem) throw new NotReadyError(problem);
+    onProgress({ type: 'phase', text: 'Preparing population' });
+    const layout = mergedLayout(members.map((c) => c.model));
+    if (layout.totalSize === 0) throw new NotReadyError('The checkpoints have identical weights: nothing to merge.');
+    const flats = members.map((c) => flattenParameters(c.model, layout));
+    this.finished?.population.dispose();
+    this.finished = null;
+    // Only the simple average is wired on WebGPU so far; other mergers run on the CPU store.
+    const onGpu = this.environment.path === 'webgpu' && this.gpu !== null && mergeParams.method === 'average';
+    let population: PopulationStore;
+    if (onGpu) {
+      population = new GpuPopulation(this.gpu!.device, layout, flats);
+    } else {
+      const regmean = mergeParams.method === 'regmean' ? await this.regmeanInputs(members, layout, splits.dev, onProgress) : null;
+      const baseFlat = base ? flattenParameters(base.model, layout) : null;
+      population = new CpuPopulation(layout, flats, new CpuMerger(layout, mergeParams, baseFlat, regmean));
+    }
+    const session = await this.sessionFor(members[0], layout, population.path);
+    return { members, population, dev: new DatasetEvaluator(session, splits.dev), heldout: new DatasetEvaluator(session, splits.heldout) };
+  }
+
+  /** Gram matrices of every linear layer's inputs, per checkpoint, on the dev split (padding masked). */
+  private async regmeanInputs(members: Checkpoint[], layout: ParameterLayout, dev: EncodedDataset, onProgress: (event: ProgressEvent) => void): Promise<RegMeanInputs> {
+    const evolved = new Set(layout.slots.map((s) => s.name));
+    const all = findLinearLayers(members[0].bytes, members[0].model, members[0].name).filter((l) => evolved.has(l.weightName));
+    const grams: Map<string, Float64Array>[] = [];
+    for (const [i, member] of members.entries()) {
+      onProgress({ type: 'phase', text: `RegMean: Gram matrices of ${member.name} (${i + 1}/${members.length})` });
+      grams.push(await computeGramMatrices(member.bytes, all, dev, { fileName: member.name }));
+    }
+    return { layers: new Map(all.map((l) => [l.weightName, l])), grams };
+  }
+
+  private async scoreMembers(prepared: Prepared, onProgress: (event: ProgressEvent) => void): Promise<ModelScores[]> {
+    // Held-out scores are for the report only; selection never sees them.
+    onProgress({ type: 'phase', text: 'Scoring the checkpoints' });
+    const individuals: ModelScores[] = [];
+    for (const [i, member] of prepared.members.entries()) {
+      const handles = prepared.population.handles(i);
+      const scores = { name: member.name, dev: await prepared.dev.score(handles), heldout: await prepared.heldout.score(handles) };
+      individuals.push(scores);
+      onProgress({ type: 'individual', scores });
+    }
+    return individuals;
+  }
+
+  private async scoreSet(prepared: Prepared, name: string, set: WeightSetId): Promise<ModelScores> {
+    const handles = prepared.population.handles(set);
+    return { name, dev: await prepared.dev.score(handles), heldout: await prepared.heldout.score(handles) };
+  }
+
+  private async exclusive<T>(work: () => Promise<T>): Promise<T> {
+    if (this.running) throw new RunInProgressError();
     this.running = true;
     this.stopRequested = false;
     try {
-      onProgress({ type: 'phase', text: 'Preparing population' });
-      const layout = mergedLayout(checkpoints.map((c) => c.model));
-      if (layout.totalSize === 0) throw new NotReadyError('The checkpoints have identical weights: nothing to merge.');
-      const path = this.environment.path;
-      const flats = checkpoints.map((c) => flattenParameters(c.model, layout));
-      this.finished?.population.dispose();
-      this.finished = null;
-      const population: PopulationStore =
-        path === 'webgpu' && this.gpu ? new GpuPopulation(this.gpu.device, layout, flats) : new CpuPopulation(layout, flats);
-      const session = await this.sessionFor(layout, population.path);
-      const dev = new DatasetEvaluator(session, splits.dev);
-      const heldout = new DatasetEvaluator(session, splits.heldout);
+      return await work();
+    } finally {
+      this.running = false;
+    }
+  }
 
-      // Held-out scores are for the report only; selection never sees them.
-      onProgress({ type: 'phase', text: 'Scoring the checkpoints' });
-      const individuals: ModelScores[] = [];
-      for (let i = 0; i < checkpoints.length; i++) {
-        const scores = { name: checkpoints[i].name, dev: await dev.score(population.handles(i)), heldout: await heldout.score(population.handles(i)) };
-        individuals.push(scores);
-        onProgress({ type: 'individual', scores });
-      }
-      population.mergeMean(null);
-      const initialMerge: ModelScores = { name: 'simple average', dev: await dev.score(population.handles('merged')), heldout: await heldout.score(population.handles('merged')) };
+  run(settings: EvolverSettings, onProgress: (event: ProgressEvent) => void): Promise<RunResult> {
+    return this.exclusive(async () => {
+      const mergerParams = settings.mode === 'merged' ? settings.merger : DEFAULT_MERGE;
+      const prepared = await this.prepare(mergerParams, onProgress);
+      const { population, dev } = prepared;
+      const individuals = await this.scoreMembers(prepared, onProgress);
+      population.merge(null);
+      const mergerLabel = describeMerge(mergerParams);
+      const initialMerge = await this.scoreSet(prepared, mergerLabel, 'merged');
 
       const sessionsBefore = ortCounters.sessionsCreated;
       const readBackBefore = gpuTransferCounters.bytesReadBack;
       const started = performance.now();
-      const devScores = new Map<WeightSetId, Scores>();
       onProgress({ type: 'phase', text: 'Evolving' });
       const outcome = await runEvolver(population, settings, {
-        score: async (set) => {
-          const s = await dev.score(population.handles(set));
-          devScores.set(set, s);
-          return s;
-        },
+        score: (set) => dev.score(population.handles(set)),
         onProgress,
         shouldStop: () => this.stopRequested,
       });
       const elapsed = performance.now() - started;
-      const counters = {
-        sessionsCreated: ortCounters.sessionsCreated,
-        sessionsCreatedDuringRun: ortCounters.sessionsCreated - sessionsBefore,
-        weightBytesReadBackDuringRun: gpuTransferCounters.bytesReadBack - readBackBefore,
-        evaluations: outcome.evaluations,
-        offspring: outcome.offspring,
-        accepted: outcome.accepted,
-        msPerEvaluation: elapsed / Math.max(1, outcome.evaluations),
-      };
 
       onProgress({ type: 'phase', text: 'Scoring the result on held-out data' });
-      const finalDev = await dev.score(population.handles(outcome.result));
-      const final: ModelScores = {
-        name: outcome.result === 'merged' ? 'evolved merge (average)' : `evolved ${checkpoints[outcome.result as number].name}`,
-        dev: finalDev,
-        heldout: await heldout.score(population.handles(outcome.result)),
-      };
+      const resultName =
+        outcome.result === 'merged' ? `evolved merge (${mergerLabel})` : `evolved ${prepared.members[outcome.result as number].name}`;
       const report: RunResult = {
+        strategy: 'evolver',
         settings: { ...settings },
+        mergerLabel,
         path: population.path,
         stopped: outcome.stopped,
         history: outcome.history,
         individuals,
         initialMerge,
-        final,
-        counters,
+        final: await this.scoreSet(prepared, resultName, outcome.result),
+        counters: {
+          sessionsCreated: ortCounters.sessionsCreated,
+          sessionsCreatedDuringRun: ortCounters.sessionsCreated - sessionsBefore,
+          weightBytesReadBackDuringRun: gpuTransferCounters.bytesReadBack - readBackBefore,
+          evaluations: outcome.evaluations,
+          offspring: outcome.offspring,
+          accepted: outcome.accepted,
+          msPerEvaluation: elapsed / Math.max(1, outcome.evaluations),
+        },
       };
       this.finished = { population, result: outcome.result, report };
       onProgress({ type: 'phase', text: outcome.stopped ? 'Stopped' : 'Done' });
       return report;
-    } finally {
-      this.running = false;
-    }
+    });
+  }
+
+  merge(params: MergeParams, onProgress: (event: ProgressEvent) => void): Promise<RunResult> {
+    return this.exclusive(async () => {
+      const prepared = await this.prepare(params, onProgress);
+      const individuals = await this.scoreMembers(prepared, onProgress);
+      const sessionsBefore = ortCounters.sessionsCreated;
+      const started = performance.now();
+      onProgress({ type: 'phase', text: `Merging: ${describeMerge(params)}` });
+      prepared.population.merge(null);
+      const mergerLabel = describeMerge(params);
+      const final = await this.scoreSet(prepared, mergerLabel, 'merged');
+      const report: RunResult = {
+        strategy: 'merge',
+        settings: { ...DEFAULT_SETTINGS, generations: 0, merger: { ...params } },
+        mergerLabel,
+        path: prepared.population.path,
+        stopped: false,
+        history: [],
+        individuals,
+        initialMerge: final,
+        final,
+        counters: {
+          sessionsCreated: ortCounters.sessionsCreated,
+          sessionsCreatedDuringRun: ortCounters.sessionsCreated - sessionsBefore,
+          weightBytesReadBackDuringRun: 0,
+          evaluations: 1,
+          offspring: 0,
+          accepted: 0,
+          msPerEvaluation: performance.now() - started,
+        },
+      };
+      this.finished = { population: prepared.population, result: 'merged', report };
+      onProgress({ type: 'phase', text: 'Done' });
+      return report;
+    });
   }
 
   /** The result as F32 safetensors: every float tensor of the checkpoint, merged ones replaced. */
@@ -217,7 +310,7 @@ export class MergeEngine implements EngineApi {
     const { population, result, report } = this.finished;
     const merged = await population.read(result);
     const bySlot = new Map(population.layout.slots.map((s) => [s.name, merged.subarray(s.offset, s.offset + s.size)]));
-    const tensors = floatInitializers(this.workspace.checkpoints[0].model).map((init) => ({
+    const tensors = floatInitializers(this.workspace.population()[0].model).map((init) => ({
       name: init.name,
       shape: init.dims,
       data: bySlot.get(init.name) ?? init.floats!,
@@ -225,7 +318,13 @@ export class MergeEngine implements EngineApi {
     const metadata: Record<string, string> = {
       format: 'pt',
       producer: `evolver-studio ${STUDIO_VERSION}`,
-      recipe: JSON.stringify({ strategy: 'evolver', ...report.settings, sources: report.individuals.map((m) => m.name) }),
+      recipe: JSON.stringify({
+        strategy: report.strategy,
+        ...report.settings,
+        base: this.workspace.baseName,
+        sources: report.individuals.map((m) => m.name),
+      }),
+      merger: report.mergerLabel,
       seed: String(report.settings.seed),
       sources: report.individuals.map((m) => m.name).join(','),
       dev_accuracy: String(report.final.dev.accuracy),
@@ -234,6 +333,7 @@ export class MergeEngine implements EngineApi {
       compute_path: report.path,
     };
     const bytes = writeSafetensors(tensors, metadata);
-    return { fileName: `evolved-seed${report.settings.seed}.safetensors`, bytes };
+    const fileName = report.strategy === 'evolver' ? `evolved-seed${report.settings.seed}.safetensors` : `merged-${report.settings.merger.method}.safetensors`;
+    return { fileName, bytes };
   }
 }

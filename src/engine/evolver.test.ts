@@ -4,6 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CpuPopulation } from './cpu-population';
+import { CpuMerger } from './cpu-merger';
+import { DEFAULT_MERGE } from './merge-params';
 import { isBetter, runEvolver } from './evolver';
 import type { ParameterLayout } from './layout';
 import type { WeightSetId } from './population';
@@ -22,7 +24,7 @@ function setup(seed: number, n = 4) {
   const rand = mulberry32(seed);
   const target = Float32Array.from({ length: layout.totalSize }, () => rand() * 2 - 1);
   const individuals = Array.from({ length: n }, () => Float32Array.from(target, (t) => t + (rand() * 2 - 1)));
-  const population = new CpuPopulation(layout, individuals);
+  const population = new CpuPopulation(layout, individuals, new CpuMerger(layout, DEFAULT_MERGE, null));
   const fitnessOf = async (set: WeightSetId): Promise<Fitness> => {
     const flat = await population.read(set);
     let d = 0;
@@ -32,7 +34,7 @@ function setup(seed: number, n = 4) {
   return { population, fitnessOf };
 }
 
-const base: EvolverSettings = { f: 0.5, cr: 0.5, generations: 6, seed: 7, mode: 'merged-average' };
+const base: EvolverSettings = { f: 0.5, cr: 0.5, generations: 6, seed: 7, mode: 'merged', merger: DEFAULT_MERGE };
 
 describe('runEvolver', () => {
   it('merged mode: the merged score never decreases and only strict improvements are accepted', async () => {

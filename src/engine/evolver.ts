@@ -7,9 +7,10 @@
  * random permutation each generation.
  *
  * Selection uses the dev split only:
- * - 'merged-average': the candidate's fitness is the dev score of the population
- *   averaged with the candidate in place of x_i; accept if strictly better than
- *   the current merged score. The result is the averaged population.
+ * - 'merged': the candidate's fitness is the dev score of the population merged
+ *   (by the store's merger: average, RegMean, TIES, ...) with the candidate in place
+ *   of x_i; accept if strictly better than the current merged score. The result is
+ *   the merged population.
  * - 'individual': the candidate is scored alone against x_i's own score. The
  *   result is the best individual.
  * Fitness compares accuracy first, then macro-F1 (accuracy on a few hundred rows
@@ -35,7 +36,7 @@ export interface EvolverHooks {
 
 export interface EvolverOutcome {
   history: GenerationStat[];
-  /** The set holding the result: 'merged' (averaged population) or the best individual. */
+  /** The set holding the result: 'merged' (merged population) or the best individual. */
   result: WeightSetId;
   resultFitness: Fitness;
   individualFitness: Fitness[];
@@ -66,7 +67,7 @@ export async function runEvolver(
 
   const individualFitness: Fitness[] = [];
   for (let i = 0; i < n; i++) individualFitness.push(await score(i));
-  population.mergeMean(null);
+  population.merge(null);
   const initialMergeFitness = await score('merged');
   let mergedFitness = initialMergeFitness;
 
@@ -106,8 +107,8 @@ export async function runEvolver(
 
       let fitness: Fitness;
       let better: boolean;
-      if (settings.mode === 'merged-average') {
-        population.mergeMean(target);
+      if (settings.mode === 'merged') {
+        population.merge(target);
         fitness = await score('merged');
         better = isBetter(fitness, mergedFitness);
         if (better) mergedFitness = fitness;
@@ -126,7 +127,7 @@ export async function runEvolver(
     if (scored.length === 0) break;
     acceptedTotal += accepted;
 
-    if (settings.mode === 'merged-average') {
+    if (settings.mode === 'merged') {
       record({
         generation,
         best: Math.max(...scored, mergedFitness.accuracy),
@@ -137,7 +138,7 @@ export async function runEvolver(
       });
     } else {
       // The merged score is shown for comparison only; it never drives selection here.
-      population.mergeMean(null);
+      population.merge(null);
       const merged = await score('merged');
       const fits = individualFitness.map((f) => f.accuracy);
       record({ generation, best: Math.max(...fits), mean: mean(fits), merged: merged.accuracy, accepted, evaluated: scored.length + 1 });
@@ -146,9 +147,9 @@ export async function runEvolver(
 
   let result: WeightSetId;
   let resultFitness: Fitness;
-  if (settings.mode === 'merged-average') {
-    // Leave the averaged population in the merged set for export.
-    population.mergeMean(null);
+  if (settings.mode === 'merged') {
+    // Leave the merged population in the merged set for export.
+    population.merge(null);
     result = 'merged';
     resultFitness = mergedFitness;
   } else {

@@ -54,7 +54,8 @@ export class GpuPopulation implements PopulationStore {
     this.device.queue.submit([encoder.finish()]);
   }
 
-  mergeMean(replace: number | null): void {
+  /** Simple average (the only merger wired on WebGPU so far; the engine routes others to the CPU store). */
+  merge(replace: number | null): void {
     const encoder = this.device.createCommandEncoder({ label: 'merge-mean' });
     const w = 1 / this.size;
     for (let i = 0; i < this.size; i++) {

@@ -27,8 +27,8 @@ export interface PopulationStore {
   readonly size: number;
   /** candidate ← crossover(population[target], mutant toward population[donor]). */
   mutate(target: number, donor: number, params: MutationParams): void;
-  /** merged ← simple average of the population, with the candidate standing in for `replace`. */
-  mergeMean(replace: number | null): void;
+  /** merged ← the population merged by this store's merger, with the candidate standing in for `replace`. */
+  merge(replace: number | null): void;
   /** population[target] ← candidate (a swap of storage, no copy). */
   accept(target: number): void;
   /** Per-tensor handles of a set, in layout order, for feeding the evaluator. */

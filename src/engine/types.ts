@@ -3,9 +3,10 @@
  * Plain data only: everything here crosses the worker boundary via structured clone.
  */
 import type { Scores } from '../eval/metrics';
+import { DEFAULT_MERGE, type MergeParams } from './merge-params';
 
 /** How the Evolver scores a candidate (see shared notes: "with merger" / "without merger"). */
-export type SelectionMode = 'merged-average' | 'individual';
+export type SelectionMode = 'merged' | 'individual';
 
 /** Which compute path runs kernels and evaluation. 'auto' = WebGPU unless missing or software. */
 export type ComputePreference = 'auto' | 'webgpu' | 'wasm';
@@ -19,9 +20,11 @@ export interface EvolverSettings {
   generations: number;
   seed: number;
   mode: SelectionMode;
+  /** The merger scoring candidates in 'merged' mode (the paper: average, Fisher, RegMean). */
+  merger: MergeParams;
 }
 
-export const DEFAULT_SETTINGS: EvolverSettings = { f: 0.5, cr: 0.5, generations: 3, seed: 42, mode: 'merged-average' };
+export const DEFAULT_SETTINGS: EvolverSettings = { f: 0.5, cr: 0.5, generations: 3, seed: 42, mode: 'merged', merger: DEFAULT_MERGE };
 
 /** Fitness = dev accuracy, ties broken by macro-F1 (accuracy on a few hundred rows is coarse). */
 export interface Fitness {
@@ -43,6 +46,8 @@ export interface GenerationStat {
 
 export interface CheckpointSummary {
   name: string;
+  /** Marked as the base (pre-trained) model: the reference of task vectors, not evolved. */
+  isBase: boolean;
   bytes: number;
   parameterCount: number;
   tensorCount: number;
@@ -108,7 +113,11 @@ export interface RunCounters {
 }
 
 export interface RunResult {
+  /** 'evolver': a run of the Evolver; 'merge': a one-shot merge (no evolution). */
+  strategy: 'evolver' | 'merge';
   settings: EvolverSettings;
+  /** Human-readable merger, e.g. "TIES (density 0.5, λ 1)". */
+  mergerLabel: string;
   path: ComputePath;
   stopped: boolean;
   history: GenerationStat[];
@@ -140,7 +149,10 @@ export interface EngineApi {
   addFiles(files: NamedBytes[]): Promise<LoadReport>;
   removeCheckpoint(name: string): Promise<StudioSnapshot>;
   reset(): Promise<StudioSnapshot>;
+  setBase(name: string | null): Promise<StudioSnapshot>;
   run(settings: EvolverSettings, onProgress: (event: ProgressEvent) => void): Promise<RunResult>;
+  /** One-shot merge of the population (no evolution) with the given method. */
+  merge(params: MergeParams, onProgress: (event: ProgressEvent) => void): Promise<RunResult>;
   stop(): Promise<void>;
   exportSafetensors(): Promise<ExportedFile>;
 }

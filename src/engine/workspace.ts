@@ -51,6 +51,10 @@ export class Workspace {
   devFile: RowsFile | null = null;
   heldoutFile: RowsFile | null = null;
   labels: string[] | null = null;
+  /** The checkpoint marked as the base (pre-trained) model, if any. */
+  baseName: string | null = null;
+  /** A base named by a manifest before its checkpoint arrived. */
+  private pendingBase: string | null = null;
   /** Encoded splits for the current files; null until a dev set and a checkpoint are both loaded. */
   private encoded: EncodedSplits | null = null;
 
@@ -125,6 +129,7 @@ export class Workspace {
       if (difference) throw new Error(`not the same architecture as ${reference.name}: ${difference}`);
     }
     this.checkpoints.push({ name: file.name, bytes: file.bytes, model });
+    if (this.pendingBase === file.name) this.baseName = file.name;
   }
 
   private addRows(file: NamedBytes): void {
@@ -146,13 +151,32 @@ export class Workspace {
       throw new Error('is not valid JSON.');
     }
     const labels = (json as { labels?: unknown }).labels;
+    // A sample manifest may name the base model ({"models": [{"file", "role": "base"}]}).
+    const models = (json as { models?: { file?: unknown; role?: unknown }[] }).models;
+    const baseFile = Array.isArray(models) ? models.find((m) => m?.role === 'base')?.file : undefined;
+    if (typeof baseFile === 'string') this.pendingBase = baseFile;
     if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string')) {
       throw new Error('is JSON but neither a tokenizer nor a label list ({"labels": [...]})');
     }
     this.labels = labels as string[];
   }
 
+  setBase(name: string | null): void {
+    if (name !== null && !this.checkpoints.some((c) => c.name === name)) throw new Error(`No checkpoint named ${name} is loaded.`);
+    this.baseName = name;
+  }
+
+  /** The checkpoints that form the population: all but the base. */
+  population(): Checkpoint[] {
+    return this.checkpoints.filter((c) => c.name !== this.baseName);
+  }
+
+  base(): Checkpoint | null {
+    return this.checkpoints.find((c) => c.name === this.baseName) ?? null;
+  }
+
   removeCheckpoint(name: string): void {
+    if (this.baseName === name) this.baseName = null;
     this.checkpoints = this.checkpoints.filter((c) => c.name !== name);
     if (this.checkpoints.length === 0) this.encoded = null;
   }
@@ -213,7 +237,7 @@ export class Workspace {
   snapshot(): StudioSnapshot {
     const first = this.checkpoints[0]?.model;
     return {
-      checkpoints: this.checkpoints.map(summarizeCheckpoint),
+      checkpoints: this.checkpoints.map((c) => summarizeCheckpoint(c, c.name === this.baseName)),
       dataset: this.encoded?.summary ?? null,
       tokenizer: this.tokenizer?.fileName ?? null,
       architecture: first
@@ -221,17 +245,18 @@ export class Workspace {
             inputs: first.inputs.map((i) => i.name),
             outputs: first.outputs.map((o) => o.name),
             opset: first.opsetVersion,
-            mergedTensors: this.checkpoints.length > 1 ? mergedLayout(this.checkpoints.map((c) => c.model)).slots.length : 0,
+            mergedTensors: this.population().length > 1 ? mergedLayout(this.population().map((c) => c.model)).slots.length : 0,
           }
         : null,
     };
   }
 }
 
-function summarizeCheckpoint(c: Checkpoint): CheckpointSummary {
+function summarizeCheckpoint(c: Checkpoint, isBase: boolean): CheckpointSummary {
   const floats = floatInitializers(c.model);
   return {
     name: c.name,
+    isBase,
     bytes: c.bytes.byteLength,
     parameterCount: floats.reduce((n, init) => n + init.floats!.length, 0),
     tensorCount: floats.length,

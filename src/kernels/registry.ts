@@ -5,11 +5,17 @@
 import { deStepKernel } from './de-step';
 import { dotNormsKernel } from './dot-norms';
 import { scaleAddKernel } from './scale-add';
+import { dareKernel, linearKernel, magnitudeSelectKernel, taskArithmeticKernel, tiesKernel } from './task-vector';
 
 export const kernels = {
   'de-step': deStepKernel,
   'dot-norms': dotNormsKernel,
   'scale-add': scaleAddKernel,
+  'magnitude-select': magnitudeSelectKernel,
+  linear: linearKernel,
+  'task-arithmetic': taskArithmeticKernel,
+  ties: tiesKernel,
+  dare: dareKernel,
 } as const;
 
 export type KernelName = keyof typeof kernels;

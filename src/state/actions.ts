@@ -65,6 +65,7 @@ interface SampleManifest {
   tokenizer: string;
   dev: string;
   heldout?: string;
+  /** The manifest's "role": "base" entry becomes the base model (workspace reads the manifest). */
   models: { file: string; role: string }[];
 }
 
@@ -83,13 +84,18 @@ export async function loadSample(): Promise<void> {
       manifest.tokenizer,
       manifest.dev,
       ...(manifest.heldout ? [manifest.heldout] : []),
-      ...manifest.models.filter((m) => m.role !== 'base').map((m) => m.file),
+      ...manifest.models.map((m) => m.file),
     ];
     const files = await Promise.all(names.map(fetchBytes));
     await addFiles([manifestFile, ...files]);
   } catch (err) {
     useStudioStore.setState({ problems: [{ fileName: 'samples', message: message(err) }] });
   }
+}
+
+export async function setBase(name: string | null): Promise<void> {
+  const snapshot = await (await ready()).setBase(name);
+  useStudioStore.setState({ snapshot });
 }
 
 export async function removeCheckpoint(name: string): Promise<void> {
@@ -121,20 +127,35 @@ function onProgress(event: ProgressEvent): void {
   });
 }
 
-export async function startRun(): Promise<void> {
-  const { settings, snapshot } = useStudioStore.getState();
-  const n = snapshot.checkpoints.length;
+function beginRun(offspringTotal: number, perGeneration: number): void {
   useStudioStore.setState({
     status: 'running',
     history: [],
     individuals: [],
     result: null,
     runError: null,
-    progress: { ...idleProgress, phase: 'Starting', offspringTotal: settings.generations * n, perGeneration: n },
+    progress: { ...idleProgress, phase: 'Starting', offspringTotal, perGeneration },
   });
+}
+
+export async function startRun(): Promise<void> {
+  const { settings, snapshot } = useStudioStore.getState();
+  const n = snapshot.checkpoints.filter((c) => !c.isBase).length;
+  beginRun(settings.generations * n, n);
   try {
     const result = await (await ready()).run(settings, proxy(onProgress));
     useStudioStore.setState({ result, status: result.stopped ? 'stopped' : 'done' });
+  } catch (err) {
+    useStudioStore.setState({ status: 'failed', runError: message(err) });
+  }
+}
+
+/** One-shot merge with the recipe's merger (no evolution). */
+export async function startMerge(): Promise<void> {
+  beginRun(0, 0);
+  try {
+    const result = await (await ready()).merge(useStudioStore.getState().settings.merger, proxy(onProgress));
+    useStudioStore.setState({ result, status: 'done' });
   } catch (err) {
     useStudioStore.setState({ status: 'failed', runError: message(err) });
   }

@@ -5,7 +5,7 @@ import { DropZone } from './components/DropZone';
 import { ProblemList } from './components/ProblemList';
 import { CheckpointTable } from './components/CheckpointTable';
 import { DatasetPanel } from './components/DatasetPanel';
-import { SettingsForm } from './components/SettingsForm';
+import { MergerForm, SettingsForm } from './components/SettingsForm';
 import { RunPanel } from './components/RunPanel';
 import { ResultsPanel } from './components/ResultsPanel';
 import { ComputeBadge } from './components/ComputeBadge';
@@ -31,7 +31,8 @@ export function App() {
           <DatasetPanel />
         </section>
         <section className="card" aria-labelledby="run-title">
-          <h2 id="run-title">2. Evolve</h2>
+          <h2 id="run-title">2. Merge and evolve</h2>
+          <MergerForm />
           <SettingsForm />
           <RunPanel />
           <FitnessChart />

@@ -14,6 +14,7 @@
  * cut into pieces) never share a mask pattern.
  * Pure module: typed arrays in, typed arrays out; out may alias an input.
  */
+import { KernelParamsError } from '../../kernels/errors';
 import { RNG_MIX_M1, RNG_MIX_M2 } from '../../kernels/rng/rng.cpu';
 import {
   checkDareCounters,
@@ -93,9 +94,11 @@ export function dareMerge(models: readonly Float32Array[], base: Float32Array, o
   const densities = resolvePerModel(params.density, 1, models.length, isKeepProbability, 'density (keep probability)', where);
   const lambda = checkLambda(params.lambda ?? 1, where);
   const normalize = params.normalize ?? false;
+  const consensus = params.consensus ?? 'none';
+  if (consensus !== 'none' && consensus !== 'ties') throw new KernelParamsError(`${where}: consensus must be 'none' or 'ties', got ${String(consensus)}`);
   const w32 = Float32Array.from(weights);
   const contribution = dareContribution(models, base, w32, dareMasks(densities, params.seed, params.rescale ?? true), offset);
-  if ((params.consensus ?? 'none') === 'ties') {
+  if (consensus === 'ties') {
     consensusMerge(n, models.length, base, out, w32, lambda, normalize, contribution);
   } else {
     combineLinear(n, models.length, base, out, sumScale(weights, lambda, normalize), contribution);

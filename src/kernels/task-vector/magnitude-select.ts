@@ -12,7 +12,15 @@ import { readFloats } from '../../gpu/buffers';
 import type { EncodeOptions } from '../../gpu/elementwise';
 import { KernelParamsError } from '../errors';
 import { encodeRanged, encodeSingle } from './encode-ranged';
-import { HISTOGRAM_BINS, INDEX_PASSES, MAGNITUDE_PASSES, floatFromBits, type MagnitudeCut, type RadixPass } from './magnitude-select.cpu';
+import {
+  HISTOGRAM_BINS,
+  INDEX_PASSES,
+  MAGNITUDE_PASSES,
+  floatFromBits,
+  topKMagnitudeCut,
+  type MagnitudeCut,
+  type RadixPass,
+} from './magnitude-select.cpu';
 import {
   CUT_FIELD,
   CUT_STRIDE,
@@ -201,3 +209,5 @@ export async function gpuKthLargestMagnitude(
     table.destroy();
   }
 }
+
+export const magnitudeSelectKernel = { name: 'magnitude-select', cpu: topKMagnitudeCut, gpu: encodeTopKMagnitude } as const;

@@ -1,6 +1,6 @@
 /** Loaded checkpoints with size, parameters and (once a run started) their own dev / held-out scores. */
 import { useStudioStore } from '../../state/store';
-import { removeCheckpoint } from '../../state/actions';
+import { removeCheckpoint, setBase } from '../../state/actions';
 import { bytes, count, percent } from '../format';
 
 export function CheckpointTable() {
@@ -15,6 +15,7 @@ export function CheckpointTable() {
         <thead>
           <tr>
             <th>Checkpoint</th>
+            <th title="The pre-trained model task vectors are taken from; it is not evolved">Base</th>
             <th>Size</th>
             <th>Parameters</th>
             <th>Tensors</th>
@@ -29,6 +30,15 @@ export function CheckpointTable() {
             return (
               <tr key={c.name}>
                 <td>{c.name}</td>
+                <td>
+                  <input
+                    type="checkbox"
+                    checked={c.isBase}
+                    disabled={running}
+                    aria-label={`Use ${c.name} as the base model`}
+                    onChange={(e) => void setBase(e.target.checked ? c.name : null)}
+                  />
+                </td>
                 <td>{bytes(c.bytes)}</td>
                 <td>{count(c.parameterCount)}</td>
                 <td>{c.tensorCount}</td>

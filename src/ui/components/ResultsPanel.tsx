@@ -38,7 +38,7 @@ export function ResultsPanel() {
           {result.individuals.map((m) => (
             <Row key={m.name} m={m} testId="individual" />
           ))}
-          <Row m={result.initialMerge} />
+          {result.strategy === 'evolver' && <Row m={result.initialMerge} testId="initial-merge" />}
           <Row m={result.final} testId="final" />
         </tbody>
       </table>
@@ -55,7 +55,7 @@ export function ResultsPanel() {
             </tr>
           </thead>
           <tbody>
-            {[...result.individuals, result.initialMerge, result.final].map((m) => (
+            {[...result.individuals, ...(result.strategy === 'evolver' ? [result.initialMerge] : []), result.final].map((m) => (
               <tr key={m.name}>
                 <td>{m.name}</td>
                 {domains.map((d) => (

@@ -1,12 +1,12 @@
 /** Start / Stop and the progress bar (generation and offspring counts). */
 import { useStudioStore } from '../../state/store';
-import { startRun, stopRun } from '../../state/actions';
+import { startMerge, startRun, stopRun } from '../../state/actions';
 
 export function RunPanel() {
   const status = useStudioStore((s) => s.status);
   const progress = useStudioStore((s) => s.progress);
   const generations = useStudioStore((s) => s.settings.generations);
-  const canStart = useStudioStore((s) => s.snapshot.checkpoints.length >= 2 && s.snapshot.dataset !== null && !s.loading);
+  const canStart = useStudioStore((s) => s.snapshot.checkpoints.filter((c) => !c.isBase).length >= 2 && s.snapshot.dataset !== null && !s.loading);
   const runError = useStudioStore((s) => s.runError);
   const running = status === 'running';
   const fraction = progress.offspringTotal > 0 ? progress.offspringDone / progress.offspringTotal : 0;
@@ -16,10 +16,13 @@ export function RunPanel() {
         <button type="button" className="primary" disabled={!canStart || running} onClick={() => void startRun()}>
           Start
         </button>
+        <button type="button" disabled={!canStart || running} onClick={() => void startMerge()} title="Merge once with the selected merger, no evolution">
+          Merge once
+        </button>
         <button type="button" disabled={!running} onClick={() => void stopRun()}>
           Stop
         </button>
-        {!canStart && !running && <span className="muted">Load at least two checkpoints and a dev set.</span>}
+        {!canStart && !running && <span className="muted">Load at least two checkpoints (besides the base) and a dev set.</span>}
       </div>
       <div className="progress-row" aria-live="polite">
         <progress max={1} value={fraction} aria-label="Run progress" data-testid="progress" />

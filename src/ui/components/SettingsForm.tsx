@@ -1,6 +1,7 @@
-/** The Evolver recipe: F, CR, generations, seed and selection mode. */
+/** The recipe: merge method and its parameters, and the Evolver's F, CR, generations, seed and selection mode. */
 import { useStudioStore } from '../../state/store';
 import type { EvolverSettings, SelectionMode } from '../../engine/types';
+import { METHOD_INFO, type MergeMethod, type MergeParams } from '../../engine/merge-params';
 
 interface NumberFieldProps {
   label: string;
@@ -37,6 +38,82 @@ function NumberField({ label, field, min, max, step, hint }: NumberFieldProps) {
   );
 }
 
+interface MergeFieldProps {
+  label: string;
+  field: 'lambda' | 'density' | 't' | 'alpha' | 'seed';
+  min: number;
+  max: number;
+  step: number;
+  hint: string;
+}
+
+function MergeField({ label, field, min, max, step, hint }: MergeFieldProps) {
+  const value = useStudioStore((s) => s.settings.merger[field]);
+  const disabled = useStudioStore((s) => s.status === 'running');
+  return (
+    <label className="field" title={hint}>
+      <span>{label}</span>
+      <input
+        type="number"
+        min={min}
+        max={max}
+        step={step}
+        value={value}
+        disabled={disabled}
+        aria-label={label}
+        onChange={(e) => {
+          const parsed = Number(e.target.value);
+          if (!Number.isFinite(parsed)) return;
+          const clamped = Math.min(max, Math.max(min, parsed));
+          const patch: Partial<MergeParams> = { [field]: step >= 1 ? Math.round(clamped) : clamped };
+          const s = useStudioStore.getState();
+          s.setSettings({ merger: { ...s.settings.merger, ...patch } });
+        }}
+      />
+    </label>
+  );
+}
+
+/** The merge method and the parameters it uses. */
+export function MergerForm() {
+  const method = useStudioStore((s) => s.settings.merger.method);
+  const disabled = useStudioStore((s) => s.status === 'running');
+  const usesTaskVectors = ['task_arithmetic', 'ties', 'dare_linear', 'dare_ties'].includes(method);
+  return (
+    <div className="settings">
+      <label className="field">
+        <span>Merger</span>
+        <select
+          value={method}
+          disabled={disabled}
+          aria-label="Merge method"
+          onChange={(e) => {
+            const s = useStudioStore.getState();
+            s.setSettings({ merger: { ...s.settings.merger, method: e.target.value as MergeMethod } });
+          }}
+        >
+          {(Object.keys(METHOD_INFO) as MergeMethod[]).map((m) => (
+            <option key={m} value={m}>
+              {METHOD_INFO[m].label}
+              {METHOD_INFO[m].needsBase ? ' (needs base)' : ''}
+              {METHOD_INFO[m].models ? ` (${METHOD_INFO[m].models} models)` : ''}
+            </option>
+          ))}
+        </select>
+      </label>
+      {usesTaskVectors && <MergeField label="λ" field="lambda" min={0} max={3} step={0.05} hint="Scale of the merged task vector" />}
+      {(method === 'ties' || method.startsWith('dare')) && (
+        <MergeField label="Density" field="density" min={0.01} max={1} step={0.05} hint="Fraction of each task vector kept" />
+      )}
+      {method.startsWith('dare') && <MergeField label="DARE seed" field="seed" min={0} max={4294967295} step={1} hint="Seed of the random drop masks" />}
+      {method === 'slerp' && <MergeField label="t" field="t" min={0} max={1} step={0.05} hint="0 = first model, 1 = second" />}
+      {method === 'regmean' && (
+        <MergeField label="α" field="alpha" min={0} max={1} step={0.05} hint="Off-diagonal shrink of the Gram matrices (1 = plain RegMean)" />
+      )}
+    </div>
+  );
+}
+
 export function SettingsForm() {
   const mode = useStudioStore((s) => s.settings.mode);
   const disabled = useStudioStore((s) => s.status === 'running');
@@ -54,7 +131,7 @@ export function SettingsForm() {
           aria-label="Selection mode"
           onChange={(e) => useStudioStore.getState().setSettings({ mode: e.target.value as SelectionMode })}
         >
-          <option value="merged-average">with merger: simple average</option>
+          <option value="merged">with merger (selected above)</option>
           <option value="individual">without merger (each model alone)</option>
         </select>
       </label>

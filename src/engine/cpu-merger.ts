@@ -1,0 +1,81 @@
+/**
+ * Applies a merge method to flat parameter vectors on the CPU, tensor by tensor
+ * (engine/methods/* are per-tensor). RegMean uses each linear layer's Gram
+ * matrices (captured once per checkpoint from the dev set) and averages every
+ * other tensor, as the paper does.
+ */
+import { linearMerge } from './methods/linear';
+import { taskArithmeticMerge } from './methods/task-arithmetic';
+import { tiesMerge } from './methods/ties';
+import { dareMerge } from './methods/dare';
+import { slerp } from './methods/slerp';
+import { modelStock } from './methods/model-stock';
+import { regmeanMerge } from './methods/regmean';
+import type { LinearLayer } from '../formats/onnx-outputs';
+import type { ParameterLayout } from './layout';
+import type { MergeParams } from './merge-params';
+
+export interface RegMeanInputs {
+  layers: Map<string, LinearLayer>;
+  /** grams[i] = Gram matrices of source i, by weight name. */
+  grams: Map<string, Float64Array>[];
+}
+
+export interface FlatMerger {
+  /** out ← merge(sources); sources are flat individuals in layout order. */
+  mergeInto(out: Float32Array, sources: readonly Float32Array[]): void;
+}
+
+export class CpuMerger implements FlatMerger {
+  constructor(
+    private readonly layout: ParameterLayout,
+    private readonly params: MergeParams,
+    private readonly base: Float32Array | null,
+    private readonly regmean: RegMeanInputs | null = null,
+  ) {}
+
+  mergeInto(out: Float32Array, sources: readonly Float32Array[]): void {
+    for (const slot of this.layout.slots) {
+      const view = (flat: Float32Array) => flat.subarray(slot.offset, slot.offset + slot.size);
+      this.mergeTensor(slot.name, slot.offset, view(out), sources.map(view), this.base ? view(this.base) : null);
+    }
+  }
+
+  private mergeTensor(name: string, offset: number, out: Float32Array, models: Float32Array[], base: Float32Array | null): void {
+    const p = this.params;
+    const needBase = (): Float32Array => {
+      if (!base) throw new Error(`${p.method} needs a base checkpoint.`);
+      return base;
+    };
+    switch (p.method) {
+      case 'average':
+        return linearMerge(models, out);
+      case 'task_arithmetic':
+        return taskArithmeticMerge(models, needBase(), out, { lambda: p.lambda });
+      case 'ties':
+        return tiesMerge(models, needBase(), out, { density: p.density, lambda: p.lambda });
+      case 'dare_linear':
+      case 'dare_ties':
+        return dareMerge(models, needBase(), out, {
+          density: p.density,
+          lambda: p.lambda,
+          seed: p.seed,
+          offset,
+          consensus: p.method === 'dare_ties' ? 'ties' : 'none',
+        });
+      case 'slerp':
+        slerp(models[0], models[1], { t: p.t }, out);
+        return;
+      case 'model_stock':
+        modelStock(needBase(), models, {}, out);
+        return;
+      case 'regmean': {
+        const layer = this.regmean?.layers.get(name);
+        if (!layer) return linearMerge(models, out);
+        const grams = this.regmean!.grams.map((g) => g.get(name)!);
+        out.set(regmeanMerge(models, grams, layer.layout, layer.inDim, layer.outDim, p.alpha).merged);
+        return;
+      }
+    }
+  }
+}
