@@ -26,7 +26,9 @@ test('forced WebGPU path: one generation with zero sessions and zero weight read
 
   // The bundled sample, loaded the way a first-time user does.
   await page.getByRole('button', { name: 'Load sample' }).click();
-  await expect(page.getByTestId('checkpoints').locator('tbody tr')).toHaveCount(3);
+  // Three experts plus the base model, which the sample manifest marks as the base.
+  await expect(page.getByTestId('checkpoints').locator('tbody tr')).toHaveCount(4);
+  await expect(page.getByLabel('Use base.onnx as the base model')).toBeChecked();
   const manifest = sampleManifest();
   await dropFiles(page, '[data-testid="drop-zone"]', [everyNthRow(manifest.dev, 'dev-small.jsonl', 12), everyNthRow(manifest.heldout, 'heldout-small.jsonl', 12)]);
   await expect(page.getByTestId('dataset')).toContainText('dev-small.jsonl: 49 rows');

@@ -60,26 +60,35 @@ export function dareContribution(
 ): ContributionFn {
   const m1 = RNG_MIX_M1;
   const m2 = RNG_MIX_M2;
-  return (i, start, len, dst) => {
+  return (i, start, len, dst, dstBits) => {
     const m = models[i]!;
+    const b = base;
     const w = w32[i]!;
-    const { key0, key1, threshold, scale } = masks[i]!;
-    const first = offset + start;
+    const { threshold, scale } = masks[i]!;
+    // As int32: V8 keeps the hash in integer registers (a u32 above 2^31 is a heap double).
+    const k0 = masks[i]!.key0 | 0;
+    const k1 = masks[i]!.key1 | 0;
+    const first = (offset + start) | 0;
     for (let jj = 0; jj < len; jj++) {
-      // randomU32Keyed(key0, key1, offset + j), inlined (see rng.cpu.ts).
-      let h = (first + jj) ^ key0;
+      // randomU32Keyed(k0, k1, offset + j), inlined (see rng.cpu.ts).
+      let h = (first + jj) ^ k0;
       h ^= h >>> 16;
       h = Math.imul(h, m1);
       h ^= h >>> 15;
       h = Math.imul(h, m2);
       h ^= h >>> 16;
-      h = (h + key1) | 0;
+      h = (h + k1) | 0;
       h ^= h >>> 16;
       h = Math.imul(h, m1);
       h ^= h >>> 15;
       h = Math.imul(h, m2);
       h ^= h >>> 16;
-      dst[jj] = h >>> 8 < threshold ? w * Math.fround(Math.fround(m[start + jj]! - base[start + jj]!) * scale) : 0;
+      // Drop without a branch (a coin flip mispredicts half the time, tripling the loop's
+      // cost): all ones when (h >>> 8) < threshold (both < 2^25, no overflow), and the
+      // stored bits are cleared otherwise, giving +0 like the shader's select.
+      const keep = ((h >>> 8) - threshold) >> 31;
+      dst[jj] = w * Math.fround(Math.fround(m[start + jj]! - b[start + jj]!) * scale);
+      dstBits[jj] = dstBits[jj]! & keep;
     }
   };
 }

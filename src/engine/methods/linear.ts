@@ -20,14 +20,19 @@ export interface LinearMergeParams {
   normalize?: boolean;
 }
 
-/** Writes c_i = w_i·x̃_i for elements [start, start + len) of model i into dst[0, len). */
-export type ContributionFn = (model: number, start: number, len: number, dst: Float32Array) => void;
+/**
+ * Writes c_i = w_i·x̃_i for elements [start, start + len) of model i into dst[0, len).
+ * dstBits is an Int32Array view of dst's bytes, for masks applied without a branch.
+ */
+export type ContributionFn = (model: number, start: number, len: number, dst: Float32Array, dstBits: Int32Array) => void;
 
 /** Elements per block of the CPU merge loops: N + 2 blocks of scratch stay in L1/L2. */
 export const MERGE_BLOCK = 2048;
 
 const acc = new Float32Array(MERGE_BLOCK);
+const accBits = new Int32Array(acc.buffer);
 const term = new Float32Array(MERGE_BLOCK);
+const termBits = new Int32Array(term.buffer);
 
 /** out = base + scale·Σ_i c_i, or scale·Σ_i c_i without a base. */
 export function combineLinear(
@@ -41,9 +46,9 @@ export function combineLinear(
   const s = Math.fround(scale);
   for (let start = 0; start < n; start += MERGE_BLOCK) {
     const len = Math.min(MERGE_BLOCK, n - start);
-    contribution(0, start, len, acc);
+    contribution(0, start, len, acc, accBits);
     for (let i = 1; i < modelCount; i++) {
-      contribution(i, start, len, term);
+      contribution(i, start, len, term, termBits);
       for (let jj = 0; jj < len; jj++) acc[jj]! += term[jj]!;
     }
     if (base) {

@@ -50,10 +50,10 @@ export function trimmedContribution(
   cuts: readonly MagnitudeCut[],
 ): ContributionFn {
   const untrimmed = deltaContribution(models, base, w32);
-  return (i, start, len, dst) => {
+  return (i, start, len, dst, dstBits) => {
     const { thresholdBits, tieEnd } = cuts[i]!;
     if (thresholdBits === 0 && tieEnd >= base.length) {
-      untrimmed(i, start, len, dst);
+      untrimmed(i, start, len, dst, dstBits);
       return;
     }
     const m = models[i]!;
@@ -84,9 +84,10 @@ export function consensusMerge(
   const lam = Math.fround(lambda);
   if (contributions.length < modelCount * MERGE_BLOCK) contributions = new Float32Array(modelCount * MERGE_BLOCK);
   const views = Array.from({ length: modelCount }, (_, i) => contributions.subarray(i * MERGE_BLOCK, (i + 1) * MERGE_BLOCK));
+  const bits = views.map((v) => new Int32Array(v.buffer, v.byteOffset, MERGE_BLOCK));
   for (let start = 0; start < n; start += MERGE_BLOCK) {
     const len = Math.min(MERGE_BLOCK, n - start);
-    for (let i = 0; i < modelCount; i++) contribution(i, start, len, views[i]!);
+    for (let i = 0; i < modelCount; i++) contribution(i, start, len, views[i]!, bits[i]!);
     signSum.set(views[0]!.subarray(0, len));
     for (let i = 1; i < modelCount; i++) {
       const c = views[i]!;

@@ -1,0 +1,54 @@
+/**
+ * Merge methods from the studio: the Evolver with the RegMean merger for one
+ * generation (the paper's Evolver + RegMean), then a one-shot TIES merge against
+ * the sample's base model, each exported and read back strictly.
+ */
+import { readFileSync } from 'node:fs';
+import { expect, test, type Page } from '@playwright/test';
+import { readSafetensors } from '../src/formats/safetensors';
+import { captureConsoleErrors } from './helpers';
+
+async function waitDone(page: Page): Promise<void> {
+  await expect(page.getByTestId('run-status')).not.toHaveAttribute('data-status', 'running', { timeout: 540_000 });
+  await expect(page.getByTestId('run-status')).toHaveAttribute('data-status', 'done');
+}
+
+async function exportAndRead(page: Page) {
+  const downloadPromise = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Export safetensors' }).click();
+  const download = await downloadPromise;
+  return { name: download.suggestedFilename(), file: readSafetensors(new Uint8Array(readFileSync((await download.path())!)), download.suggestedFilename()) };
+}
+
+test('Evolver + RegMean for one generation, then a one-shot TIES merge', async ({ page }) => {
+  const errors = captureConsoleErrors(page);
+  await page.goto('/');
+  await page.getByRole('button', { name: 'Load sample' }).click();
+  await expect(page.getByTestId('checkpoints').locator('tbody tr')).toHaveCount(4);
+
+  await page.getByLabel('Merge method').selectOption('regmean');
+  await page.getByLabel('α').fill('0.9');
+  await page.getByLabel('Generations').fill('1');
+  await page.getByRole('button', { name: 'Start' }).click();
+  await waitDone(page);
+  await expect(page.getByTestId('fitness-chart')).toHaveAttribute('data-points', '2');
+  await expect(page.getByTestId('final')).toContainText('evolved merge (RegMean (α 0.9))');
+  const initial = Number(await page.getByTestId('initial-merge-dev-acc').getAttribute('data-value'));
+  const evolved = Number(await page.getByTestId('final-dev-acc').getAttribute('data-value'));
+  expect(evolved).toBeGreaterThanOrEqual(initial);
+  const regmean = await exportAndRead(page);
+  expect(regmean.name).toBe('evolved-seed42.safetensors');
+  expect(JSON.parse(regmean.file.metadata.recipe)).toMatchObject({ strategy: 'evolver', mode: 'merged', merger: { method: 'regmean', alpha: 0.9 } });
+
+  await page.getByLabel('Merge method').selectOption('ties');
+  await page.getByLabel('Density').fill('0.5');
+  await page.getByRole('button', { name: 'Merge once' }).click();
+  await waitDone(page);
+  await expect(page.getByTestId('final')).toContainText('TIES (density 0.5, λ 1)');
+  expect(Number(await page.getByTestId('final-dev-acc').getAttribute('data-value'))).toBeGreaterThan(0.9);
+  const ties = await exportAndRead(page);
+  expect(ties.name).toBe('merged-ties.safetensors');
+  expect(JSON.parse(ties.file.metadata.recipe)).toMatchObject({ strategy: 'merge', base: 'base.onnx', merger: { method: 'ties', density: 0.5 } });
+  await page.screenshot({ path: 'test-results/studio-merge-ties.png', fullPage: true });
+  expect(errors).toEqual([]);
+});
