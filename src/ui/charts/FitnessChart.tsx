@@ -20,7 +20,7 @@ export function FitnessChart() {
           <Legend />
           <Line type="monotone" dataKey="best" name="best" stroke="#2f9e44" isAnimationActive={false} dot />
           <Line type="monotone" dataKey="mean" name="mean" stroke="#1c7ed6" isAnimationActive={false} dot />
-          <Line type="monotone" dataKey="merged" name="merged (average)" stroke="#e8590c" strokeWidth={2} isAnimationActive={false} dot />
+          <Line type="monotone" dataKey="merged" name="merged population" stroke="#e8590c" strokeWidth={2} isAnimationActive={false} dot />
         </LineChart>
       </ResponsiveContainer>
     </figure>

@@ -29,7 +29,9 @@ export function RunPanel() {
         <span data-testid="progress-text">
           {status === 'idle'
             ? 'Not started'
-            : `${progress.phase} · generation ${progress.generation}/${generations} · offspring ${progress.offspringInGeneration}/${progress.perGeneration} · ${progress.offspringDone}/${progress.offspringTotal} total · ${progress.accepted} accepted`}
+            : progress.offspringTotal === 0
+              ? progress.phase
+              : `${progress.phase} · generation ${progress.generation}/${generations} · offspring ${progress.offspringInGeneration}/${progress.perGeneration} · ${progress.offspringDone}/${progress.offspringTotal} total · ${progress.accepted} accepted`}
         </span>
       </div>
       <div data-testid="run-status" data-status={status} className="muted">
