@@ -14,7 +14,7 @@
  * computed once into cache-resident scratch, summed for the vote, then filtered.
  * Pure module: typed arrays in, typed arrays out; out may alias an input.
  */
-import { topKMagnitudeCut, trimCount, type MagnitudeCut } from '../../kernels/task-vector/magnitude-select.cpu';
+import { KEEP_NONE_BITS, topKMagnitudeCut, trimCount, type MagnitudeCut } from '../../kernels/task-vector/magnitude-select.cpu';
 import { checkLambda, isDensity, resolvePerModel, resolveWeights } from '../../kernels/task-vector/params';
 import { checkTensors, MERGE_BLOCK, type ContributionFn } from './linear';
 import { deltaContribution } from './task-arithmetic';
@@ -33,6 +33,9 @@ export interface TiesParams {
 const tauF32 = new Float32Array(MERGE_BLOCK);
 const tauU32 = new Uint32Array(tauF32.buffer);
 const signSum = new Float32Array(MERGE_BLOCK);
+const signSumBits = new Int32Array(signSum.buffer);
+const electedBits = new Int32Array(MERGE_BLOCK);
+const SIGN_BIT = -0x8000_0000;
 const num = new Float32Array(MERGE_BLOCK);
 const den = new Float32Array(MERGE_BLOCK);
 let contributions = new Float32Array(MERGE_BLOCK * 8);
@@ -56,13 +59,21 @@ export function trimmedContribution(
       untrimmed(i, start, len, dst, dstBits);
       return;
     }
+    if (thresholdBits === KEEP_NONE_BITS) {
+      dst.fill(0, 0, len);
+      return;
+    }
     const m = models[i]!;
     const w = w32[i]!;
     for (let jj = 0; jj < len; jj++) tauF32[jj] = m[start + jj]! - base[start + jj]!;
+    // Branch-free keep mask (a density-d coin per element mispredicts otherwise): all ones
+    // when bits > threshold (both < 2^31, so the difference fits an int32), or for a tie
+    // below tieEnd (rare, so that branch predicts well).
     for (let jj = 0; jj < len; jj++) {
       const bits = tauU32[jj]! & 0x7fff_ffff;
-      const keep = bits > thresholdBits || (bits === thresholdBits && start + jj < tieEnd);
-      dst[jj] = keep ? w * tauF32[jj]! : 0;
+      const keep = ((thresholdBits - bits) >> 31) | (bits === thresholdBits && start + jj < tieEnd ? -1 : 0);
+      dst[jj] = w * tauF32[jj]!;
+      dstBits[jj] = dstBits[jj]! & keep;
     }
   };
 }
@@ -93,17 +104,24 @@ export function consensusMerge(
       const c = views[i]!;
       for (let jj = 0; jj < len; jj++) signSum[jj]! += c[jj]!;
     }
+    // Elected sign bit per element: set only for a strictly negative Σ (−0 elects +, as Σ ≥ 0 does).
+    for (let jj = 0; jj < len; jj++) {
+      const sb = signSumBits[jj]!;
+      electedBits[jj] = sb & ((-(sb & 0x7fff_ffff)) >> 31) & SIGN_BIT;
+    }
     num.fill(0, 0, len);
     den.fill(0, 0, len);
     for (let i = 0; i < modelCount; i++) {
       const c = views[i]!;
+      const cb = bits[i]!;
       const w = w32[i]!;
       for (let jj = 0; jj < len; jj++) {
-        const x = c[jj]!;
-        if (signSum[jj]! >= 0 ? x > 0 : x < 0) {
-          num[jj]! += x;
-          den[jj]! += w;
-        }
+        // Agreement without a branch (the vote is a coin flip on noisy deltas): c ≠ 0
+        // (some magnitude bit set) and c's sign bit equals the elected one.
+        const xb = cb[jj]!;
+        const agree = ((-(xb & 0x7fff_ffff)) >> 31) & ~((xb ^ electedBits[jj]!) >> 31) & 1;
+        num[jj]! += c[jj]! * agree;
+        den[jj]! += w * agree;
       }
     }
     for (let jj = 0; jj < len; jj++) {

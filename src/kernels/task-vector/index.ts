@@ -380,7 +380,7 @@ export function encodeDare(
   const consensus = params.consensus ?? 'none';
   if (consensus !== 'none' && consensus !== 'ties') throw new KernelParamsError(`${where}: consensus must be 'none' or 'ties', got ${String(consensus)}`);
   if (consensus === 'ties' && !scratch) throw new KernelParamsError(`${where}: consensus 'ties' needs a MergeScratch`);
-  checkBuffers(where, models, base, out, elementCount, scratch ?? undefined);
+  checkBuffers(where, models, base, out, elementCount, consensus === 'ties' ? scratch! : undefined);
   const offset = params.offset ?? 0;
   checkDareCounters(params.seed, offset, elementCount, where);
   const weights = resolveWeights(params.weights, models.length, where);

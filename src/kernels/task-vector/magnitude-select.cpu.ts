@@ -56,7 +56,7 @@ export interface MagnitudeCut {
   tieEnd: number;
 }
 
-/** Elements kept at a density in [0, 1]: round(density·n), the same on both twins. */
+/** Elements kept at a density in [0, 1]: round(density·n) (halves round up), the same on both twins. */
 export function trimCount(density: number, n: number): number {
   if (!(density >= 0 && density <= 1)) {
     throw new KernelParamsError(`magnitude-select.cpu.ts: density must be in [0, 1], got ${density}`);

@@ -166,7 +166,7 @@ describe.skipIf(!gpu)('top-k magnitude select (webgpu) vs cpu', () => {
     const base = seededFloats(rng, n).map((x) => (rng.nextInt(4) === 0 ? x : 0));
     for (const k of [1 + rng.nextInt(n), n >> 1, n - 1]) {
       const cpu = topKMagnitudeCut(values, k, base);
-      expect(cpu.tieEnd).toBeLessThan(n); // the tie-break passes run
+      if (k === n - 1) expect(cpu.tieEnd).toBeLessThan(n); // the cut falls among the zeros: tie-break passes run
       expect(await gpuCut(values, base, k, { maxBindingBytes: 40_000, maxWorkgroupsPerDimension: 3 })).toEqual(cpu);
       expect(await gpuCut(values, null, k, { maxBindingBytes: 65_536 })).toEqual(topKMagnitudeCut(values, k));
     }

@@ -106,10 +106,11 @@ function contributionStats(contribution: ContributionFn, modelCount: number, n: 
   const margin = new Float64Array(n);
   const sum = new Float64Array(n);
   const dst = new Float32Array(MERGE_BLOCK);
+  const dstBits = new Int32Array(dst.buffer);
   for (let start = 0; start < n; start += MERGE_BLOCK) {
     const len = Math.min(MERGE_BLOCK, n - start);
     for (let i = 0; i < modelCount; i++) {
-      contribution(i, start, len, dst);
+      contribution(i, start, len, dst, dstBits);
       for (let jj = 0; jj < len; jj++) {
         magnitude[start + jj]! += Math.abs(dst[jj]!);
         sum[start + jj]! += dst[jj]!;
