@@ -10,7 +10,7 @@ import { WeightFedSession, ortCounters } from '../eval/ort';
 import { getNavigatorGpu, requestStudioDevice } from '../gpu/device';
 import { gpuTransferCounters } from '../gpu/buffers';
 import { CpuPopulation } from './cpu-population';
-import { GpuPopulation } from './gpu-population';
+import { GPU_MERGE_METHODS, GpuPopulation } from './gpu-population';
 import { runEvolver } from './evolver';
 import { floatInitializers, flattenParameters, mergedLayout, type ParameterLayout } from './layout';
 import type { PopulationStore, WeightSetId } from './population';
@@ -163,14 +163,15 @@ export class MergeEngine implements EngineApi {
     const flats = members.map((c) => flattenParameters(c.model, layout));
     this.finished?.population.dispose();
     this.finished = null;
-    // Only the simple average is wired on WebGPU so far; other mergers run on the CPU store.
-    const onGpu = this.environment.path === 'webgpu' && this.gpu !== null && mergeParams.method === 'average';
+    const baseFlat = base ? flattenParameters(base.model, layout) : null;
+    // Mergers without WebGPU wiring yet (SLERP, model stock, RegMean) run on the CPU store;
+    // the result reports the path that ran.
+    const onGpu = this.environment.path === 'webgpu' && this.gpu !== null && GPU_MERGE_METHODS.has(mergeParams.method);
     let population: PopulationStore;
     if (onGpu) {
-      population = new GpuPopulation(this.gpu!.device, layout, flats);
+      population = new GpuPopulation(this.gpu!.device, layout, flats, mergeParams, baseFlat);
     } else {
       const regmean = mergeParams.method === 'regmean' ? await this.regmeanInputs(members, layout, splits.dev, onProgress) : null;
-      const baseFlat = base ? flattenParameters(base.model, layout) : null;
       population = new CpuPopulation(layout, flats, new CpuMerger(layout, mergeParams, baseFlat, regmean));
     }
     const session = await this.sessionFor(members[0], layout, population.path);

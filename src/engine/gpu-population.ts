@@ -1,14 +1,18 @@
 /**
  * WebGPU path: every individual is one GPUBuffer per tensor (onnxruntime-web's
- * Tensor.fromGpuBuffer takes whole buffers, no offsets). Mutation and averaging are
+ * Tensor.fromGpuBuffer takes whole buffers, no offsets). Mutation and merging are
  * recorded into one command encoder per call and submitted; weights are uploaded
  * once at the start and read back only by read() (export).
  */
 import { encodeDeStep } from '../kernels/de-step';
-import { encodeScaleAdd } from '../kernels/scale-add';
+import { createMergeScratch, encodeDare, encodeLinear, encodeTaskArithmetic, encodeTies, type MergeScratch } from '../kernels/task-vector';
 import { createWeightBuffer, readFloats, uploadFloats } from '../gpu/buffers';
 import type { ParameterLayout } from './layout';
+import type { MergeMethod, MergeParams } from './merge-params';
 import type { MutationParams, PopulationStore, WeightHandle, WeightSetId } from './population';
+
+/** Mergers with GPU kernels wired here; the engine runs the others on the CPU population. */
+export const GPU_MERGE_METHODS: ReadonlySet<MergeMethod> = new Set(['average', 'task_arithmetic', 'ties', 'dare_linear', 'dare_ties']);
 
 type BufferSet = GPUBuffer[];
 
@@ -17,20 +21,30 @@ export class GpuPopulation implements PopulationStore {
   private readonly individuals: BufferSet[];
   private candidate: BufferSet;
   private readonly merged: BufferSet;
+  private readonly base: BufferSet | null;
+  private readonly scratch: MergeScratch | null;
 
   constructor(
     private readonly device: GPUDevice,
     readonly layout: ParameterLayout,
     initial: readonly Float32Array[],
+    private readonly mergeParams: MergeParams,
+    base: Float32Array | null,
   ) {
+    if (!GPU_MERGE_METHODS.has(mergeParams.method)) throw new Error(`${mergeParams.method} has no WebGPU merger yet.`);
     const allocate = (label: string) => layout.slots.map((s) => createWeightBuffer(device, s.size, `${label}:${s.name}`));
-    this.individuals = initial.map((flat, i) => {
-      const set = allocate(`individual ${i}`);
+    const upload = (label: string, flat: Float32Array) => {
+      const set = allocate(label);
       layout.slots.forEach((s, t) => uploadFloats(device, set[t], flat.subarray(s.offset, s.offset + s.size)));
       return set;
-    });
+    };
+    this.individuals = initial.map((flat, i) => upload(`individual ${i}`, flat));
     this.candidate = allocate('candidate');
     this.merged = allocate('merged');
+    this.base = base ? upload('base', base) : null;
+    const consensus = mergeParams.method === 'ties' || mergeParams.method === 'dare_ties';
+    const largest = Math.max(...layout.slots.map((s) => s.size));
+    this.scratch = consensus ? createMergeScratch(device, largest, initial.length) : null;
   }
 
   get size(): number {
@@ -54,14 +68,35 @@ export class GpuPopulation implements PopulationStore {
     this.device.queue.submit([encoder.finish()]);
   }
 
-  /** Simple average (the only merger wired on WebGPU so far; the engine routes others to the CPU store). */
   merge(replace: number | null): void {
-    const encoder = this.device.createCommandEncoder({ label: 'merge-mean' });
-    const w = 1 / this.size;
-    for (let i = 0; i < this.size; i++) {
-      const source = i === replace ? this.candidate : this.individuals[i];
-      this.layout.slots.forEach((s, t) => encodeScaleAdd(this.device, encoder, this.merged[t], source[t], s.size, i === 0 ? 0 : 1, w));
-    }
+    const encoder = this.device.createCommandEncoder({ label: `merge ${this.mergeParams.method}` });
+    const sources = this.individuals.map((ind, i) => (i === replace ? this.candidate : ind));
+    const p = this.mergeParams;
+    this.layout.slots.forEach((s, t) => {
+      const models = sources.map((set) => set[t]);
+      const out = this.merged[t];
+      const base = this.base?.[t] as GPUBuffer;
+      switch (p.method) {
+        case 'average':
+          return encodeLinear(this.device, encoder, models, out, s.size);
+        case 'task_arithmetic':
+          return encodeTaskArithmetic(this.device, encoder, models, base, out, s.size, { lambda: p.lambda });
+        case 'ties':
+          return encodeTies(this.device, encoder, models, base, out, s.size, { density: p.density, lambda: p.lambda }, this.scratch!);
+        case 'dare_linear':
+        case 'dare_ties':
+          return encodeDare(
+            this.device,
+            encoder,
+            models,
+            base,
+            out,
+            s.size,
+            { density: p.density, lambda: p.lambda, seed: p.seed, offset: s.offset, consensus: p.method === 'dare_ties' ? 'ties' : 'none' },
+            this.scratch,
+          );
+      }
+    });
     this.device.queue.submit([encoder.finish()]);
   }
 
@@ -89,6 +124,7 @@ export class GpuPopulation implements PopulationStore {
   }
 
   dispose(): void {
-    for (const set of [...this.individuals, this.candidate, this.merged]) for (const buf of set) buf.destroy();
+    for (const set of [...this.individuals, this.candidate, this.merged, ...(this.base ? [this.base] : [])]) for (const buf of set) buf.destroy();
+    this.scratch?.destroy();
   }
 }
