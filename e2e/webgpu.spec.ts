@@ -17,7 +17,7 @@ function everyNthRow(name: string, asName: string, n: number): { name: string; b
   return { name: asName, bytes: Buffer.from(lines.filter((_, i) => i % n === 0).join('\n') + '\n') };
 }
 
-test('forced WebGPU path: one generation with zero sessions and zero weight read-back per offspring', async ({ page }) => {
+test('forced WebGPU path: one generation with zero sessions and zero weight read-back per offspring, then a TIES merge', async ({ page }) => {
   const errors = captureConsoleErrors(page);
   await page.goto('/');
   await expect(page.getByTestId('compute-path')).toHaveText(/path/);
@@ -45,5 +45,13 @@ test('forced WebGPU path: one generation with zero sessions and zero weight read
   const finalDev = Number(await page.getByTestId('final-dev-acc').getAttribute('data-value'));
   expect(finalDev).toBeGreaterThan(0.5);
   await page.screenshot({ path: 'test-results/studio-webgpu-done.png', fullPage: true });
+
+  // A one-shot TIES merge against the base runs on the GPU too (radix-select trim, sign election).
+  await page.getByLabel('Merge method').selectOption('ties');
+  await page.getByRole('button', { name: 'Merge once' }).click();
+  await expect(page.getByTestId('run-status')).toHaveAttribute('data-status', 'done', { timeout: 540_000 });
+  await expect(page.getByTestId('final')).toContainText('TIES');
+  await expect(page.getByTestId('counters')).toContainText('WebGPU path');
+  expect(Number(await page.getByTestId('final-dev-acc').getAttribute('data-value'))).toBeGreaterThan(0.5);
   expect(errors).toEqual([]);
 });
