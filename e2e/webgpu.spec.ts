@@ -40,7 +40,7 @@ test('forced WebGPU path: one generation with zero sessions and zero weight read
   const counters = await page.getByTestId('counters').textContent();
   expect(counters).toContain('WebGPU path');
   expect(counters).toContain('sessions created during run: 0');
-  expect(counters).toContain('weight bytes read back during run: 0');
+  expect(counters).toContain('bytes read back from the GPU during run: 0');
   await expect(page.getByTestId('fitness-chart')).toHaveAttribute('data-points', '2');
   const finalDev = Number(await page.getByTestId('final-dev-acc').getAttribute('data-value'));
   expect(finalDev).toBeGreaterThan(0.5);

@@ -47,7 +47,7 @@ export class CpuPopulation implements PopulationStore {
     });
   }
 
-  merge(replace: number | null): void {
+  async merge(replace: number | null): Promise<void> {
     this.merger.mergeInto(
       this.merged.flat,
       this.individuals.map((ind, i) => (i === replace ? this.candidate.flat : ind.flat)),

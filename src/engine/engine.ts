@@ -164,7 +164,7 @@ export class MergeEngine implements EngineApi {
     this.finished?.population.dispose();
     this.finished = null;
     const baseFlat = base ? flattenParameters(base.model, layout) : null;
-    // Mergers without WebGPU wiring yet (SLERP, model stock, RegMean) run on the CPU store;
+    // Mergers without WebGPU wiring yet (RegMean) run on the CPU store;
     // the result reports the path that ran.
     const onGpu = this.environment.path === 'webgpu' && this.gpu !== null && GPU_MERGE_METHODS.has(mergeParams.method);
     let population: PopulationStore;
@@ -225,7 +225,7 @@ export class MergeEngine implements EngineApi {
       const prepared = await this.prepare(mergerParams, onProgress);
       const { population, dev } = prepared;
       const individuals = await this.scoreMembers(prepared, onProgress);
-      population.merge(null);
+      await population.merge(null);
       const mergerLabel = describeMerge(mergerParams);
       const initialMerge = await this.scoreSet(prepared, mergerLabel, 'merged');
 
@@ -256,7 +256,7 @@ export class MergeEngine implements EngineApi {
         counters: {
           sessionsCreated: ortCounters.sessionsCreated,
           sessionsCreatedDuringRun: ortCounters.sessionsCreated - sessionsBefore,
-          weightBytesReadBackDuringRun: gpuTransferCounters.bytesReadBack - readBackBefore,
+          gpuBytesReadBackDuringRun: gpuTransferCounters.bytesReadBack - readBackBefore,
           evaluations: outcome.evaluations,
           offspring: outcome.offspring,
           accepted: outcome.accepted,
@@ -276,7 +276,7 @@ export class MergeEngine implements EngineApi {
       const sessionsBefore = ortCounters.sessionsCreated;
       const started = performance.now();
       onProgress({ type: 'phase', text: `Merging: ${describeMerge(params)}` });
-      prepared.population.merge(null);
+      await prepared.population.merge(null);
       const mergerLabel = describeMerge(params);
       const final = await this.scoreSet(prepared, mergerLabel, 'merged');
       const report: RunResult = {
@@ -292,7 +292,7 @@ export class MergeEngine implements EngineApi {
         counters: {
           sessionsCreated: ortCounters.sessionsCreated,
           sessionsCreatedDuringRun: ortCounters.sessionsCreated - sessionsBefore,
-          weightBytesReadBackDuringRun: 0,
+          gpuBytesReadBackDuringRun: 0,
           evaluations: 1,
           offspring: 0,
           accepted: 0,

@@ -67,7 +67,7 @@ export async function runEvolver(
 
   const individualFitness: Fitness[] = [];
   for (let i = 0; i < n; i++) individualFitness.push(await score(i));
-  population.merge(null);
+  await population.merge(null);
   const initialMergeFitness = await score('merged');
   let mergedFitness = initialMergeFitness;
 
@@ -108,7 +108,7 @@ export async function runEvolver(
       let fitness: Fitness;
       let better: boolean;
       if (settings.mode === 'merged') {
-        population.merge(target);
+        await population.merge(target);
         fitness = await score('merged');
         better = isBetter(fitness, mergedFitness);
         if (better) mergedFitness = fitness;
@@ -138,7 +138,7 @@ export async function runEvolver(
       });
     } else {
       // The merged score is shown for comparison only; it never drives selection here.
-      population.merge(null);
+      await population.merge(null);
       const merged = await score('merged');
       const fits = individualFitness.map((f) => f.accuracy);
       record({ generation, best: Math.max(...fits), mean: mean(fits), merged: merged.accuracy, accepted, evaluated: scored.length + 1 });
@@ -149,7 +149,7 @@ export async function runEvolver(
   let resultFitness: Fitness;
   if (settings.mode === 'merged') {
     // Leave the merged population in the merged set for export.
-    population.merge(null);
+    await population.merge(null);
     result = 'merged';
     resultFitness = mergedFitness;
   } else {

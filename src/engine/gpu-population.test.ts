@@ -46,17 +46,19 @@ describe('GpuPopulation vs CpuPopulation', () => {
   const methods = [...GPU_MERGE_METHODS] as MergeMethod[];
   it.each(methods)('%s: merge with the candidate in place matches the CPU twin', async (method) => {
     if (!gpu) return;
-    const { base, models } = inputs(7);
+    const { base, models } = inputs(7, method === 'slerp' ? 2 : 3);
     const params: MergeParams = { ...DEFAULT_MERGE, method, density: 0.6, lambda: 0.8, seed: 3 };
     const cpu = new CpuPopulation(layout, models, new CpuMerger(layout, params, base));
     const gpuPop = new GpuPopulation(gpu.device, layout, models, params, base);
     const mutation = { f: 0.5, cr: 0.5, seed: 11, stream: 4, jRand: 600 };
-    cpu.mutate(1, 2, mutation);
-    gpuPop.mutate(1, 2, mutation);
+    cpu.mutate(1, 0, mutation);
+    gpuPop.mutate(1, 0, mutation);
     const readBefore = gpuTransferCounters.bytesReadBack;
-    cpu.merge(1);
-    gpuPop.merge(1);
-    expect(gpuTransferCounters.bytesReadBack).toBe(readBefore);
+    await cpu.merge(1);
+    await gpuPop.merge(1);
+    // SLERP and model stock read back 16 bytes of dot products per tensor; never weights.
+    const reductionBytes = method === 'slerp' || method === 'model_stock' ? 16 * layout.slots.length * (method === 'model_stock' ? 3 : 1) : 0;
+    expect(gpuTransferCounters.bytesReadBack - readBefore).toBeLessThanOrEqual(reductionBytes);
     const [c, g] = [await cpu.read('merged'), await gpuPop.read('merged')];
     // TIES votes within rounding of zero may flip on fused multiply-adds: allow a handful.
     expect(closeTo(g, c)).toBeLessThanOrEqual(method.includes('ties') ? 3 : 0);

@@ -6,13 +6,15 @@
  */
 import { encodeDeStep } from '../kernels/de-step';
 import { createMergeScratch, encodeDare, encodeLinear, encodeTaskArithmetic, encodeTies, type MergeScratch } from '../kernels/task-vector';
+import { slerpGpu } from '../kernels/slerp';
+import { modelStockGpu } from '../kernels/model-stock';
 import { createWeightBuffer, readFloats, uploadFloats } from '../gpu/buffers';
 import type { ParameterLayout } from './layout';
 import type { MergeMethod, MergeParams } from './merge-params';
 import type { MutationParams, PopulationStore, WeightHandle, WeightSetId } from './population';
 
 /** Mergers with GPU kernels wired here; the engine runs the others on the CPU population. */
-export const GPU_MERGE_METHODS: ReadonlySet<MergeMethod> = new Set(['average', 'task_arithmetic', 'ties', 'dare_linear', 'dare_ties']);
+export const GPU_MERGE_METHODS: ReadonlySet<MergeMethod> = new Set(['average', 'task_arithmetic', 'ties', 'dare_linear', 'dare_ties', 'slerp', 'model_stock']);
 
 type BufferSet = GPUBuffer[];
 
@@ -68,15 +70,28 @@ export class GpuPopulation implements PopulationStore {
     this.device.queue.submit([encoder.finish()]);
   }
 
-  merge(replace: number | null): void {
-    const encoder = this.device.createCommandEncoder({ label: `merge ${this.mergeParams.method}` });
+  async merge(replace: number | null): Promise<void> {
     const sources = this.individuals.map((ind, i) => (i === replace ? this.candidate : ind));
     const p = this.mergeParams;
+    // SLERP and model stock need each tensor's dot products first: their own batched passes.
+    if (p.method === 'slerp') {
+      await slerpGpu(this.device, this.layout.slots.map((s, t) => ({ a: sources[0][t], b: sources[1][t], out: this.merged[t], elementCount: s.size, params: { t: p.t } })));
+      return;
+    }
+    if (p.method === 'model_stock') {
+      await modelStockGpu(this.device, this.layout.slots.map((s, t) => ({ base: this.base![t], models: sources.map((set) => set[t]), out: this.merged[t], elementCount: s.size })));
+      return;
+    }
+    const encoder = this.device.createCommandEncoder({ label: `merge ${p.method}` });
     this.layout.slots.forEach((s, t) => {
       const models = sources.map((set) => set[t]);
       const out = this.merged[t];
       const base = this.base?.[t] as GPUBuffer;
       switch (p.method) {
+        case 'slerp':
+        case 'model_stock':
+        case 'regmean':
+          throw new Error(`${p.method} is not an encoder-only merger.`);
         case 'average':
           return encodeLinear(this.device, encoder, models, out, s.size);
         case 'task_arithmetic':

@@ -27,8 +27,12 @@ export interface PopulationStore {
   readonly size: number;
   /** candidate ← crossover(population[target], mutant toward population[donor]). */
   mutate(target: number, donor: number, params: MutationParams): void;
-  /** merged ← the population merged by this store's merger, with the candidate standing in for `replace`. */
-  merge(replace: number | null): void;
+  /**
+   * merged ← the population merged by this store's merger, with the candidate standing in
+   * for `replace`. Async because SLERP and model stock on WebGPU read back their per-tensor
+   * dot products (16 bytes each, never weights) before combining.
+   */
+  merge(replace: number | null): Promise<void>;
   /** population[target] ← candidate (a swap of storage, no copy). */
   accept(target: number): void;
   /** Per-tensor handles of a set, in layout order, for feeding the evaluator. */

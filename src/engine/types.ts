@@ -104,8 +104,12 @@ export interface RunCounters {
   sessionsCreated: number;
   /** Sessions created after the run's first evaluation: must stay 0. */
   sessionsCreatedDuringRun: number;
-  /** Weight bytes copied GPU→CPU while offspring were made and scored: must stay 0 on WebGPU. */
-  weightBytesReadBackDuringRun: number;
+  /**
+   * Bytes our kernels copied GPU→CPU while offspring were made and scored: 0 on WebGPU for
+   * the task-vector mergers (no weight byte comes back); SLERP and model stock read 16 bytes
+   * of dot products per tensor. (ORT's logits read-back is not counted: it is not weights.)
+   */
+  gpuBytesReadBackDuringRun: number;
   evaluations: number;
   offspring: number;
   accepted: number;

@@ -43,6 +43,34 @@ function treeReduceWgsl(workgroupSize: number): string {
   }`;
 }
 
+/**
+ * main() of both passes: each workgroup sums its tile into s (`accumulate` runs for every
+ * i below the uniform `count`), then tree-reduces s into partials[out_index + group].
+ */
+function tiledMainWgsl(workgroupSize: number, perThread: number, count: string, accumulate: string): string {
+  return /* wgsl */ `@compute @workgroup_size(${workgroupSize})
+fn main(
+  @builtin(local_invocation_index) lid: u32,
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) num_groups: vec3<u32>,
+) {
+  let group = wid.x + wid.y * num_groups.x;
+  let start = group * ${workgroupSize * perThread}u;
+  if (start >= ${count}) {
+    return;
+  }
+  var s = vec4<f32>(0.0);
+  for (var k = 0u; k < ${perThread}u; k = k + 1u) {
+    let i = start + k * ${workgroupSize}u + lid;
+    if (i < ${count}) {
+      ${accumulate}
+    }
+  }
+${treeReduceWgsl(workgroupSize)}
+}
+`;
+}
+
 function checkWorkgroupSize(workgroupSize: number): void {
   // The halving tree needs a power of two.
   if (!Number.isInteger(Math.log2(workgroupSize))) throw new RangeError(`dot-norms.wgsl.ts: workgroup size ${workgroupSize} is not a power of two`);
@@ -51,7 +79,6 @@ function checkWorkgroupSize(workgroupSize: number): void {
 /** First pass over the tensors; withBase reads a third tensor and reduces differences from it. */
 export function dotNormsProductsWgsl(withBase: boolean, workgroupSize: number = WORKGROUP_SIZE, perThread: number = DOT_NORMS_PER_THREAD): string {
   checkWorkgroupSize(workgroupSize);
-  const tile = workgroupSize * perThread;
   const partialsBinding = withBase ? 3 : 2;
   return /* wgsl */ `
 struct DotNormsUniforms {
@@ -69,34 +96,13 @@ ${withBase ? '@group(0) @binding(2) var<storage, read> base: array<f32>;' : ''}
 
 var<workgroup> acc: array<vec4<f32>, ${workgroupSize}>;
 
-@compute @workgroup_size(${workgroupSize})
-fn main(
-  @builtin(local_invocation_index) lid: u32,
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) num_groups: vec3<u32>,
-) {
-  let group = wid.x + wid.y * num_groups.x;
-  let start = group * ${tile}u;
-  if (start >= params.n) {
-    return;
-  }
-  var s = vec4<f32>(0.0);
-  for (var k = 0u; k < ${perThread}u; k = k + 1u) {
-    let i = start + k * ${workgroupSize}u + lid;
-    if (i < params.n) {
-      ${withBase ? 'let c = base[i];\n      let a = x[i] - c;\n      let b = y[i] - c;' : 'let a = x[i];\n      let b = y[i];'}
-      s = s + vec4<f32>(a * b, a * a, b * b, 0.0);
-    }
-  }
-${treeReduceWgsl(workgroupSize)}
-}
-`;
+${tiledMainWgsl(workgroupSize, perThread, 'params.n', `${withBase ? 'let c = base[i];\n      let a = x[i] - c;\n      let b = y[i] - c;' : 'let a = x[i];\n      let b = y[i];'}
+      s = s + vec4<f32>(a * b, a * a, b * b, 0.0);`)}`;
 }
 
 /** Sum pass: count vec4 partials starting at in_offset → ceil(count / tile) partials at out_index. */
 export function dotNormsSumWgsl(workgroupSize: number = WORKGROUP_SIZE, perThread: number = DOT_NORMS_PER_THREAD): string {
   checkWorkgroupSize(workgroupSize);
-  const tile = workgroupSize * perThread;
   return /* wgsl */ `
 struct DotNormsSumUniforms {
   count: u32,
@@ -111,25 +117,5 @@ struct DotNormsSumUniforms {
 
 var<workgroup> acc: array<vec4<f32>, ${workgroupSize}>;
 
-@compute @workgroup_size(${workgroupSize})
-fn main(
-  @builtin(local_invocation_index) lid: u32,
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) num_groups: vec3<u32>,
-) {
-  let group = wid.x + wid.y * num_groups.x;
-  let start = group * ${tile}u;
-  if (start >= params.count) {
-    return;
-  }
-  var s = vec4<f32>(0.0);
-  for (var k = 0u; k < ${perThread}u; k = k + 1u) {
-    let i = start + k * ${workgroupSize}u + lid;
-    if (i < params.count) {
-      s = s + input[params.in_offset + i];
-    }
-  }
-${treeReduceWgsl(workgroupSize)}
-}
-`;
+${tiledMainWgsl(workgroupSize, perThread, 'params.count', 's = s + input[params.in_offset + i];')}`;
 }

@@ -68,8 +68,8 @@ export function ResultsPanel() {
       )}
       <p className="muted" data-testid="counters">
         {result.path === 'webgpu' ? 'WebGPU' : 'WASM'} path · {result.counters.evaluations} dev evaluations · {result.counters.accepted}/
-        {result.counters.offspring} offspring accepted · sessions created during run: {result.counters.sessionsCreatedDuringRun} · weight
-        bytes read back during run: {result.counters.weightBytesReadBackDuringRun} · {result.counters.msPerEvaluation.toFixed(0)} ms per
+        {result.counters.offspring} offspring accepted · sessions created during run: {result.counters.sessionsCreatedDuringRun} ·
+        bytes read back from the GPU during run: {result.counters.gpuBytesReadBackDuringRun} · {result.counters.msPerEvaluation.toFixed(0)} ms per
         evaluation
       </p>
       <button type="button" className="primary" onClick={() => void exportResult()}>

@@ -3,75 +3,56 @@ import { useStudioStore } from '../../state/store';
 import type { EvolverSettings, SelectionMode } from '../../engine/types';
 import { METHOD_INFO, type MergeMethod, type MergeParams } from '../../engine/merge-params';
 
-interface NumberFieldProps {
+interface NumberInputProps {
   label: string;
-  field: 'f' | 'cr' | 'generations' | 'seed';
+  value: number;
   min: number;
   max: number;
   step: number;
   hint: string;
+  /** Receives the value clamped to [min, max], rounded when step ≥ 1. */
+  onValue(value: number): void;
 }
 
-function NumberField({ label, field, min, max, step, hint }: NumberFieldProps) {
+/** A labelled number input that only reports finite, clamped values. */
+function NumberInput({ label, value, min, max, step, hint, onValue }: NumberInputProps) {
+  const disabled = useStudioStore((s) => s.status === 'running');
+  return (
+    <label className="field" title={hint}>
+      <span>{label}</span>
+      <input
+        type="number"
+        min={min}
+        max={max}
+        step={step}
+        value={value}
+        disabled={disabled}
+        aria-label={label}
+        onChange={(e) => {
+          const parsed = Number(e.target.value);
+          if (!Number.isFinite(parsed)) return;
+          const clamped = Math.min(max, Math.max(min, parsed));
+          onValue(step >= 1 ? Math.round(clamped) : clamped);
+        }}
+      />
+    </label>
+  );
+}
+
+type FieldProps<K extends string> = Omit<NumberInputProps, 'value' | 'onValue'> & { field: K };
+
+function NumberField({ field, ...rest }: FieldProps<'f' | 'cr' | 'generations' | 'seed'>) {
   const value = useStudioStore((s) => s.settings[field]);
-  const disabled = useStudioStore((s) => s.status === 'running');
-  return (
-    <label className="field" title={hint}>
-      <span>{label}</span>
-      <input
-        type="number"
-        min={min}
-        max={max}
-        step={step}
-        value={value}
-        disabled={disabled}
-        aria-label={label}
-        onChange={(e) => {
-          const parsed = Number(e.target.value);
-          if (!Number.isFinite(parsed)) return;
-          const clamped = Math.min(max, Math.max(min, parsed));
-          const patch: Partial<EvolverSettings> = { [field]: step >= 1 ? Math.round(clamped) : clamped };
-          useStudioStore.getState().setSettings(patch);
-        }}
-      />
-    </label>
-  );
+  return <NumberInput {...rest} value={value} onValue={(v) => useStudioStore.getState().setSettings({ [field]: v } as Partial<EvolverSettings>)} />;
 }
 
-interface MergeFieldProps {
-  label: string;
-  field: 'lambda' | 'density' | 't' | 'alpha' | 'seed';
-  min: number;
-  max: number;
-  step: number;
-  hint: string;
-}
-
-function MergeField({ label, field, min, max, step, hint }: MergeFieldProps) {
+function MergeField({ field, ...rest }: FieldProps<'lambda' | 'density' | 't' | 'alpha' | 'seed'>) {
   const value = useStudioStore((s) => s.settings.merger[field]);
-  const disabled = useStudioStore((s) => s.status === 'running');
-  return (
-    <label className="field" title={hint}>
-      <span>{label}</span>
-      <input
-        type="number"
-        min={min}
-        max={max}
-        step={step}
-        value={value}
-        disabled={disabled}
-        aria-label={label}
-        onChange={(e) => {
-          const parsed = Number(e.target.value);
-          if (!Number.isFinite(parsed)) return;
-          const clamped = Math.min(max, Math.max(min, parsed));
-          const patch: Partial<MergeParams> = { [field]: step >= 1 ? Math.round(clamped) : clamped };
-          const s = useStudioStore.getState();
-          s.setSettings({ merger: { ...s.settings.merger, ...patch } });
-        }}
-      />
-    </label>
-  );
+  const setMerger = (v: number) => {
+    const s = useStudioStore.getState();
+    s.setSettings({ merger: { ...s.settings.merger, [field]: v } as MergeParams });
+  };
+  return <NumberInput {...rest} value={value} onValue={setMerger} />;
 }
 
 /** The merge method and the parameters it uses. */
