@@ -8,8 +8,8 @@
 // attributes, so Gemm's transA/transB are read here from the raw NodeProto bytes.
 // Pure logic over the protobuf wire format: Uint8Array in, Uint8Array / plain objects out.
 
-import { OnnxFormatError, ProtobufWireError } from './errors';
-import { ONNX_FLOAT, readOnnx, type OnnxModel } from './onnx';
+import { OnnxFormatError } from './errors';
+import { ONNX_FLOAT, readOnnx, withFile, type OnnxModel } from './onnx';
 import { WIRE_FIXED32, WIRE_LEN, WIRE_VARINT, WireWriter, fieldString, readFields, type WireField } from './onnx-wire';
 
 // Field numbers from onnx.proto.
@@ -46,15 +46,6 @@ export interface LinearLayer {
 
 /** Int (i) and float (f) scalar attributes of one node, by name. */
 export type NodeScalarAttributes = Map<string, number>;
-
-function withFile<T>(fileName: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof ProtobufWireError) throw new OnnxFormatError(fileName, e.message);
-    throw e;
-  }
-}
 
 function graphFields(bytes: Uint8Array): WireField[] {
   const graphs: WireField[] = [];

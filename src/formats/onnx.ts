@@ -156,7 +156,7 @@ const DIM_PARAM = 2;
 const DATA_LOCATION_EXTERNAL = 1;
 
 /** Run `fn`, turning wire errors into OnnxFormatError naming the file. */
-function withFile<T>(fileName: string, fn: () => T): T {
+export function withFile<T>(fileName: string, fn: () => T): T {
   try {
     return fn();
   } catch (e) {

@@ -82,12 +82,15 @@ fn contribution(i: u32) -> f32 {
   };
 }
 
-/** acc = c (first) or acc + c. Bindings: 0 acc (rw), then model [, base] [, cuts], then params. */
-export function accumulateWgsl(kind: ContributionKind, workgroupSize: number = WORKGROUP_SIZE): string {
-  const { code, next } = contributionWgsl(kind, 1);
+/**
+ * A per-element kernel over c = contribution(i): `head` declares bindings 0…head.length-1
+ * (one line each), the contribution's bindings and params follow, `body` uses i and c.
+ */
+function contributionKernelWgsl(kind: ContributionKind, head: readonly string[], workgroupSize: number, body: string): string {
+  const { code, next } = contributionWgsl(kind, head.length);
   return /* wgsl */ `
 ${contribStruct}
-@group(0) @binding(0) var<storage, read_write> acc: array<f32>;
+${head.join('\n')}
 ${code}
 @group(0) @binding(${next}) var<uniform> params: ContribUniforms;
 ${linearIndexWgsl(workgroupSize)}
@@ -98,13 +101,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     return;
   }
   let c = contribution(i);
-  if (params.first != 0u) {
+  ${body}
+}
+`;
+}
+
+/** acc = c (first) or acc + c. Bindings: 0 acc (rw), then model [, base] [, cuts], then params. */
+export function accumulateWgsl(kind: ContributionKind, workgroupSize: number = WORKGROUP_SIZE): string {
+  return contributionKernelWgsl(kind, ['@group(0) @binding(0) var<storage, read_write> acc: array<f32>;'], workgroupSize, `if (params.first != 0u) {
     acc[i] = c;
   } else {
     acc[i] = acc[i] + c;
-  }
-}
-`;
+  }`);
 }
 
 /**
@@ -113,23 +121,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
  * then model, base [, cuts], then params.
  */
 export function voteWgsl(kind: 'delta' | 'trim' | 'dare', workgroupSize: number = WORKGROUP_SIZE): string {
-  const { code, next } = contributionWgsl(kind, 3);
-  return /* wgsl */ `
-${contribStruct}
-@group(0) @binding(0) var<storage, read> sign_sum: array<f32>;
-@group(0) @binding(1) var<storage, read_write> num: array<f32>;
-@group(0) @binding(2) var<storage, read_write> den: array<f32>;
-${code}
-@group(0) @binding(${next}) var<uniform> params: ContribUniforms;
-${linearIndexWgsl(workgroupSize)}
-@compute @workgroup_size(${workgroupSize})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) num_groups: vec3<u32>) {
-  let i = linear_index(gid, num_groups);
-  if (i >= params.n) {
-    return;
-  }
-  let c = contribution(i);
-  let agree = select((c < 0.0), (c > 0.0), (sign_sum[i] >= 0.0));
+  const head = [
+    '@group(0) @binding(0) var<storage, read> sign_sum: array<f32>;',
+    '@group(0) @binding(1) var<storage, read_write> num: array<f32>;',
+    '@group(0) @binding(2) var<storage, read_write> den: array<f32>;',
+  ];
+  return contributionKernelWgsl(kind, head, workgroupSize, `let agree = select((c < 0.0), (c > 0.0), (sign_sum[i] >= 0.0));
   let add_c = select(0.0, c, agree);
   let add_w = select(0.0, params.weight, agree);
   if (params.first != 0u) {
@@ -138,9 +135,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   } else {
     num[i] = num[i] + add_c;
     den[i] = den[i] + add_w;
-  }
-}
-`;
+  }`);
 }
 
 /**
