@@ -42,13 +42,19 @@ test('Evolver + RegMean for one generation, then a one-shot TIES merge', async (
 
   await page.getByLabel('Merge method').selectOption('ties');
   await page.getByLabel('Density').fill('0.5');
+  // A malformed per-tensor rule is named and blocks the merge; a valid one is applied.
+  await page.getByLabel('Per-tensor rules').fill('{"density": "high"}');
+  await expect(page.getByRole('alert').filter({ hasText: 'density: expected a number' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Merge once' })).toBeDisabled();
+  await page.getByLabel('Per-tensor rules').fill('{"density": [0.3, 0.7]}');
+  await expect(page.getByRole('button', { name: 'Merge once' })).toBeEnabled();
   await page.getByRole('button', { name: 'Merge once' }).click();
   await waitDone(page);
-  await expect(page.getByTestId('final')).toContainText('TIES (density 0.5, λ 1)');
+  await expect(page.getByTestId('final')).toContainText('TIES (density 0.5, λ 1) with per-tensor density');
   expect(Number(await page.getByTestId('final-dev-acc').getAttribute('data-value'))).toBeGreaterThan(0.9);
   const ties = await exportAndRead(page);
   expect(ties.name).toBe('merged-ties.safetensors');
-  expect(JSON.parse(ties.file.metadata.recipe)).toMatchObject({ strategy: 'merge', base: 'base.onnx', merger: { method: 'ties', density: 0.5 } });
+  expect(JSON.parse(ties.file.metadata.recipe)).toMatchObject({ strategy: 'merge', base: 'base.onnx', merger: { method: 'ties', density: 0.5, rules: { density: [0.3, 0.7] } } });
   await page.screenshot({ path: 'test-results/studio-merge-ties.png', fullPage: true });
   expect(errors).toEqual([]);
 });

@@ -13,7 +13,7 @@ import { modelStock } from './methods/model-stock';
 import { regmeanMerge } from './methods/regmean';
 import type { LinearLayer } from '../formats/onnx-outputs';
 import type { ParameterLayout } from './layout';
-import type { MergeParams } from './merge-params';
+import { paramsForTensor, type MergeParams } from './merge-params';
 
 export interface RegMeanInputs {
   layers: Map<string, LinearLayer>;
@@ -37,12 +37,12 @@ export class CpuMerger implements FlatMerger {
   mergeInto(out: Float32Array, sources: readonly Float32Array[]): void {
     for (const slot of this.layout.slots) {
       const view = (flat: Float32Array) => flat.subarray(slot.offset, slot.offset + slot.size);
-      this.mergeTensor(slot.name, slot.offset, view(out), sources.map(view), this.base ? view(this.base) : null);
+      const params = paramsForTensor(this.params, slot.name, slot.depth);
+      this.mergeTensor(slot.name, slot.offset, params, view(out), sources.map(view), this.base ? view(this.base) : null);
     }
   }
 
-  private mergeTensor(name: string, offset: number, out: Float32Array, models: Float32Array[], base: Float32Array | null): void {
-    const p = this.params;
+  private mergeTensor(name: string, offset: number, p: MergeParams, out: Float32Array, models: Float32Array[], base: Float32Array | null): void {
     const needBase = (): Float32Array => {
       if (!base) throw new Error(`${p.method} needs a base checkpoint.`);
       return base;

@@ -16,9 +16,9 @@ import type { StudioDevice } from '../gpu/device';
 
 const layout: ParameterLayout = {
   slots: [
-    { name: 'w', dims: [37, 29], size: 1073, offset: 0 },
-    { name: 'b', dims: [257], size: 257, offset: 1073 },
-    { name: 's', dims: [1], size: 1, offset: 1330 },
+    { name: 'w', dims: [37, 29], size: 1073, offset: 0, depth: 0 },
+    { name: 'b', dims: [257], size: 257, offset: 1073, depth: 0.4 },
+    { name: 's', dims: [1], size: 1, offset: 1330, depth: 1 },
   ],
   totalSize: 1331,
 };
@@ -63,6 +63,23 @@ describe('GpuPopulation vs CpuPopulation', () => {
     // TIES votes within rounding of zero may flip on fused multiply-adds: allow a handful.
     expect(closeTo(g, c)).toBeLessThanOrEqual(method.includes('ties') ? 3 : 0);
     expect(closeTo(await gpuPop.read('candidate'), await cpu.read('candidate'))).toBe(0);
+    gpuPop.dispose();
+  });
+
+  it('per-tensor rules (density over depth, λ by name) apply the same on both paths', async () => {
+    if (!gpu) return;
+    const { base, models } = inputs(13);
+    const params: MergeParams = { ...DEFAULT_MERGE, method: 'ties', rules: { density: [0.2, 0.9], lambda: [{ filter: 'b', value: 0.5 }, { value: 1 }] } };
+    const cpu = new CpuPopulation(layout, models, new CpuMerger(layout, params, base));
+    const gpuPop = new GpuPopulation(gpu.device, layout, models, params, base);
+    await cpu.merge(null);
+    await gpuPop.merge(null);
+    const c = await cpu.read('merged');
+    expect(closeTo(await gpuPop.read('merged'), c)).toBeLessThanOrEqual(3);
+    // The rules changed the result: a scalar density 0.5 merges differently.
+    const plain = new CpuPopulation(layout, models, new CpuMerger(layout, { ...params, rules: undefined, density: 0.5 }, base));
+    await plain.merge(null);
+    expect(closeTo(await plain.read('merged'), c)).toBeGreaterThan(100);
     gpuPop.dispose();
   });
 

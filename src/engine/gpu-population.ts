@@ -10,7 +10,7 @@ import { slerpGpu } from '../kernels/slerp';
 import { modelStockGpu } from '../kernels/model-stock';
 import { createWeightBuffer, readFloats, uploadFloats } from '../gpu/buffers';
 import type { ParameterLayout } from './layout';
-import type { MergeMethod, MergeParams } from './merge-params';
+import { paramsForTensor, type MergeMethod, type MergeParams } from './merge-params';
 import type { MutationParams, PopulationStore, WeightHandle, WeightSetId } from './population';
 
 /** Mergers with GPU kernels wired here; the engine runs the others on the CPU population. */
@@ -73,9 +73,10 @@ export class GpuPopulation implements PopulationStore {
   async merge(replace: number | null): Promise<void> {
     const sources = this.individuals.map((ind, i) => (i === replace ? this.candidate : ind));
     const p = this.mergeParams;
+    const at = (t: number) => paramsForTensor(p, this.layout.slots[t].name, this.layout.slots[t].depth);
     // SLERP and model stock need each tensor's dot products first: their own batched passes.
     if (p.method === 'slerp') {
-      await slerpGpu(this.device, this.layout.slots.map((s, t) => ({ a: sources[0][t], b: sources[1][t], out: this.merged[t], elementCount: s.size, params: { t: p.t } })));
+      await slerpGpu(this.device, this.layout.slots.map((s, t) => ({ a: sources[0][t], b: sources[1][t], out: this.merged[t], elementCount: s.size, params: { t: at(t).t } })));
       return;
     }
     if (p.method === 'model_stock') {
@@ -84,6 +85,7 @@ export class GpuPopulation implements PopulationStore {
     }
     const encoder = this.device.createCommandEncoder({ label: `merge ${p.method}` });
     this.layout.slots.forEach((s, t) => {
+      const p = at(t);
       const models = sources.map((set) => set[t]);
       const out = this.merged[t];
       const base = this.base?.[t] as GPUBuffer;

@@ -8,6 +8,7 @@
  * x + F·(d − x) would produce NaN.
  */
 import type { OnnxModel } from '../formats/onnx';
+import { tensorDepths } from './param-rules';
 
 export interface ParameterSlot {
   name: string;
@@ -15,6 +16,8 @@ export interface ParameterSlot {
   size: number;
   /** Index of this tensor's first element in the flattened individual. */
   offset: number;
+  /** Position in the network, 0 (input side) to 1 (output side): see param-rules.ts. */
+  depth: number;
 }
 
 export interface ParameterLayout {
@@ -40,12 +43,13 @@ export function mergedLayout(models: readonly OnnxModel[]): ParameterLayout {
   const first = floatInitializers(models[0]);
   const byName = models.map((m) => new Map(floatInitializers(m).map((init) => [init.name, init])));
   const slots: ParameterSlot[] = [];
+  const depths = tensorDepths(models[0], first.map((init) => init.name));
   let offset = 0;
   for (const init of first) {
     const varies = byName.some((map) => !sameValues(map.get(init.name)!.floats!, init.floats!));
     if (!varies) continue;
     const size = init.floats!.length;
-    slots.push({ name: init.name, dims: init.dims, size, offset });
+    slots.push({ name: init.name, dims: init.dims, size, offset, depth: depths.get(init.name)! });
     offset += size;
   }
   return { slots, totalSize: offset };

@@ -2,6 +2,8 @@
  * Merge methods the studio offers, with mergekit's vocabulary, and what each needs.
  * Plain data: crosses the worker boundary and is stored in recipes.
  */
+import { resolveParam, validateParamRule, type ParamRule } from './param-rules';
+
 export type MergeMethod = 'average' | 'task_arithmetic' | 'ties' | 'dare_linear' | 'dare_ties' | 'slerp' | 'model_stock' | 'regmean';
 
 export interface MergeParams {
@@ -16,6 +18,41 @@ export interface MergeParams {
   alpha: number;
   /** DARE drop-mask seed. */
   seed: number;
+  /** Per-tensor overrides (depth lists, name filters): see param-rules.ts. */
+  rules?: Partial<Record<RuleParam, ParamRule>>;
+}
+
+/** Parameters that may vary per tensor. */
+export type RuleParam = 'lambda' | 'density' | 't' | 'alpha';
+export const RULE_PARAMS: readonly RuleParam[] = ['lambda', 'density', 't', 'alpha'];
+
+/** Parses the recipe editor's rules JSON ({"density": [0.2, 0.8], ...}); throws ParamRuleError naming the problem. */
+export function parseRules(text: string): MergeParams['rules'] {
+  if (text.trim() === '') return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error('Rules are not valid JSON.');
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error('Rules must be a JSON object such as {"density": [0.2, 0.8]}.');
+  const rules: NonNullable<MergeParams['rules']> = {};
+  for (const [key, value] of Object.entries(json)) {
+    if (!(RULE_PARAMS as readonly string[]).includes(key)) throw new Error(`Unknown rule parameter "${key}" (allowed: ${RULE_PARAMS.join(', ')}).`);
+    rules[key as RuleParam] = validateParamRule(value, key);
+  }
+  return rules;
+}
+
+/** The scalar parameters for one tensor, its rules applied. */
+export function paramsForTensor(params: MergeParams, name: string, depth: number): MergeParams {
+  if (!params.rules) return params;
+  const out = { ...params };
+  for (const key of RULE_PARAMS) {
+    const rule = params.rules[key];
+    if (rule !== undefined) out[key] = resolveParam(rule, name, depth);
+  }
+  return out;
 }
 
 export const DEFAULT_MERGE: MergeParams = { method: 'average', lambda: 1, density: 0.5, t: 0.5, alpha: 0.9, seed: 0 };
@@ -44,6 +81,13 @@ export const METHOD_INFO: Record<MergeMethod, MethodInfo> = {
 /** Why a method cannot run on this population, or null. */
 export function methodProblem(params: MergeParams, modelCount: number, hasBase: boolean): string | null {
   const info = METHOD_INFO[params.method];
+  if (!info) return `Unknown merge method "${String(params.method)}".`;
+  try {
+    // Rules may come from a recipe file: check them as untrusted input.
+    if (params.rules) parseRules(JSON.stringify(params.rules));
+  } catch (err) {
+    return (err as Error).message;
+  }
   if (info.needsBase && !hasBase) return `${info.label} needs a base (pre-trained) checkpoint: mark one as the base.`;
   if (info.models !== undefined && modelCount !== info.models) return `${info.label} merges exactly ${info.models} models; ${modelCount} are loaded (besides the base).`;
   if (params.method === 'model_stock' && modelCount < 2) return 'model stock needs at least two fine-tuned models.';
@@ -51,6 +95,11 @@ export function methodProblem(params: MergeParams, modelCount: number, hasBase: 
 }
 
 export function describeMerge(params: MergeParams): string {
+  const ruled = Object.keys(params.rules ?? {});
+  return ruled.length > 0 ? `${describeScalars(params)} with per-tensor ${ruled.join(', ')}` : describeScalars(params);
+}
+
+function describeScalars(params: MergeParams): string {
   const info = METHOD_INFO[params.method];
   switch (params.method) {
     case 'task_arithmetic':

@@ -33,6 +33,8 @@ export interface RunSlice {
   individuals: ModelScores[];
   result: RunResult | null;
   runError: string | null;
+  /** A recipe field the user is editing does not parse: Start and Merge stay disabled. */
+  recipeError: string | null;
   setSettings(patch: Partial<EvolverSettings>): void;
   setPreference(preference: ComputePreference): void;
 }
@@ -57,6 +59,7 @@ export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set)
   individuals: [],
   result: null,
   runError: null,
+  recipeError: null,
   setSettings: (patch) => set((s) => ({ settings: { ...s.settings, ...patch } })),
   setPreference: (preference) => set({ preference }),
 });

@@ -6,7 +6,9 @@ export function RunPanel() {
   const status = useStudioStore((s) => s.status);
   const progress = useStudioStore((s) => s.progress);
   const generations = useStudioStore((s) => s.settings.generations);
-  const canStart = useStudioStore((s) => s.snapshot.checkpoints.filter((c) => !c.isBase).length >= 2 && s.snapshot.dataset !== null && !s.loading);
+  const canStart = useStudioStore(
+    (s) => s.snapshot.checkpoints.filter((c) => !c.isBase).length >= 2 && s.snapshot.dataset !== null && !s.loading && s.recipeError === null,
+  );
   const runError = useStudioStore((s) => s.runError);
   const running = status === 'running';
   const fraction = progress.offspringTotal > 0 ? progress.offspringDone / progress.offspringTotal : 0;

@@ -1,7 +1,8 @@
 /** The recipe: merge method and its parameters, and the Evolver's F, CR, generations, seed and selection mode. */
 import { useStudioStore } from '../../state/store';
 import type { EvolverSettings, SelectionMode } from '../../engine/types';
-import { METHOD_INFO, type MergeMethod, type MergeParams } from '../../engine/merge-params';
+import { useState } from 'react';
+import { METHOD_INFO, parseRules, type MergeMethod, type MergeParams } from '../../engine/merge-params';
 
 interface NumberInputProps {
   label: string;
@@ -55,6 +56,43 @@ function MergeField({ field, ...rest }: FieldProps<'lambda' | 'density' | 't' | 
   return <NumberInput {...rest} value={value} onValue={setMerger} />;
 }
 
+/** Per-tensor rules as JSON: depth lists and name filters (mergekit style). */
+function RulesField() {
+  const disabled = useStudioStore((s) => s.status === 'running');
+  const rules = useStudioStore((s) => s.settings.merger.rules);
+  const [text, setText] = useState(rules ? JSON.stringify(rules) : '');
+  const error = useStudioStore((s) => s.recipeError);
+  return (
+    <label className="field rules" title='e.g. {"density": [0.2, 0.8], "lambda": [{"filter": "head", "value": 0.5}, {"value": 1}]}'>
+      <span>Per-tensor rules (JSON)</span>
+      <input
+        type="text"
+        value={text}
+        disabled={disabled}
+        aria-label="Per-tensor rules"
+        aria-invalid={error !== null}
+        placeholder='{"density": [0.2, 0.8]}'
+        onChange={(e) => {
+          setText(e.target.value);
+          try {
+            const parsed = parseRules(e.target.value);
+            const s = useStudioStore.getState();
+            s.setSettings({ merger: { ...s.settings.merger, rules: parsed } });
+            useStudioStore.setState({ recipeError: null });
+          } catch (err) {
+            useStudioStore.setState({ recipeError: (err as Error).message });
+          }
+        }}
+      />
+      {error && (
+        <span className="field-error" role="alert">
+          {error}
+        </span>
+      )}
+    </label>
+  );
+}
+
 /** The merge method and the parameters it uses. */
 export function MergerForm() {
   const method = useStudioStore((s) => s.settings.merger.method);
@@ -91,6 +129,7 @@ export function MergerForm() {
       {method === 'regmean' && (
         <MergeField label="α" field="alpha" min={0} max={1} step={0.05} hint="Off-diagonal shrink of the Gram matrices (1 = plain RegMean)" />
       )}
+      <RulesField />
     </div>
   );
 }

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { ParamRuleError, resolveParam, tensorDepths, validateParamRule } from './param-rules';
+import type { OnnxModel } from '../formats/onnx';
+
+describe('per-tensor parameter rules', () => {
+  it('a scalar applies everywhere', () => {
+    expect(resolveParam(0.4, 'any', 0.9)).toBe(0.4);
+  });
+
+  it('a list interpolates linearly over depth between evenly spaced anchors', () => {
+    expect(resolveParam([0.2, 0.8], 'w', 0)).toBeCloseTo(0.2, 12);
+    expect(resolveParam([0.2, 0.8], 'w', 0.5)).toBeCloseTo(0.5, 12);
+    expect(resolveParam([0.2, 0.8], 'w', 1)).toBeCloseTo(0.8, 12);
+    // three anchors at depth 0, 0.5, 1: depth 0.75 is halfway between the last two
+    expect(resolveParam([0, 1, 0], 'w', 0.75)).toBeCloseTo(0.5, 12);
+    expect(resolveParam([1, 3], 'w', 1.7)).toBe(3);
+  });
+
+  it('filters pick the first matching entry; an entry without filter is the default', () => {
+    const rule = [
+      { filter: 'attn', value: 0.7 },
+      { filter: 'head', value: [0.1, 0.3] },
+      { value: 0.5 },
+    ];
+    expect(resolveParam(rule, 'layers.0.attn.q.bias', 0.3)).toBe(0.7);
+    expect(resolveParam(rule, 'head.weight', 0.5)).toBeCloseTo(0.2, 12);
+    expect(resolveParam(rule, 'embed.weight', 0)).toBe(0.5);
+    expect(() => resolveParam([{ filter: 'attn', value: 1 }], 'head.weight', 0)).toThrow(ParamRuleError);
+  });
+
+  it('rejects malformed rules with the parameter named', () => {
+    expect(() => validateParamRule('0.5', 'density')).toThrow(/density: expected a number/);
+    expect(() => validateParamRule([{ filter: 3, value: 1 }], 'lambda')).toThrow(/lambda: entry 1 has a filter/);
+    expect(() => validateParamRule([{ filter: 'a' }], 'lambda')).toThrow(/lambda: entry 1 needs "value"/);
+    expect(validateParamRule([0.1, 0.9], 'density')).toEqual([0.1, 0.9]);
+  });
+
+  it('depth is the position of the first node reading a tensor', () => {
+    const node = (inputs: string[]) => ({ opType: 'MatMul', domain: '', inputs, outputs: ['y'], attributesDigest: '' });
+    const model = { nodes: [node(['x', 'a']), node(['y', 'b']), node(['y', 'a']), node(['y', 'c']), node(['y', 'd'])] } as unknown as OnnxModel;
+    expect(Object.fromEntries(tensorDepths(model, ['a', 'b', 'd']))).toEqual({ a: 0, b: 0.25, d: 1 });
+  });
+});
