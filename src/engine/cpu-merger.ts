@@ -11,6 +11,7 @@ import { dareMerge } from './methods/dare';
 import { slerp } from './methods/slerp';
 import { modelStock } from './methods/model-stock';
 import { regmeanMerge } from './methods/regmean';
+import { fisherWeightedMerge } from '../eval/fisher';
 import type { LinearLayer } from '../formats/onnx-outputs';
 import type { ParameterLayout } from './layout';
 import { paramsForTensor, type MergeParams } from './merge-params';
@@ -19,6 +20,11 @@ export interface RegMeanInputs {
   layers: Map<string, LinearLayer>;
   /** grams[i] = Gram matrices of source i, by weight name. */
   grams: Map<string, Float64Array>[];
+}
+
+/** fishers[i] = per-element diagonal Fisher of source i, by tensor name (tensors without one are averaged). */
+export interface FisherInputs {
+  fishers: Map<string, Float64Array>[];
 }
 
 export interface FlatMerger {
@@ -32,6 +38,7 @@ export class CpuMerger implements FlatMerger {
     private readonly params: MergeParams,
     private readonly base: Float32Array | null,
     private readonly regmean: RegMeanInputs | null = null,
+    private readonly fisher: FisherInputs | null = null,
   ) {}
 
   mergeInto(out: Float32Array, sources: readonly Float32Array[]): void {
@@ -69,6 +76,11 @@ export class CpuMerger implements FlatMerger {
       case 'model_stock':
         modelStock(needBase(), models, {}, out);
         return;
+      case 'fisher': {
+        const fishers = this.fisher?.fishers.map((f) => f.get(name));
+        if (!fishers || fishers.some((f) => !f)) return linearMerge(models, out);
+        return fisherWeightedMerge(models, fishers as Float64Array[], out);
+      }
       case 'regmean': {
         const layer = this.regmean?.layers.get(name);
         if (!layer) return linearMerge(models, out);

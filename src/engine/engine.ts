@@ -16,7 +16,8 @@ import { floatInitializers, flattenParameters, mergedLayout, type ParameterLayou
 import type { PopulationStore, WeightSetId } from './population';
 import { NotReadyError, RunInProgressError } from './errors';
 import { Workspace, type Checkpoint } from './workspace';
-import { CpuMerger, type RegMeanInputs } from './cpu-merger';
+import { CpuMerger, type FisherInputs, type RegMeanInputs } from './cpu-merger';
+import { computeHeadFisher, findHeadLayer } from '../eval/fisher';
 import { DEFAULT_MERGE, describeMerge, methodProblem, type MergeParams } from './merge-params';
 import { findLinearLayers } from '../formats/onnx-outputs';
 import { computeGramMatrices } from '../eval/gram';
@@ -164,7 +165,7 @@ export class MergeEngine implements EngineApi {
     this.finished?.population.dispose();
     this.finished = null;
     const baseFlat = base ? flattenParameters(base.model, layout) : null;
-    // Mergers without WebGPU wiring yet (RegMean) run on the CPU store;
+    // Mergers without WebGPU wiring yet (RegMean, Fisher) run on the CPU store;
     // the result reports the path that ran.
     const onGpu = this.environment.path === 'webgpu' && this.gpu !== null && GPU_MERGE_METHODS.has(mergeParams.method);
     let population: PopulationStore;
@@ -172,7 +173,8 @@ export class MergeEngine implements EngineApi {
       population = new GpuPopulation(this.gpu!.device, layout, flats, mergeParams, baseFlat);
     } else {
       const regmean = mergeParams.method === 'regmean' ? await this.regmeanInputs(members, layout, splits.dev, onProgress) : null;
-      population = new CpuPopulation(layout, flats, new CpuMerger(layout, mergeParams, baseFlat, regmean));
+      const fisher = mergeParams.method === 'fisher' ? await this.fisherInputs(members, layout, splits.dev, onProgress) : null;
+      population = new CpuPopulation(layout, flats, new CpuMerger(layout, mergeParams, baseFlat, regmean, fisher));
     }
     const session = await this.sessionFor(members[0], layout, population.path);
     return { members, population, dev: new DatasetEvaluator(session, splits.dev), heldout: new DatasetEvaluator(session, splits.heldout) };
@@ -188,6 +190,26 @@ export class MergeEngine implements EngineApi {
       grams.push(await computeGramMatrices(member.bytes, all, dev, { fileName: member.name }));
     }
     return { layers: new Map(all.map((l) => [l.weightName, l])), grams };
+  }
+
+  /** Head-only empirical Fisher per checkpoint on the dev split; refuses architectures without a linear head. */
+  private async fisherInputs(members: Checkpoint[], layout: ParameterLayout, dev: EncodedDataset, onProgress: (event: ProgressEvent) => void): Promise<FisherInputs> {
+    const first = members[0];
+    const head = findHeadLayer(first.bytes, first.model, first.name);
+    if (!head) {
+      throw new NotReadyError(`Fisher is unavailable for ${first.name}: no linear layer writes the graph output, and onnxruntime-web has no gradients for other layers.`);
+    }
+    const evolved = new Set(layout.slots.map((s) => s.name));
+    const fishers: Map<string, Float64Array>[] = [];
+    for (const [i, member] of members.entries()) {
+      onProgress({ type: 'phase', text: `Fisher: head gradients of ${member.name} (${i + 1}/${members.length})` });
+      const f = await computeHeadFisher(member.bytes, head, dev, member.name);
+      const map = new Map<string, Float64Array>();
+      if (evolved.has(head.weightName)) map.set(head.weightName, f.weight);
+      if (head.biasName && f.bias && evolved.has(head.biasName)) map.set(head.biasName, f.bias);
+      fishers.push(map);
+    }
+    return { fishers };
   }
 
   private async scoreMembers(prepared: Prepared, onProgress: (event: ProgressEvent) => void): Promise<ModelScores[]> {

@@ -4,7 +4,7 @@
  */
 import { resolveParam, validateParamRule, type ParamRule } from './param-rules';
 
-export type MergeMethod = 'average' | 'task_arithmetic' | 'ties' | 'dare_linear' | 'dare_ties' | 'slerp' | 'model_stock' | 'regmean';
+export type MergeMethod = 'average' | 'task_arithmetic' | 'ties' | 'dare_linear' | 'dare_ties' | 'slerp' | 'model_stock' | 'regmean' | 'fisher';
 
 export interface MergeParams {
   method: MergeMethod;
@@ -76,6 +76,8 @@ export const METHOD_INFO: Record<MergeMethod, MethodInfo> = {
   slerp: { label: 'SLERP', needsBase: false, models: 2, needsData: false },
   model_stock: { label: 'model stock', needsBase: true, needsData: false },
   regmean: { label: 'RegMean', needsBase: false, needsData: true },
+  // Exact empirical Fisher exists only for the classifier head (see eval/fisher.ts): named so.
+  fisher: { label: 'Fisher (head only; other tensors averaged)', needsBase: false, needsData: true },
 };
 
 /** Why a method cannot run on this population, or null. */

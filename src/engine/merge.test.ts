@@ -41,7 +41,7 @@ describe.skipIf(!hasSamples)('merge methods on the sample checkpoints', () => {
   it('every method merges the samples and scores well above chance', async () => {
     const engine = await sampleEngine(true);
     const rows: string[] = ['| method | dev acc | dev macro-F1 | held-out acc | held-out macro-F1 |', '|---|---|---|---|---|'];
-    const methods: MergeMethod[] = ['average', 'task_arithmetic', 'ties', 'dare_linear', 'dare_ties', 'model_stock', 'regmean'];
+    const methods: MergeMethod[] = ['average', 'task_arithmetic', 'ties', 'dare_linear', 'dare_ties', 'model_stock', 'regmean', 'fisher'];
     let individualsLogged = false;
     for (const method of methods) {
       const result = await engine.merge({ ...DEFAULT_MERGE, method, lambda: method === 'task_arithmetic' ? 0.5 : 1, seed: 1 }, () => {});
@@ -68,12 +68,11 @@ describe.skipIf(!hasSamples)('merge methods on the sample checkpoints', () => {
     expect(result.final.dev.accuracy).toBeGreaterThan(0.8);
   });
 
-  it('Evolver + RegMean runs one generation and never ends below its starting merge', async () => {
+  it.each(['regmean', 'fisher'] as const)('Evolver + %s runs one generation and never ends below its starting merge', async (method) => {
     const engine = await sampleEngine(true);
-    const result = await engine.run({ f: 0.5, cr: 0.5, generations: 1, seed: 3, mode: 'merged', merger: { ...DEFAULT_MERGE, method: 'regmean', alpha: 0.9 } }, () => {});
-    expect(result.mergerLabel).toBe('RegMean (α 0.9)');
+    const result = await engine.run({ f: 0.5, cr: 0.5, generations: 1, seed: 3, mode: 'merged', merger: { ...DEFAULT_MERGE, method, alpha: 0.9 } }, () => {});
     expect(result.counters.offspring).toBe(3);
     expect(result.final.dev.accuracy).toBeGreaterThanOrEqual(result.initialMerge.dev.accuracy);
-    console.log(`Evolver+RegMean G=1: initial ${result.initialMerge.dev.accuracy.toFixed(4)} → ${result.final.dev.accuracy.toFixed(4)} dev, held-out ${result.final.heldout!.accuracy.toFixed(4)}`);
+    console.log(`Evolver+${result.mergerLabel} G=1: initial ${result.initialMerge.dev.accuracy.toFixed(4)} → ${result.final.dev.accuracy.toFixed(4)} dev, held-out ${result.final.heldout!.accuracy.toFixed(4)}`);
   }, 300_000);
 });

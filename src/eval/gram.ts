@@ -12,7 +12,7 @@
  * any other shape (e.g. [batch, in] after pooling) counts every row.
  */
 import { addGraphOutputs, type LinearLayer } from '../formats/onnx-outputs';
-import { OutputCaptureSession, type Int64Feeds } from './ort';
+import { OutputCaptureSession, type CapturedTensor, type Int64Feeds } from './ort';
 import type { EncodedDataset } from './dataset';
 
 export class GramError extends Error {
@@ -143,35 +143,16 @@ export async function computeGramMatrices(
   const names = [...widths.keys()];
   const accumulators = new Map(names.map((n) => [n, new GramAccumulator(widths.get(n)!)]));
 
-  const session = await OutputCaptureSession.create(addGraphOutputs(modelBytes, names, fileName));
-  try {
-    const L = dataset.sequenceLength;
-    const inputNames = session.inputNames;
-    for (let start = 0; start < dataset.size; start += batchSize) {
-      const rows = Math.min(batchSize, dataset.size - start);
-      const ids = dataset.inputIds.subarray(start * L, (start + rows) * L);
-      const mask = dataset.attentionMask.subarray(start * L, (start + rows) * L);
-      const feeds: Int64Feeds = {};
-      for (const name of inputNames) {
-        if (name === 'input_ids') feeds[name] = { data: ids, dims: [rows, L] };
-        else if (name === 'attention_mask') feeds[name] = { data: mask, dims: [rows, L] };
-        else if (name === 'token_type_ids') feeds[name] = { data: new BigInt64Array(rows * L), dims: [rows, L] };
-        else throw new GramError(`${fileName}: graph input "${name}" cannot be fed from a dev set (expected input_ids, attention_mask, token_type_ids)`);
+  await captureOverDataset(addGraphOutputs(modelBytes, names, fileName), names, dataset, { batchSize, fileName, onProgress: opts.onProgress }, (captured, batch) => {
+    for (const name of names) {
+      const t = captured.get(name)!;
+      const acc = accumulators.get(name)!;
+      if (t.dims[t.dims.length - 1] !== acc.dim) {
+        throw new GramError(`${fileName}: "${name}" has shape [${t.dims.join(', ')}], expected last axis ${acc.dim}`);
       }
-      const captured = await session.run(feeds, names);
-      for (const name of names) {
-        const t = captured.get(name)!;
-        const acc = accumulators.get(name)!;
-        if (t.dims[t.dims.length - 1] !== acc.dim) {
-          throw new GramError(`${fileName}: "${name}" has shape [${t.dims.join(', ')}], expected last axis ${acc.dim}`);
-        }
-        acc.add(t.data, tokenRowMask(t.dims, mask, rows, L) ?? undefined);
-      }
-      opts.onProgress?.(start + rows, dataset.size);
+      acc.add(t.data, tokenRowMask(t.dims, batch.mask, batch.rows, dataset.sequenceLength) ?? undefined);
     }
-  } finally {
-    await session.release();
-  }
+  });
 
   const means = new Map<string, Float64Array>();
   for (const [name, acc] of accumulators) {
@@ -179,4 +160,45 @@ export async function computeGramMatrices(
     means.set(name, acc.mean());
   }
   return new Map(layers.map((l) => [l.weightName, means.get(l.inputName)!]));
+}
+
+export interface CaptureBatch {
+  start: number;
+  rows: number;
+  /** attention_mask of this batch, [rows × L]. */
+  mask: BigInt64Array;
+}
+
+/**
+ * Runs a graph (weights left as initializers, WASM) over a dataset in batches and hands
+ * each batch's named float outputs to `onBatch`. Shared by Gram capture and Fisher.
+ */
+export async function captureOverDataset(
+  modelBytes: Uint8Array,
+  outputNames: readonly string[],
+  dataset: EncodedDataset,
+  opts: { batchSize: number; fileName: string; onProgress?: (done: number, total: number) => void },
+  onBatch: (captured: Map<string, CapturedTensor>, batch: CaptureBatch) => void,
+): Promise<void> {
+  const { batchSize, fileName } = opts;
+  const session = await OutputCaptureSession.create(modelBytes);
+  try {
+    const L = dataset.sequenceLength;
+    for (let start = 0; start < dataset.size; start += batchSize) {
+      const rows = Math.min(batchSize, dataset.size - start);
+      const ids = dataset.inputIds.subarray(start * L, (start + rows) * L);
+      const mask = dataset.attentionMask.subarray(start * L, (start + rows) * L);
+      const feeds: Int64Feeds = {};
+      for (const name of session.inputNames) {
+        if (name === 'input_ids') feeds[name] = { data: ids, dims: [rows, L] };
+        else if (name === 'attention_mask') feeds[name] = { data: mask, dims: [rows, L] };
+        else if (name === 'token_type_ids') feeds[name] = { data: new BigInt64Array(rows * L), dims: [rows, L] };
+        else throw new GramError(`${fileName}: graph input "${name}" cannot be fed from a dev set (expected input_ids, attention_mask, token_type_ids)`);
+      }
+      onBatch(await session.run(feeds, outputNames), { start, rows, mask });
+      opts.onProgress?.(start + rows, dataset.size);
+    }
+  } finally {
+    await session.release();
+  }
 }
