@@ -4,6 +4,8 @@
  */
 import { deStepKernel } from './de-step';
 import { dotNormsKernel } from './dot-norms';
+import { fisherMergeKernel } from './fisher-merge';
+import { linearOperatorKernel } from './linear-operator';
 import { scaleAddKernel } from './scale-add';
 import { dareKernel, linearKernel, magnitudeSelectKernel, taskArithmeticKernel, tiesKernel } from './task-vector';
 
@@ -16,6 +18,8 @@ export const kernels = {
   'task-arithmetic': taskArithmeticKernel,
   ties: tiesKernel,
   dare: dareKernel,
+  'fisher-merge': fisherMergeKernel,
+  'linear-operator': linearOperatorKernel,
 } as const;
 
 export type KernelName = keyof typeof kernels;
