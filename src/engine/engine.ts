@@ -10,7 +10,8 @@ import { WeightFedSession, ortCounters } from '../eval/ort';
 import { getNavigatorGpu, requestStudioDevice } from '../gpu/device';
 import { gpuTransferCounters } from '../gpu/buffers';
 import { CpuPopulation } from './cpu-population';
-import { GPU_MERGE_METHODS, GpuPopulation } from './gpu-population';
+import { GPU_MERGE_METHODS, GpuPopulation, type GpuMergeInputs } from './gpu-population';
+import { regmeanOperators } from '../kernels/linear-operator';
 import { runEvolver } from './evolver';
 import { floatInitializers, flattenParameters, mergedLayout, type ParameterLayout } from './layout';
 import type { PopulationStore, WeightSetId } from './population';
@@ -18,7 +19,7 @@ import { NotReadyError, RunInProgressError } from './errors';
 import { Workspace, type Checkpoint } from './workspace';
 import { CpuMerger, type FisherInputs, type RegMeanInputs } from './cpu-merger';
 import { computeHeadFisher, findHeadLayer } from '../eval/fisher';
-import { DEFAULT_MERGE, describeMerge, methodProblem, type MergeParams } from './merge-params';
+import { DEFAULT_MERGE, describeMerge, methodProblem, paramsForTensor, type MergeParams } from './merge-params';
 import { findLinearLayers } from '../formats/onnx-outputs';
 import { computeGramMatrices } from '../eval/gram';
 import type { EncodedDataset } from '../eval/dataset';
@@ -165,17 +166,16 @@ export class MergeEngine implements EngineApi {
     this.finished?.population.dispose();
     this.finished = null;
     const baseFlat = base ? flattenParameters(base.model, layout) : null;
-    // Mergers without WebGPU wiring yet (RegMean, Fisher) run on the CPU store;
-    // the result reports the path that ran.
-    const onGpu = this.environment.path === 'webgpu' && this.gpu !== null && GPU_MERGE_METHODS.has(mergeParams.method);
-    let population: PopulationStore;
-    if (onGpu) {
-      population = new GpuPopulation(this.gpu!.device, layout, flats, mergeParams, baseFlat);
-    } else {
-      const regmean = mergeParams.method === 'regmean' ? await this.regmeanInputs(members, layout, splits.dev, onProgress) : null;
-      const fisher = mergeParams.method === 'fisher' ? await this.fisherInputs(members, layout, splits.dev, onProgress) : null;
-      population = new CpuPopulation(layout, flats, new CpuMerger(layout, mergeParams, baseFlat, regmean, fisher));
+    const regmean = mergeParams.method === 'regmean' ? await this.regmeanInputs(members, layout, splits.dev, onProgress) : null;
+    const fisher = mergeParams.method === 'fisher' ? await this.fisherInputs(members, layout, splits.dev, onProgress) : null;
+    let gpuInputs: GpuMergeInputs | null = null;
+    if (this.environment.path === 'webgpu' && this.gpu !== null && GPU_MERGE_METHODS.has(mergeParams.method)) {
+      gpuInputs = regmean ? regmeanGpuInputs(regmean, layout, mergeParams) : fisher ? { fishers: fisherGpuInputs(fisher) } : {};
     }
+    // The result reports the path that ran (RegMean falls back to the CPU store when a solve needed a ridge).
+    const population: PopulationStore = gpuInputs
+      ? new GpuPopulation(this.gpu!.device, layout, flats, mergeParams, baseFlat, gpuInputs)
+      : new CpuPopulation(layout, flats, new CpuMerger(layout, mergeParams, baseFlat, regmean, fisher));
     const session = await this.sessionFor(members[0], layout, population.path);
     return { members, population, dev: new DatasetEvaluator(session, splits.dev), heldout: new DatasetEvaluator(session, splits.heldout) };
   }
@@ -359,4 +359,27 @@ export class MergeEngine implements EngineApi {
     const fileName = report.strategy === 'evolver' ? `evolved-seed${report.settings.seed}.safetensors` : `merged-${report.settings.merger.method}.safetensors`;
     return { fileName, bytes };
   }
+}
+
+/**
+ * RegMean on the GPU: with the Gram matrices fixed for the run, merging a layer is the
+ * linear operator Σ A_i·W_i, A_i = (ΣG̃)⁻¹G̃_i. Null when a solve needed a ridge: the
+ * operator form would pull those directions to zero where regmeanMerge keeps the average.
+ */
+function regmeanGpuInputs(inputs: RegMeanInputs, layout: ParameterLayout, params: MergeParams): GpuMergeInputs | null {
+  const operators = new Map<string, Float32Array[]>();
+  for (const slot of layout.slots) {
+    const layer = inputs.layers.get(slot.name);
+    if (!layer) continue;
+    const alpha = paramsForTensor(params, slot.name, slot.depth).alpha;
+    const result = regmeanOperators(inputs.grams.map((g) => g.get(slot.name)!), layer.inDim, alpha);
+    if (result.ridge > 0) return null;
+    operators.set(slot.name, result.operators);
+  }
+  return { regmean: { layers: inputs.layers, operators } };
+}
+
+function fisherGpuInputs(inputs: FisherInputs): Map<string, Float32Array[]> {
+  const names = new Set(inputs.fishers.flatMap((f) => [...f.keys()]));
+  return new Map([...names].map((name) => [name, inputs.fishers.map((f) => Float32Array.from(f.get(name)!))]));
 }

@@ -12,6 +12,7 @@ import type { ParameterLayout } from './layout';
 import { gpuTransferCounters } from '../gpu/buffers';
 import { CounterRng } from '../kernels/rng/rng.cpu';
 import { openTestGpu, seededFloats } from '../kernels/testing';
+import { regmeanOperators } from '../kernels/linear-operator';
 import type { StudioDevice } from '../gpu/device';
 
 const layout: ParameterLayout = {
@@ -43,7 +44,8 @@ function closeTo(a: Float32Array, b: Float32Array, tol = 1e-5): number {
 }
 
 describe('GpuPopulation vs CpuPopulation', () => {
-  const methods = [...GPU_MERGE_METHODS] as MergeMethod[];
+  // RegMean and Fisher need data-derived inputs: tested separately below.
+  const methods = [...GPU_MERGE_METHODS].filter((m) => m !== 'regmean' && m !== 'fisher') as MergeMethod[];
   it.each(methods)('%s: merge with the candidate in place matches the CPU twin', async (method) => {
     if (!gpu) return;
     const { base, models } = inputs(7, method === 'slerp' ? 2 : 3);
@@ -81,6 +83,41 @@ describe('GpuPopulation vs CpuPopulation', () => {
     await plain.merge(null);
     expect(closeTo(await plain.read('merged'), c)).toBeGreaterThan(100);
     gpuPop.dispose();
+  });
+
+  it('RegMean (linear operator of fixed Grams) and Fisher match their CPU twins', async () => {
+    if (!gpu) return;
+    const { models } = inputs(21);
+    const rng = new CounterRng(5, 2);
+    const inDim = 37;
+    // Well-conditioned SPD Gram per model: XᵀX/n + I.
+    const grams = models.map(() => {
+      const x = seededFloats(rng, 60 * inDim);
+      const g = new Float64Array(inDim * inDim);
+      for (let r = 0; r < 60; r++) for (let i = 0; i < inDim; i++) for (let j = 0; j < inDim; j++) g[i * inDim + j] += (x[r * inDim + i] * x[r * inDim + j]) / 60;
+      for (let i = 0; i < inDim; i++) g[i * inDim + i] += 1;
+      return new Map([['w', g]]);
+    });
+    const layers = new Map([['w', { weightName: 'w', inputName: 'x', layout: 'in-out' as const, inDim, outDim: 29, opType: 'MatMul', nodeIndex: 0 }]]);
+    const regParams: MergeParams = { ...DEFAULT_MERGE, method: 'regmean', alpha: 0.7 };
+    const { operators, ridge } = regmeanOperators(grams.map((g) => g.get('w')!), inDim, 0.7);
+    expect(ridge).toBe(0);
+    const cpuReg = new CpuPopulation(layout, models, new CpuMerger(layout, regParams, null, { layers, grams }));
+    const gpuReg = new GpuPopulation(gpu.device, layout, models, regParams, null, { regmean: { layers, operators: new Map([['w', operators]]) } });
+    await cpuReg.merge(null);
+    await gpuReg.merge(null);
+    expect(closeTo(await gpuReg.read('merged'), await cpuReg.read('merged'), 1e-4)).toBe(0);
+    gpuReg.dispose();
+
+    const fisher = models.map(() => new Map([['b', Float64Array.from(seededFloats(rng, 257), Math.abs)]]));
+    const fisherParams: MergeParams = { ...DEFAULT_MERGE, method: 'fisher' };
+    const cpuF = new CpuPopulation(layout, models, new CpuMerger(layout, fisherParams, null, null, { fishers: fisher }));
+    const f32 = new Map([['b', fisher.map((f) => Float32Array.from(f.get('b')!))]]);
+    const gpuF = new GpuPopulation(gpu.device, layout, models, fisherParams, null, { fishers: f32 });
+    await cpuF.merge(null);
+    await gpuF.merge(null);
+    expect(closeTo(await gpuF.read('merged'), await cpuF.read('merged'))).toBe(0);
+    gpuF.dispose();
   });
 
   it('accept swaps the candidate in; the old individual becomes scratch', async () => {

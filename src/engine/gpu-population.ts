@@ -7,6 +7,9 @@
 import { encodeDeStep } from '../kernels/de-step';
 import { createMergeScratch, encodeDare, encodeLinear, encodeTaskArithmetic, encodeTies, type MergeScratch } from '../kernels/task-vector';
 import { slerpGpu } from '../kernels/slerp';
+import { createFisherScratch, encodeFisherMerge, type FisherScratch } from '../kernels/fisher-merge';
+import { encodeLinearOperator } from '../kernels/linear-operator';
+import type { LinearLayer } from '../formats/onnx-outputs';
 import { modelStockGpu } from '../kernels/model-stock';
 import { createWeightBuffer, readFloats, uploadFloats } from '../gpu/buffers';
 import type { ParameterLayout } from './layout';
@@ -14,7 +17,27 @@ import { paramsForTensor, type MergeMethod, type MergeParams } from './merge-par
 import type { MutationParams, PopulationStore, WeightHandle, WeightSetId } from './population';
 
 /** Mergers with GPU kernels wired here; the engine runs the others on the CPU population. */
-export const GPU_MERGE_METHODS: ReadonlySet<MergeMethod> = new Set(['average', 'task_arithmetic', 'ties', 'dare_linear', 'dare_ties', 'slerp', 'model_stock']);
+export const GPU_MERGE_METHODS: ReadonlySet<MergeMethod> = new Set([
+  'average',
+  'task_arithmetic',
+  'ties',
+  'dare_linear',
+  'dare_ties',
+  'slerp',
+  'model_stock',
+  'regmean',
+  'fisher',
+]);
+
+/**
+ * Data-aware inputs, fixed for a run (computed from the original checkpoints):
+ * RegMean's per-layer operators A_i = (ΣG̃)⁻¹G̃_i (merged = Σ A_i·W_i) and Fisher's
+ * per-element weights, both per population slot. Tensors without an entry are averaged.
+ */
+export interface GpuMergeInputs {
+  regmean?: { layers: Map<string, LinearLayer>; operators: Map<string, Float32Array[]> };
+  fishers?: Map<string, Float32Array[]>;
+}
 
 type BufferSet = GPUBuffer[];
 
@@ -25,6 +48,10 @@ export class GpuPopulation implements PopulationStore {
   private readonly merged: BufferSet;
   private readonly base: BufferSet | null;
   private readonly scratch: MergeScratch | null;
+  private readonly fisherScratch: (FisherScratch & { destroy(): void }) | null;
+  private readonly operators = new Map<string, GPUBuffer[]>();
+  private readonly fishers = new Map<string, GPUBuffer[]>();
+  private readonly layers: Map<string, LinearLayer>;
 
   constructor(
     private readonly device: GPUDevice,
@@ -32,6 +59,7 @@ export class GpuPopulation implements PopulationStore {
     initial: readonly Float32Array[],
     private readonly mergeParams: MergeParams,
     base: Float32Array | null,
+    inputs: GpuMergeInputs = {},
   ) {
     if (!GPU_MERGE_METHODS.has(mergeParams.method)) throw new Error(`${mergeParams.method} has no WebGPU merger yet.`);
     const allocate = (label: string) => layout.slots.map((s) => createWeightBuffer(device, s.size, `${label}:${s.name}`));
@@ -47,6 +75,16 @@ export class GpuPopulation implements PopulationStore {
     const consensus = mergeParams.method === 'ties' || mergeParams.method === 'dare_ties';
     const largest = Math.max(...layout.slots.map((s) => s.size));
     this.scratch = consensus ? createMergeScratch(device, largest, initial.length) : null;
+    this.fisherScratch = inputs.fishers ? createFisherScratch(device, largest) : null;
+    const uploadAll = (name: string, arrays: Float32Array[]) =>
+      arrays.map((a, i) => {
+        const buf = createWeightBuffer(device, a.length, `${name}[${i}]`);
+        uploadFloats(device, buf, a);
+        return buf;
+      });
+    this.layers = inputs.regmean?.layers ?? new Map();
+    for (const [name, ops] of inputs.regmean?.operators ?? []) this.operators.set(name, uploadAll(`regmean A:${name}`, ops));
+    for (const [name, f] of inputs.fishers ?? []) this.fishers.set(name, uploadAll(`fisher:${name}`, f));
   }
 
   get size(): number {
@@ -92,8 +130,18 @@ export class GpuPopulation implements PopulationStore {
       switch (p.method) {
         case 'slerp':
         case 'model_stock':
-        case 'regmean':
           throw new Error(`${p.method} is not an encoder-only merger.`);
+        case 'regmean': {
+          const operators = this.operators.get(s.name);
+          if (!operators) return encodeLinear(this.device, encoder, models, out, s.size);
+          const layer = this.layers.get(s.name)!;
+          return encodeLinearOperator(this.device, encoder, operators, models, layer.layout, layer.inDim, layer.outDim, out);
+        }
+        case 'fisher': {
+          const fishers = this.fishers.get(s.name);
+          if (!fishers) return encodeLinear(this.device, encoder, models, out, s.size);
+          return encodeFisherMerge(this.device, encoder, models, fishers, out, s.size, this.fisherScratch!);
+        }
         case 'average':
           return encodeLinear(this.device, encoder, models, out, s.size);
         case 'task_arithmetic':
@@ -143,5 +191,7 @@ export class GpuPopulation implements PopulationStore {
   dispose(): void {
     for (const set of [...this.individuals, this.candidate, this.merged, ...(this.base ? [this.base] : [])]) for (const buf of set) buf.destroy();
     this.scratch?.destroy();
+    this.fisherScratch?.destroy();
+    for (const bufs of [...this.operators.values(), ...this.fishers.values()]) for (const b of bufs) b.destroy();
   }
 }
