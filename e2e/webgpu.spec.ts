@@ -17,7 +17,7 @@ function everyNthRow(name: string, asName: string, n: number): { name: string; b
   return { name: asName, bytes: Buffer.from(lines.filter((_, i) => i % n === 0).join('\n') + '\n') };
 }
 
-test('forced WebGPU path: one generation with zero sessions and zero weight read-back per offspring, then a TIES merge', async ({ page }) => {
+test('forced WebGPU path: one generation with zero sessions and zero weight read-back per offspring, then TIES and RegMean merges', async ({ page }) => {
   const errors = captureConsoleErrors(page);
   await page.goto('/');
   await expect(page.getByTestId('compute-path')).toHaveText(/path/);
@@ -51,6 +51,14 @@ test('forced WebGPU path: one generation with zero sessions and zero weight read
   await page.getByRole('button', { name: 'Merge once' }).click();
   await expect(page.getByTestId('run-status')).toHaveAttribute('data-status', 'done', { timeout: 540_000 });
   await expect(page.getByTestId('final')).toContainText('TIES');
+  await expect(page.getByTestId('counters')).toContainText('WebGPU path');
+  expect(Number(await page.getByTestId('final-dev-acc').getAttribute('data-value'))).toBeGreaterThan(0.5);
+
+  // RegMean on the GPU: Gram matrices captured once, then the fixed-Gram linear operator.
+  await page.getByLabel('Merge method').selectOption('regmean');
+  await page.getByRole('button', { name: 'Merge once' }).click();
+  await expect(page.getByTestId('run-status')).toHaveAttribute('data-status', 'done', { timeout: 540_000 });
+  await expect(page.getByTestId('final')).toContainText('RegMean');
   await expect(page.getByTestId('counters')).toContainText('WebGPU path');
   expect(Number(await page.getByTestId('final-dev-acc').getAttribute('data-value'))).toBeGreaterThan(0.5);
   expect(errors).toEqual([]);
