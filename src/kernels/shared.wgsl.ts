@@ -23,3 +23,30 @@ fn linear_index(gid: vec3<u32>, num_groups: vec3<u32>) -> u32 {
 }
 `;
 }
+
+/**
+ * linear_index plus the `main` entry point of a one-invocation-per-element kernel: it
+ * returns once i reaches countExpr (by convention the uniform struct `params` with field
+ * n), then runs body with i in scope. body starts with a newline and carries its own
+ * two-space indentation. Bindings stay in each shader: their numbers are the contract
+ * with the bind groups in index.ts, documented in each shader's header.
+ */
+export function elementwiseMainWgsl({
+  workgroupSize = WORKGROUP_SIZE,
+  countExpr = 'params.n',
+  body,
+}: {
+  workgroupSize?: number;
+  countExpr?: string;
+  body: string;
+}): string {
+  return /* wgsl */ `${linearIndexWgsl(workgroupSize)}
+@compute @workgroup_size(${workgroupSize})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) num_groups: vec3<u32>) {
+  let i = linear_index(gid, num_groups);
+  if (i >= ${countExpr}) {
+    return;
+  }${body}
+}
+`;
+}

@@ -1,8 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { createWeightBuffer, readFloats, uploadFloats } from '../../gpu/buffers';
+import { createWeightBuffer, readFloats } from '../../gpu/buffers';
 import { modelStockGpu } from '../../kernels/model-stock';
 import { CounterRng } from '../../kernels/rng/rng.cpu';
 import { firstMismatch, openTestGpu, seededFloats, testBackends, type BackendName } from '../../kernels/testing';
+import { testBufferPool } from '../../testing/gpu-buffers';
 import { modelStock, modelStockCoefficients, ModelStockError, modelStockPairs, type ModelStockCoefficients, type ModelStockParams } from './model-stock';
 
 const gpu = await openTestGpu();
@@ -17,13 +18,7 @@ interface Stock {
 async function runStock(backend: BackendName, stocks: Stock[], params: ModelStockParams = {}): Promise<{ out: Float32Array; coefficients: ModelStockCoefficients }[]> {
   if (backend === 'cpu') return stocks.map(({ base, models }) => modelStock(base, models, params));
   const device = gpu!.device;
-  const owned: GPUBuffer[] = [];
-  const buffer = (n: number, data?: Float32Array): GPUBuffer => {
-    const buf = createWeightBuffer(device, n);
-    if (data) uploadFloats(device, buf, data);
-    owned.push(buf);
-    return buf;
-  };
+  const { buffer, destroyAll } = testBufferPool(device);
   const tensors = stocks.map(({ base, models }) => ({
     base: buffer(base.length, base),
     models: models.map((m) => buffer(m.length, m)),
@@ -34,7 +29,7 @@ async function runStock(backend: BackendName, stocks: Stock[], params: ModelStoc
   const coefficients = await modelStockGpu(device, tensors, params);
   const outs = await Promise.all(tensors.map((t) => readFloats(device, t.out, t.elementCount)));
   const error = await device.popErrorScope();
-  for (const b of owned) b.destroy();
+  destroyAll();
   if (error) throw new Error(`model-stock.test.ts: GPU validation error: ${error.message}`);
   return outs.map((out, i) => ({ out, coefficients: coefficients[i]! }));
 }

@@ -1,8 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { createWeightBuffer, readFloats, uploadFloats } from '../../gpu/buffers';
+import { createWeightBuffer, readFloats } from '../../gpu/buffers';
 import { CounterRng } from '../../kernels/rng/rng.cpu';
 import { slerpGpu } from '../../kernels/slerp';
 import { firstMismatch, openTestGpu, seededFloats, testBackends, type BackendName } from '../../kernels/testing';
+import { testBufferPool } from '../../testing/gpu-buffers';
 import { slerp, SLERP_DOT_THRESHOLD, slerpCoefficients, SlerpError, type SlerpCoefficients, type SlerpParams } from './slerp';
 
 const gpu = await openTestGpu();
@@ -18,19 +19,13 @@ interface Pair {
 async function runSlerp(backend: BackendName, pairs: Pair[]): Promise<{ out: Float32Array; coefficients: SlerpCoefficients }[]> {
   if (backend === 'cpu') return pairs.map(({ a, b, params }) => slerp(a, b, params));
   const device = gpu!.device;
-  const owned: GPUBuffer[] = [];
-  const buffer = (n: number, data?: Float32Array): GPUBuffer => {
-    const buf = createWeightBuffer(device, n);
-    if (data) uploadFloats(device, buf, data);
-    owned.push(buf);
-    return buf;
-  };
+  const { buffer, destroyAll } = testBufferPool(device);
   const tensors = pairs.map(({ a, b, params }) => ({ a: buffer(a.length, a), b: buffer(b.length, b), out: buffer(a.length), elementCount: a.length, params }));
   device.pushErrorScope('validation');
   const coefficients = await slerpGpu(device, tensors);
   const outs = await Promise.all(tensors.map((t) => readFloats(device, t.out, t.elementCount)));
   const error = await device.popErrorScope();
-  for (const b of owned) b.destroy();
+  destroyAll();
   if (error) throw new Error(`slerp.test.ts: GPU validation error: ${error.message}`);
   return outs.map((out, i) => ({ out, coefficients: coefficients[i]! }));
 }

@@ -9,7 +9,7 @@
  */
 import { rngWgsl } from '../rng/rng.wgsl';
 import { RNG_UNIT_BITS } from '../rng/rng.cpu';
-import { linearIndexWgsl, WORKGROUP_SIZE } from '../shared.wgsl';
+import { elementwiseMainWgsl, WORKGROUP_SIZE } from '../shared.wgsl';
 
 /** Byte size of the DeStepUniforms struct; the field order is fixed by packDeStepUniforms (index.ts). */
 export const DE_STEP_UNIFORM_BYTES = 32;
@@ -32,13 +32,9 @@ struct DeStepUniforms {
 @group(0) @binding(2) var<storage, read_write> out_values: array<f32>;
 @group(0) @binding(3) var<uniform> params: DeStepUniforms;
 ${rngWgsl()}
-${linearIndexWgsl(workgroupSize)}
-@compute @workgroup_size(${workgroupSize})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) num_groups: vec3<u32>) {
-  let i = linear_index(gid, num_groups);
-  if (i >= params.n) {
-    return;
-  }
+${elementwiseMainWgsl({
+    workgroupSize,
+    body: /* wgsl */ `
   let g = params.offset + i;
   let x = parent[i];
   let draw = random_u32_keyed(vec2<u32>(params.key0, params.key1), g);
@@ -47,7 +43,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     out_values[i] = x + params.f * (donor[i] - x);
   } else {
     out_values[i] = x;
-  }
-}
-`;
+  }`,
+  })}`;
 }

@@ -7,7 +7,7 @@
  * - finalize: bindings 0 out (read_write), 1 num, 2 den, 3 sum (read), 4 params:
  *   out = num / den where den > 0, else sum / modelCount.
  */
-import { linearIndexWgsl, WORKGROUP_SIZE } from '../shared.wgsl';
+import { elementwiseMainWgsl, WORKGROUP_SIZE } from '../shared.wgsl';
 
 export const FISHER_MERGE_UNIFORM_BYTES = 16;
 
@@ -26,13 +26,9 @@ struct FisherAccumulateUniforms {
 @group(0) @binding(3) var<storage, read> theta: array<f32>;
 @group(0) @binding(4) var<storage, read> fisher: array<f32>;
 @group(0) @binding(5) var<uniform> params: FisherAccumulateUniforms;
-${linearIndexWgsl(workgroupSize)}
-@compute @workgroup_size(${workgroupSize})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) num_groups: vec3<u32>) {
-  let i = linear_index(gid, num_groups);
-  if (i >= params.n) {
-    return;
-  }
+${elementwiseMainWgsl({
+    workgroupSize,
+    body: /* wgsl */ `
   let f = fisher[i];
   let t = theta[i];
   if (params.first != 0u) {
@@ -43,9 +39,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     num[i] = num[i] + f * t;
     den[i] = den[i] + f;
     plain_sum[i] = plain_sum[i] + t;
-  }
-}
-`;
+  }`,
+  })}`;
 }
 
 export function fisherFinalizeWgsl(workgroupSize: number = WORKGROUP_SIZE): string {
@@ -62,19 +57,14 @@ struct FisherFinalizeUniforms {
 @group(0) @binding(2) var<storage, read> den: array<f32>;
 @group(0) @binding(3) var<storage, read> plain_sum: array<f32>;
 @group(0) @binding(4) var<uniform> params: FisherFinalizeUniforms;
-${linearIndexWgsl(workgroupSize)}
-@compute @workgroup_size(${workgroupSize})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) num_groups: vec3<u32>) {
-  let i = linear_index(gid, num_groups);
-  if (i >= params.n) {
-    return;
-  }
+${elementwiseMainWgsl({
+    workgroupSize,
+    body: /* wgsl */ `
   let d = den[i];
   if (d > 0.0) {
     out_values[i] = num[i] / d;
   } else {
     out_values[i] = plain_sum[i] / params.model_count;
-  }
-}
-`;
+  }`,
+  })}`;
 }

@@ -5,7 +5,7 @@
  * 1 A [in, in] and 2 W (read, whole buffers), 3 params (uniform, dynamic offset).
  * first = 1 overwrites out without reading it. The layout is baked into the shader.
  */
-import { linearIndexWgsl, WORKGROUP_SIZE } from '../shared.wgsl';
+import { elementwiseMainWgsl, WORKGROUP_SIZE } from '../shared.wgsl';
 import type { LinearOperatorLayout } from './linear-operator.cpu';
 
 export const LINEAR_OPERATOR_UNIFORM_BYTES = 32;
@@ -44,20 +44,15 @@ struct LinearOperatorUniforms {
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> w: array<f32>;
 @group(0) @binding(3) var<uniform> params: LinearOperatorUniforms;
-${linearIndexWgsl(workgroupSize)}
-@compute @workgroup_size(${workgroupSize})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) num_groups: vec3<u32>) {
-  let i = linear_index(gid, num_groups);
-  if (i >= params.n) {
-    return;
-  }
+${elementwiseMainWgsl({
+    workgroupSize,
+    body: /* wgsl */ `
   let e = params.start + i;
 ${body}
   if (params.first != 0u) {
     out_values[i] = acc;
   } else {
     out_values[i] = out_values[i] + acc;
-  }
-}
-`;
+  }`,
+  })}`;
 }

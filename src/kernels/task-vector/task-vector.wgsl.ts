@@ -13,7 +13,7 @@
  */
 import { rngWgsl } from '../rng/rng.wgsl';
 import { RNG_UNIT_BITS } from '../rng/rng.cpu';
-import { linearIndexWgsl, WORKGROUP_SIZE } from '../shared.wgsl';
+import { elementwiseMainWgsl, WORKGROUP_SIZE } from '../shared.wgsl';
 import { CUT_FIELD, CUT_STRIDE } from './magnitude-select.wgsl';
 
 export type ContributionKind = 'plain' | 'delta' | 'trim' | 'dare';
@@ -93,17 +93,7 @@ ${contribStruct}
 ${head.join('\n')}
 ${code}
 @group(0) @binding(${next}) var<uniform> params: ContribUniforms;
-${linearIndexWgsl(workgroupSize)}
-@compute @workgroup_size(${workgroupSize})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) num_groups: vec3<u32>) {
-  let i = linear_index(gid, num_groups);
-  if (i >= params.n) {
-    return;
-  }
-  let c = contribution(i);
-  ${body}
-}
-`;
+${elementwiseMainWgsl({ workgroupSize, body: `\n  let c = contribution(i);\n  ${body}` })}`;
 }
 
 /** acc = c (first) or acc + c. Bindings: 0 acc (rw), then model [, base] [, cuts], then params. */
@@ -168,14 +158,5 @@ struct FinalizeUniforms {
 @group(0) @binding(0) var<storage, read_write> out_values: array<f32>;
 ${bindings.map((name, b) => `@group(0) @binding(${b + 1}) var<storage, read> ${name}: array<f32>;`).join('\n')}
 @group(0) @binding(${bindings.length + 1}) var<uniform> params: FinalizeUniforms;
-${linearIndexWgsl(workgroupSize)}
-@compute @workgroup_size(${workgroupSize})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) num_groups: vec3<u32>) {
-  let i = linear_index(gid, num_groups);
-  if (i >= params.n) {
-    return;
-  }
-  ${body}
-}
-`;
+${elementwiseMainWgsl({ workgroupSize, body: `\n  ${body}` })}`;
 }
