@@ -14,8 +14,8 @@ import { mulberry32 } from '../testing/seeded';
 
 const layout: ParameterLayout = {
   slots: [
-    { name: 'a', dims: [3, 5], size: 15, offset: 0, depth: 0 },
-    { name: 'b', dims: [22], size: 22, offset: 15, depth: 1 },
+    { name: 'a', dims: [3, 5], size: 15, offset: 0, depth: 0, layer: 'l0' },
+    { name: 'b', dims: [22], size: 22, offset: 15, depth: 1, layer: 'l1' },
   ],
   totalSize: 37,
 };

@@ -17,9 +17,9 @@ import type { StudioDevice } from '../gpu/device';
 
 const layout: ParameterLayout = {
   slots: [
-    { name: 'w', dims: [37, 29], size: 1073, offset: 0, depth: 0 },
-    { name: 'b', dims: [257], size: 257, offset: 1073, depth: 0.4 },
-    { name: 's', dims: [1], size: 1, offset: 1330, depth: 1 },
+    { name: 'w', dims: [37, 29], size: 1073, offset: 0, depth: 0, layer: 'l0' },
+    { name: 'b', dims: [257], size: 257, offset: 1073, depth: 0.4, layer: 'l0.4' },
+    { name: 's', dims: [1], size: 1, offset: 1330, depth: 1, layer: 'l1' },
   ],
   totalSize: 1331,
 };

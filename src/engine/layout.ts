@@ -8,7 +8,7 @@
  * x + F·(d − x) would produce NaN.
  */
 import type { OnnxModel } from '../formats/onnx';
-import { tensorDepths } from './param-rules';
+import { tensorDepths, tensorLayers } from './tensor-position';
 
 export interface ParameterSlot {
   name: string;
@@ -16,8 +16,10 @@ export interface ParameterSlot {
   size: number;
   /** Index of this tensor's first element in the flattened individual. */
   offset: number;
-  /** Position in the network, 0 (input side) to 1 (output side): see param-rules.ts. */
+  /** Position in the network, 0 (input side) to 1 (output side): see tensor-position.ts. */
   depth: number;
+  /** The block it belongs to ("layers.0", "head"), for per-layer reports: see tensor-position.ts. */
+  layer: string;
 }
 
 export interface ParameterLayout {
@@ -43,13 +45,15 @@ export function mergedLayout(models: readonly OnnxModel[]): ParameterLayout {
   const first = floatInitializers(models[0]);
   const byName = models.map((m) => new Map(floatInitializers(m).map((init) => [init.name, init])));
   const slots: ParameterSlot[] = [];
-  const depths = tensorDepths(models[0], first.map((init) => init.name));
+  const names = first.map((init) => init.name);
+  const depths = tensorDepths(models[0], names);
+  const layers = tensorLayers(models[0], names);
   let offset = 0;
   for (const init of first) {
     const varies = byName.some((map) => !sameValues(map.get(init.name)!.floats!, init.floats!));
     if (!varies) continue;
     const size = init.floats!.length;
-    slots.push({ name: init.name, dims: init.dims, size, offset, depth: depths.get(init.name)! });
+    slots.push({ name: init.name, dims: init.dims, size, offset, depth: depths.get(init.name)!, layer: layers.get(init.name)! });
     offset += size;
   }
   return { slots, totalSize: offset };

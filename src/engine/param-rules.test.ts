@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ParamRuleError, resolveParam, tensorDepths, validateParamRule } from './param-rules';
+import { ParamRuleError, resolveParam, validateParamRule } from './param-rules';
+import { tensorDepths } from './tensor-position';
 import type { OnnxModel } from '../formats/onnx';
 
 describe('per-tensor parameter rules', () => {

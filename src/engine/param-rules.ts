@@ -6,12 +6,8 @@
  * - a list of {filter, value} entries: the first entry whose filter is a substring of
  *   the tensor name wins; an entry without a filter is the default. Values may
  *   themselves be scalars or depth lists.
- * Depth of a tensor is the position of the first graph node that reads it, over all
- * nodes, in [0, 1]: exported graphs are topologically sorted, so this follows layer
- * order without relying on how an exporter names tensors (torch renames linear weights
- * to onnx::MatMul_*). Pure logic.
+ * Depth of a tensor: see tensor-position.ts. Pure logic.
  */
-import type { OnnxModel } from '../formats/onnx';
 
 export type DepthValue = number | number[];
 export type ParamRule = DepthValue | { filter?: string; value: DepthValue }[];
@@ -63,15 +59,4 @@ export function validateParamRule(rule: unknown, param: string): ParamRule {
     return rule as ParamRule;
   }
   throw new ParamRuleError(`${param}: expected a number, a list of numbers, or a list of {"filter", "value"} entries.`);
-}
-
-/** Depth in [0, 1] of each named initializer: the position of its first reader among the graph's nodes. */
-export function tensorDepths(model: OnnxModel, names: readonly string[]): Map<string, number> {
-  const wanted = new Set(names);
-  const first = new Map<string, number>();
-  model.nodes.forEach((node, index) => {
-    for (const input of node.inputs) if (wanted.has(input) && !first.has(input)) first.set(input, index);
-  });
-  const last = Math.max(1, model.nodes.length - 1);
-  return new Map(names.map((n) => [n, (first.get(n) ?? 0) / last]));
 }

@@ -5,6 +5,7 @@
 import { deStepKernel } from './de-step';
 import { dotNormsKernel } from './dot-norms';
 import { fisherMergeKernel } from './fisher-merge';
+import { kinshipKernel } from './kinship';
 import { linearOperatorKernel } from './linear-operator';
 import { scaleAddKernel } from './scale-add';
 import { dareKernel, linearKernel, magnitudeSelectKernel, taskArithmeticKernel, tiesKernel } from './task-vector';
@@ -12,6 +13,7 @@ import { dareKernel, linearKernel, magnitudeSelectKernel, taskArithmeticKernel, 
 export const kernels = {
   'de-step': deStepKernel,
   'dot-norms': dotNormsKernel,
+  kinship: kinshipKernel,
   'scale-add': scaleAddKernel,
   'magnitude-select': magnitudeSelectKernel,
   linear: linearKernel,
