@@ -1,11 +1,12 @@
 /**
- * WASM/TS path (and every merger without WebGPU wiring yet): each individual is one flat Float32Array; tensors are subarray
- * views, so the DE step runs as one tight loop over the whole individual.
+ * WASM/TS path: each individual is one flat Float32Array; tensors are subarray views,
+ * so the DE step runs as one tight loop over the whole individual.
  */
-import { deStepCpu } from '../kernels/de-step/de-step.cpu';
+import { deTrialCpu, type DeRoles } from '../kernels/de-step/de-step.cpu';
+import { kinshipMomentsCpu, type KinshipMoments } from '../kernels/kinship/kinship.cpu';
 import type { FlatMerger } from './cpu-merger';
 import type { ParameterLayout } from './layout';
-import type { MutationParams, PopulationStore, WeightHandle, WeightSetId } from './population';
+import { kinshipPairsOf, meanOf, type KinshipReference, type MutationParams, type PopulationStore, type WeightHandle, type WeightSetId } from './population';
 
 interface FlatSet {
   flat: Float32Array;
@@ -18,26 +19,35 @@ function makeSet(layout: ParameterLayout, flat: Float32Array): FlatSet {
 
 export class CpuPopulation implements PopulationStore {
   readonly path = 'wasm' as const;
-  private readonly individuals: FlatSet[];
+  private readonly individuals: (FlatSet | null)[];
   private candidate: FlatSet;
   private readonly merged: FlatSet;
+  /** Kinship reference when there is no base: the checkpoints' mean as loaded. */
+  private readonly initialMean: Float32Array;
 
   constructor(
     readonly layout: ParameterLayout,
     initial: readonly Float32Array[],
     private readonly merger: FlatMerger,
+    private readonly base: Float32Array | null = null,
   ) {
     this.individuals = initial.map((flat) => makeSet(layout, flat.slice()));
     this.candidate = makeSet(layout, new Float32Array(layout.totalSize));
     this.merged = makeSet(layout, new Float32Array(layout.totalSize));
+    this.initialMean = meanOf(initial);
   }
 
   get size(): number {
     return this.individuals.length;
   }
 
-  mutate(target: number, donor: number, p: MutationParams): void {
-    deStepCpu(this.individuals[target].flat, this.individuals[donor].flat, this.candidate.flat, {
+  get hasBase(): boolean {
+    return this.base !== null;
+  }
+
+  trial(roles: DeRoles<number>, p: MutationParams): void {
+    const flat = (i: number) => this.individual(i).flat;
+    deTrialCpu({ target: flat(roles.target), base: flat(roles.base), plus: flat(roles.plus), minus: flat(roles.minus) }, this.candidate.flat, {
       f: p.f,
       cr: p.cr,
       seed: p.seed,
@@ -50,20 +60,60 @@ export class CpuPopulation implements PopulationStore {
   async merge(replace: number | null): Promise<void> {
     this.merger.mergeInto(
       this.merged.flat,
-      this.individuals.map((ind, i) => (i === replace ? this.candidate.flat : ind.flat)),
+      this.individuals.map((_, i) => (i === replace ? this.candidate.flat : this.individual(i).flat)),
     );
   }
 
+  async mergeInto(sources: readonly WeightSetId[], into: WeightSetId): Promise<void> {
+    const out = this.set(into).flat;
+    const flats = sources.map((id) => this.set(id).flat);
+    if (flats.includes(out)) throw new Error('cpu-population.ts: mergeInto cannot write one of its sources');
+    this.merger.mergeInto(out, flats);
+  }
+
   accept(target: number): void {
-    const previous = this.individuals[target];
+    const previous = this.individual(target);
     this.individuals[target] = this.candidate;
     this.candidate = previous;
+  }
+
+  allocate(): number {
+    const set = makeSet(this.layout, new Float32Array(this.layout.totalSize));
+    const free = this.individuals.indexOf(null);
+    if (free >= 0) {
+      this.individuals[free] = set;
+      return free;
+    }
+    return this.individuals.push(set) - 1;
+  }
+
+  release(index: number): void {
+    this.individual(index);
+    this.individuals[index] = null;
+  }
+
+  async kinshipMoments(sets: readonly WeightSetId[], reference: KinshipReference): Promise<KinshipMoments[][]> {
+    const ref = reference === 'base' ? this.base : this.initialMean;
+    if (!ref) throw new Error('cpu-population.ts: kinship against the base needs a base checkpoint');
+    return kinshipPairsOf(sets).map(([a, b]) => {
+      const [x, y] = [this.set(a).flat, this.set(b).flat];
+      return this.layout.slots.map((s) => {
+        const view = (flat: Float32Array) => flat.subarray(s.offset, s.offset + s.size);
+        return kinshipMomentsCpu(view(x), view(y), view(ref));
+      });
+    });
+  }
+
+  private individual(index: number): FlatSet {
+    const set = this.individuals[index];
+    if (!set) throw new Error(`cpu-population.ts: individual ${index} does not exist or was released`);
+    return set;
   }
 
   private set(id: WeightSetId): FlatSet {
     if (id === 'candidate') return this.candidate;
     if (id === 'merged') return this.merged;
-    return this.individuals[id];
+    return this.individual(id);
   }
 
   handles(id: WeightSetId): WeightHandle[] {

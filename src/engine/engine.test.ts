@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_SETTINGS } from './types';
 import { MergeEngine } from './engine';
 import { DEFAULT_MERGE } from './merge-params';
 import { readSafetensors, tensorToFloat32 } from '../formats/safetensors';
@@ -61,7 +62,7 @@ describe.skipIf(!hasSamples)('MergeEngine on the sample checkpoints (WASM path)'
     expect(badDev.dataset?.devFile).toBe(manifest.dev);
 
     const events: ProgressEvent[] = [];
-    const result = await engine.run({ f: 0.5, cr: 0.5, generations: 1, seed: 5, mode: 'merged', merger: DEFAULT_MERGE }, (e) => events.push(e));
+    const result = await engine.run({ ...DEFAULT_SETTINGS, f: 0.5, cr: 0.5, generations: 1, seed: 5, mode: 'merged', merger: DEFAULT_MERGE }, (e) => events.push(e));
     expect(result.history.map((h) => h.generation)).toEqual([0, 1]);
     expect(result.counters.offspring).toBe(3);
     expect(result.counters.sessionsCreatedDuringRun).toBe(0);
@@ -86,7 +87,7 @@ describe.skipIf(!hasSamples)('MergeEngine on the sample checkpoints (WASM path)'
       const engine = new MergeEngine();
       await engine.init('wasm');
       await engine.addFiles(sampleFiles().files);
-      const result = await engine.run({ f: 0.5, cr: 0.5, generations: 1, seed, mode: 'individual', merger: DEFAULT_MERGE }, () => {});
+      const result = await engine.run({ ...DEFAULT_SETTINGS, f: 0.5, cr: 0.5, generations: 1, seed, mode: 'individual', merger: DEFAULT_MERGE }, () => {});
       return { history: result.history, bytes: (await engine.exportSafetensors()).bytes };
     };
     const a = await once(9);

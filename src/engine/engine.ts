@@ -12,14 +12,18 @@ import { gpuTransferCounters } from '../gpu/buffers';
 import { CpuPopulation } from './cpu-population';
 import { GPU_MERGE_METHODS, GpuPopulation, type GpuMergeInputs } from './gpu-population';
 import { regmeanOperators } from '../kernels/linear-operator';
-import { runEvolver } from './evolver';
+import { isBetter, runEvolver } from './evolver';
+import { runKinshipTopK, type LineageNode } from './kinship-topk';
+import { kinshipReport, meanPairwise, type KinshipReport } from './kinship';
+import { datasetStrata, splitDevHeldout } from '../eval/split';
+import { subsetDataset } from '../eval/dataset';
 import { floatInitializers, flattenParameters, mergedLayout, type ParameterLayout } from './layout';
 import type { PopulationStore, WeightSetId } from './population';
 import { NotReadyError, RunInProgressError } from './errors';
 import { Workspace, type Checkpoint } from './workspace';
 import { CpuMerger, type FisherInputs, type RegMeanInputs } from './cpu-merger';
 import { computeHeadFisher, findHeadLayer } from '../eval/fisher';
-import { DEFAULT_MERGE, describeMerge, methodProblem, paramsForTensor, type MergeParams } from './merge-params';
+import { DEFAULT_MERGE, describeMerge, METHOD_INFO, methodProblem, paramsForTensor, type MergeParams } from './merge-params';
 import { findLinearLayers } from '../formats/onnx-outputs';
 import { computeGramMatrices } from '../eval/gram';
 import type { EncodedDataset } from '../eval/dataset';
@@ -31,6 +35,10 @@ import type {
   EnvironmentReport,
   EvolverSettings,
   ExportedFile,
+  Fitness,
+  GenerationStat,
+  StopReason,
+  SubsetReport,
   LoadReport,
   ModelScores,
   NamedBytes,
@@ -152,12 +160,16 @@ export class MergeEngine implements EngineApi {
    * Everything a run or a merge needs: the population (without the base) on the chosen
    * path with its merger, the session and the dev / held-out evaluators.
    */
-  private async prepare(mergeParams: MergeParams, onProgress: (event: ProgressEvent) => void): Promise<Prepared> {
+  /**
+   * pairSize: models per merge when it is not the whole population (Top-k merges pairs),
+   * so a two-model merger such as SLERP is accepted there.
+   */
+  private async prepare(mergeParams: MergeParams, onProgress: (event: ProgressEvent) => void, pairSize: number | null): Promise<Prepared> {
     const members = this.workspace.population();
     if (members.length < 2) throw new NotReadyError('Load at least two checkpoints of one architecture (besides the base).');
     const splits = this.workspace.splits();
     const base = this.workspace.base();
-    const problem = methodProblem(mergeParams, members.length, base !== null);
+    const problem = methodProblem(mergeParams, pairSize ?? members.length, base !== null);
     if (problem) throw new NotReadyError(problem);
     onProgress({ type: 'phase', text: 'Preparing population' });
     const layout = mergedLayout(members.map((c) => c.model));
@@ -175,7 +187,7 @@ export class MergeEngine implements EngineApi {
     // The result reports the path that ran (RegMean falls back to the CPU store when a solve needed a ridge).
     const population: PopulationStore = gpuInputs
       ? new GpuPopulation(this.gpu!.device, layout, flats, mergeParams, baseFlat, gpuInputs)
-      : new CpuPopulation(layout, flats, new CpuMerger(layout, mergeParams, baseFlat, regmean, fisher));
+      : new CpuPopulation(layout, flats, new CpuMerger(layout, mergeParams, baseFlat, regmean, fisher), baseFlat);
     const session = await this.sessionFor(members[0], layout, population.path);
     return { members, population, dev: new DatasetEvaluator(session, splits.dev), heldout: new DatasetEvaluator(session, splits.heldout) };
   }
@@ -243,57 +255,116 @@ export class MergeEngine implements EngineApi {
 
   run(settings: EvolverSettings, onProgress: (event: ProgressEvent) => void): Promise<RunResult> {
     return this.exclusive(async () => {
-      const mergerParams = settings.mode === 'merged' ? settings.merger : DEFAULT_MERGE;
-      const prepared = await this.prepare(mergerParams, onProgress);
-      const { population, dev } = prepared;
+      const problem = settingsProblem(settings);
+      if (problem) throw new NotReadyError(problem);
+      const topK = settings.strategy === 'kinship_topk';
+      const mergerParams = topK || settings.mode === 'merged' ? settings.merger : DEFAULT_MERGE;
+      const prepared = await this.prepare(mergerParams, onProgress, topK ? 2 : null);
+      const { population, dev, members } = prepared;
+      const selection = settings.subset > 0 && settings.subset < dev.dataset.size ? this.subsetEvaluator(prepared, settings) : dev;
       const individuals = await this.scoreMembers(prepared, onProgress);
-      await population.merge(null);
       const mergerLabel = describeMerge(mergerParams);
-      const initialMerge = await this.scoreSet(prepared, mergerLabel, 'merged');
+      const names = members.map((m) => m.name);
+      const kinship = new KinshipTracker(population, this.workspace.baseName, onProgress);
 
       const sessionsBefore = ortCounters.sessionsCreated;
       const readBackBefore = gpuTransferCounters.bytesReadBack;
       const started = performance.now();
-      onProgress({ type: 'phase', text: 'Evolving' });
-      const outcome = await runEvolver(population, settings, {
-        score: (set) => dev.score(population.handles(set)),
-        onProgress,
-        shouldStop: () => this.stopRequested,
-      });
+      onProgress({ type: 'phase', text: topK ? 'Top-k kinship merging' : 'Evolving' });
+      const score = (set: WeightSetId) => selection.score(population.handles(set));
+      const shouldStop = () => this.stopRequested;
+      let outcome: { result: WeightSetId; history: GenerationStat[]; evaluations: number; offspring: number; accepted: number; stopReason: StopReason; selectionStart: Fitness[]; selectionResult: Fitness };
+      let initialMerge: ModelScores;
+      let lineage: LineageNode[] | null = null;
+      let resultName: string;
+      if (topK) {
+        const top = await runKinshipTopK(population, names, settings, {
+          score,
+          onProgress,
+          shouldStop,
+          kinship: async (sets, setNames, report) => (await kinship.matrix(sets, setNames, report?.round ?? null)).overall,
+        });
+        lineage = top.lineage;
+        initialMerge = { ...individuals.reduce((b, m) => (isBetter(m.dev, b.dev) ? m : b)) };
+        initialMerge = { ...initialMerge, name: `best checkpoint (${initialMerge.name})` };
+        resultName = `top-k ${top.resultNode.name} (${mergerLabel})`;
+        outcome = { ...top, offspring: top.merges, accepted: top.lineage.filter((l) => l.inTopK && l.parents).length, selectionStart: top.seedFitness, selectionResult: top.resultFitness };
+      } else {
+        await population.merge(null);
+        initialMerge = await this.scoreSet(prepared, mergerLabel, 'merged');
+        const evolved = await runEvolver(population, settings, {
+          score,
+          onProgress,
+          shouldStop,
+          afterGeneration: async (generation, result) => {
+            const sets: WeightSetId[] = [...names.keys(), ...(result === 'merged' ? ['merged' as const] : [])];
+            const report = await kinship.matrix(sets, [...names, ...(result === 'merged' ? ['merged'] : [])], generation);
+            const resultIndex = result === 'merged' ? names.length : (result as number);
+            const parents = names.map((_, i) => i).filter((i) => i !== resultIndex);
+            return {
+              kinship: {
+                population: meanPairwise(report.overall, 'pearson', names.map((_, i) => i)),
+                bestToParents: mean(parents.map((i) => report.overall[resultIndex]![i]!.pearson).filter((v) => !Number.isNaN(v))),
+              },
+            };
+          },
+        });
+        resultName = evolved.result === 'merged' ? `evolved merge (${mergerLabel})` : `evolved ${members[evolved.result as number]!.name}`;
+        outcome = { ...evolved, selectionStart: [...evolved.initialIndividualFitness, evolved.initialMergeFitness], selectionResult: evolved.resultFitness };
+      }
       const elapsed = performance.now() - started;
 
-      onProgress({ type: 'phase', text: 'Scoring the result on held-out data' });
-      const resultName =
-        outcome.result === 'merged' ? `evolved merge (${mergerLabel})` : `evolved ${prepared.members[outcome.result as number].name}`;
+      onProgress({ type: 'phase', text: selection === dev ? 'Scoring the result on held-out data' : 'Re-scoring the result on the whole dev split and held-out data' });
+      const final = await this.scoreSet(prepared, resultName, outcome.result);
       const report: RunResult = {
-        strategy: 'evolver',
+        strategy: settings.strategy,
         settings: { ...settings },
         mergerLabel,
         path: population.path,
-        stopped: outcome.stopped,
+        stopped: outcome.stopReason === 'user',
+        stopReason: outcome.stopReason,
         history: outcome.history,
         individuals,
         initialMerge,
-        final: await this.scoreSet(prepared, resultName, outcome.result),
+        final,
         counters: {
           sessionsCreated: ortCounters.sessionsCreated,
           sessionsCreatedDuringRun: ortCounters.sessionsCreated - sessionsBefore,
-          gpuBytesReadBackDuringRun: gpuTransferCounters.bytesReadBack - readBackBefore,
+          gpuBytesReadBackDuringRun: gpuTransferCounters.bytesReadBack - readBackBefore - kinship.bytesReadBack,
+          kinshipBytesReadBack: kinship.bytesReadBack,
           evaluations: outcome.evaluations,
           offspring: outcome.offspring,
           accepted: outcome.accepted,
           msPerEvaluation: elapsed / Math.max(1, outcome.evaluations),
         },
+        kinship: kinship.last,
+        lineage,
+        subset:
+          selection === dev
+            ? null
+            : subsetAgreement(
+                selection.dataset.size,
+                dev.dataset.size,
+                [...individuals, ...(topK ? [] : [initialMerge]), final],
+                [...outcome.selectionStart, outcome.selectionResult],
+              ),
       };
       this.finished = { population, result: outcome.result, report };
-      onProgress({ type: 'phase', text: outcome.stopped ? 'Stopped' : 'Done' });
+      onProgress({ type: 'phase', text: outcome.stopReason === 'user' ? 'Stopped' : 'Done' });
       return report;
     });
   }
 
+  /** A fixed, seeded, stratified subset of the dev split for selection (re-scoring uses all of it). */
+  private subsetEvaluator(prepared: Prepared, settings: EvolverSettings): DatasetEvaluator {
+    const dev = prepared.dev.dataset;
+    const split = splitDevHeldout(dev.size, settings.subset / dev.size, settings.seed >>> 0, datasetStrata(dev));
+    return new DatasetEvaluator(prepared.dev.session, subsetDataset(dev, split.heldout));
+  }
+
   merge(params: MergeParams, onProgress: (event: ProgressEvent) => void): Promise<RunResult> {
     return this.exclusive(async () => {
-      const prepared = await this.prepare(params, onProgress);
+      const prepared = await this.prepare(params, onProgress, null);
       const individuals = await this.scoreMembers(prepared, onProgress);
       const sessionsBefore = ortCounters.sessionsCreated;
       const started = performance.now();
@@ -307,6 +378,7 @@ export class MergeEngine implements EngineApi {
         mergerLabel,
         path: prepared.population.path,
         stopped: false,
+        stopReason: 'completed',
         history: [],
         individuals,
         initialMerge: final,
@@ -315,16 +387,44 @@ export class MergeEngine implements EngineApi {
           sessionsCreated: ortCounters.sessionsCreated,
           sessionsCreatedDuringRun: ortCounters.sessionsCreated - sessionsBefore,
           gpuBytesReadBackDuringRun: 0,
+          kinshipBytesReadBack: 0,
           evaluations: 1,
           offspring: 0,
           accepted: 0,
           msPerEvaluation: performance.now() - started,
         },
+        kinship: null,
+        lineage: null,
+        subset: null,
       };
       this.finished = { population: prepared.population, result: 'merged', report };
       onProgress({ type: 'phase', text: 'Done' });
       return report;
     });
+  }
+
+  /** Pairwise kinship of the loaded checkpoints on the active compute path (no dev data needed). */
+  async kinship(): Promise<KinshipReport> {
+    if (this.running) throw new RunInProgressError();
+    const members = this.workspace.population();
+    if (members.length < 2) throw new NotReadyError('Load at least two checkpoints of one architecture (besides the base) to compare them.');
+    const layout = mergedLayout(members.map((c) => c.model));
+    const flats = members.map((c) => flattenParameters(c.model, layout));
+    const base = this.workspace.base();
+    const baseFlat = base ? flattenParameters(base.model, layout) : null;
+    const store: PopulationStore =
+      this.environment.path === 'webgpu' && this.gpu
+        ? new GpuPopulation(this.gpu.device, layout, flats, DEFAULT_MERGE, baseFlat)
+        : new CpuPopulation(layout, flats, new CpuMerger(layout, DEFAULT_MERGE, baseFlat), baseFlat);
+    try {
+      return await new KinshipTracker(store, this.workspace.baseName, () => {}).matrix(
+        members.map((_, i) => i),
+        members.map((m) => m.name),
+        null,
+      );
+    } finally {
+      store.dispose();
+    }
   }
 
   /** The result as F32 safetensors: every float tensor of the checkpoint, merged ones replaced. */
@@ -342,8 +442,8 @@ export class MergeEngine implements EngineApi {
       format: 'pt',
       producer: `evolver-studio ${STUDIO_VERSION}`,
       recipe: JSON.stringify({
-        strategy: report.strategy,
         ...report.settings,
+        strategy: report.strategy,
         base: this.workspace.baseName,
         sources: report.individuals.map((m) => m.name),
       }),
@@ -355,8 +455,15 @@ export class MergeEngine implements EngineApi {
       heldout_accuracy: String(report.final.heldout?.accuracy ?? ''),
       compute_path: report.path,
     };
+    // Top-k: which model came from which, so the result can be traced back to the checkpoints.
+    if (report.lineage) metadata.lineage = JSON.stringify(report.lineage.map(({ name, parents, round, exploration, parentKinship, fitness }) => ({ name, parents: parents?.map((p) => report.lineage![p]!.name) ?? null, round, exploration, parentKinship, dev: fitness.accuracy })));
     const bytes = writeSafetensors(tensors, metadata);
-    const fileName = report.strategy === 'evolver' ? `evolved-seed${report.settings.seed}.safetensors` : `merged-${report.settings.merger.method}.safetensors`;
+    const fileName =
+      report.strategy === 'evolver'
+        ? `evolved-seed${report.settings.seed}.safetensors`
+        : report.strategy === 'kinship_topk'
+          ? `topk-${report.settings.merger.method}.safetensors`
+          : `merged-${report.settings.merger.method}.safetensors`;
     return { fileName, bytes };
   }
 }
@@ -382,4 +489,71 @@ function regmeanGpuInputs(inputs: RegMeanInputs, layout: ParameterLayout, params
 function fisherGpuInputs(inputs: FisherInputs): Map<string, Float32Array[]> {
   const names = new Set(inputs.fishers.flatMap((f) => [...f.keys()]));
   return new Map([...names].map((name) => [name, inputs.fishers.map((f) => Float32Array.from(f.get(name)!))]));
+}
+
+/** Why these search settings cannot run, or null (numbers come from the UI, a recipe file or the CLI). */
+export function settingsProblem(settings: EvolverSettings): string | null {
+  const { f, cr, generations, budget, patience, subset, topK } = settings;
+  if (!(f > 0 && f <= 2)) return `F must be in (0, 2], got ${f}.`;
+  if (!(cr >= 0 && cr <= 1)) return `CR must be in [0, 1], got ${cr}.`;
+  for (const [name, value] of Object.entries({ generations, budget, patience, subset, 'top-k': topK })) {
+    if (!Number.isInteger(value) || value < 0) return `${name} must be a whole number ≥ 0, got ${value}.`;
+  }
+  if (settings.strategy === 'kinship_topk') {
+    if (topK < 1) return 'Top-k merging keeps at least one model (k ≥ 1).';
+    if (settings.merger.method === 'regmean' || settings.merger.method === 'fisher') {
+      return `Top-k merging merges merged models again; ${METHOD_INFO[settings.merger.method].label} needs statistics of the loaded checkpoints only. Choose SLERP, average or a task-vector merger.`;
+    }
+  }
+  return null;
+}
+
+function mean(values: number[]): number {
+  return values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/**
+ * Kinship during a run: task vectors from the base when one is marked, else from the
+ * checkpoints' mean as loaded. Counts its read-back (moments, not weights) apart from the
+ * weight counter, and keeps the last report for the result.
+ */
+class KinshipTracker {
+  bytesReadBack = 0;
+  last: KinshipReport | null = null;
+  private readonly reference: KinshipReport['reference'];
+
+  constructor(
+    private readonly store: PopulationStore,
+    baseName: string | null,
+    private readonly onProgress: (event: ProgressEvent) => void,
+  ) {
+    this.reference = store.hasBase && baseName ? { kind: 'base', label: `task vectors from ${baseName}` } : { kind: 'population-mean', label: 'task vectors from the mean of the loaded checkpoints (no base marked)' };
+  }
+
+  /** The report over some sets; emitted as the heatmap (and kept) when generation is not null. */
+  async matrix(sets: readonly WeightSetId[], names: readonly string[], generation: number | null): Promise<KinshipReport> {
+    const before = gpuTransferCounters.bytesReadBack;
+    const moments = await this.store.kinshipMoments(sets, this.store.hasBase ? 'base' : 'initial-mean');
+    this.bytesReadBack += gpuTransferCounters.bytesReadBack - before;
+    const report = kinshipReport(names, this.store.layout, moments, this.reference);
+    if (generation !== null) {
+      this.last = report;
+      this.onProgress({ type: 'kinship', generation, report });
+    }
+    return report;
+  }
+}
+
+/** How often the subset and the whole dev split order the same pairs of models the same way. */
+function subsetAgreement(rows: number, devRows: number, full: readonly ModelScores[], onSubset: readonly Fitness[]): SubsetReport {
+  let pairs = 0;
+  let agreeingPairs = 0;
+  for (let i = 0; i < full.length; i++) {
+    for (let j = i + 1; j < full.length; j++) {
+      const order = (a: Fitness, b: Fitness) => (isBetter(a, b) ? 1 : isBetter(b, a) ? -1 : 0);
+      pairs++;
+      if (order(full[i]!.dev, full[j]!.dev) === order(onSubset[i]!, onSubset[j]!)) agreeingPairs++;
+    }
+  }
+  return { rows, devRows, models: full.map((m) => m.name), agreeingPairs, pairs };
 }

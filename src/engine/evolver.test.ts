@@ -3,6 +3,7 @@
  * hidden target vector), so acceptance rules can be checked exactly.
  */
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_SETTINGS } from './types';
 import { CpuPopulation } from './cpu-population';
 import { CpuMerger } from './cpu-merger';
 import { DEFAULT_MERGE } from './merge-params';
@@ -34,7 +35,7 @@ function setup(seed: number, n = 4) {
   return { population, fitnessOf };
 }
 
-const base: EvolverSettings = { f: 0.5, cr: 0.5, generations: 6, seed: 7, mode: 'merged', merger: DEFAULT_MERGE };
+const base: EvolverSettings = { ...DEFAULT_SETTINGS, f: 0.5, cr: 0.5, generations: 6, seed: 7, mode: 'merged', merger: DEFAULT_MERGE };
 
 describe('runEvolver', () => {
   it('merged mode: the merged score never decreases and only strict improvements are accepted', async () => {

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CpuPopulation } from './cpu-population';
+import { interpolationVectors } from '../kernels/de-step/de-step.cpu';
 import { CpuMerger } from './cpu-merger';
 import { GpuPopulation, GPU_MERGE_METHODS } from './gpu-population';
 import { DEFAULT_MERGE, type MergeMethod, type MergeParams } from './merge-params';
@@ -53,8 +54,8 @@ describe('GpuPopulation vs CpuPopulation', () => {
     const cpu = new CpuPopulation(layout, models, new CpuMerger(layout, params, base));
     const gpuPop = new GpuPopulation(gpu.device, layout, models, params, base);
     const mutation = { f: 0.5, cr: 0.5, seed: 11, stream: 4, jRand: 600 };
-    cpu.mutate(1, 0, mutation);
-    gpuPop.mutate(1, 0, mutation);
+    cpu.trial(interpolationVectors(1, 0), mutation);
+    gpuPop.trial(interpolationVectors(1, 0), mutation);
     const readBefore = gpuTransferCounters.bytesReadBack;
     await cpu.merge(1);
     await gpuPop.merge(1);
@@ -124,7 +125,7 @@ describe('GpuPopulation vs CpuPopulation', () => {
     if (!gpu) return;
     const { base, models } = inputs(9);
     const pop = new GpuPopulation(gpu.device, layout, models, DEFAULT_MERGE, base);
-    pop.mutate(0, 1, { f: 0.5, cr: 1, seed: 1, stream: 1, jRand: -1 });
+    pop.trial(interpolationVectors(0, 1), { f: 0.5, cr: 1, seed: 1, stream: 1, jRand: -1 });
     const candidate = await pop.read('candidate');
     pop.accept(0);
     expect(Array.from(await pop.read(0))).toEqual(Array.from(candidate));

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_SETTINGS } from './types';
 import { MergeEngine } from './engine';
 import { DEFAULT_MERGE, type MergeMethod } from './merge-params';
 import { readSafetensors } from '../formats/safetensors';
@@ -70,7 +71,7 @@ describe.skipIf(!hasSamples)('merge methods on the sample checkpoints', () => {
 
   it.each(['regmean', 'fisher'] as const)('Evolver + %s runs one generation and never ends below its starting merge', async (method) => {
     const engine = await sampleEngine(true);
-    const result = await engine.run({ f: 0.5, cr: 0.5, generations: 1, seed: 3, mode: 'merged', merger: { ...DEFAULT_MERGE, method, alpha: 0.9 } }, () => {});
+    const result = await engine.run({ ...DEFAULT_SETTINGS, f: 0.5, cr: 0.5, generations: 1, seed: 3, mode: 'merged', merger: { ...DEFAULT_MERGE, method, alpha: 0.9 } }, () => {});
     expect(result.counters.offspring).toBe(3);
     expect(result.final.dev.accuracy).toBeGreaterThanOrEqual(result.initialMerge.dev.accuracy);
     console.log(`Evolver+${result.mergerLabel} G=1: initial ${result.initialMerge.dev.accuracy.toFixed(4)} → ${result.final.dev.accuracy.toFixed(4)} dev, held-out ${result.final.heldout!.accuracy.toFixed(4)}`);

@@ -1,10 +1,16 @@
 /**
- * The population seam between the Evolver and a compute path. An implementation
- * keeps N individuals plus two scratch sets ("candidate": the offspring being
- * tried, "merged": the population averaged) wherever its path keeps weights:
- * Float32Arrays for WASM, GPUBuffers for WebGPU. The Evolver only names sets;
- * weights never cross this interface except through read(), which export uses.
+ * The population seam between the search strategies and a compute path. An
+ * implementation keeps individuals plus two scratch sets ("candidate": the offspring
+ * being tried, "merged": the population merged) wherever its path keeps weights:
+ * Float32Arrays for WASM, GPUBuffers for WebGPU. Strategies only name sets; weights
+ * never cross this interface except through read(), which export uses.
+ *
+ * Individuals 0..N−1 start as the loaded checkpoints. Top-k merging grows a pool:
+ * allocate() adds a slot, mergeInto() fills it, release() frees it (its index is then
+ * reused). The Evolver never allocates.
  */
+import type { DeRoles } from '../kernels/de-step/de-step.cpu';
+import type { KinshipMoments } from '../kernels/kinship/kinship.cpu';
 import type { ComputePath } from './types';
 import type { ParameterLayout } from './layout';
 
@@ -21,23 +27,54 @@ export interface MutationParams {
   jRand: number;
 }
 
+/**
+ * Task vectors for kinship are taken against the base checkpoint, or against the mean
+ * of the checkpoints as loaded (fixed for the run, so kinship is comparable over time).
+ */
+export type KinshipReference = 'base' | 'initial-mean';
+
 export interface PopulationStore {
   readonly path: ComputePath;
   readonly layout: ParameterLayout;
+  /** Individual slots (released ones included). */
   readonly size: number;
-  /** candidate ← crossover(population[target], mutant toward population[donor]). */
-  mutate(target: number, donor: number, params: MutationParams): void;
+  readonly hasBase: boolean;
+  /** candidate ← crossover(x_target, x_base + F·(x_plus − x_minus)); roles are individual indices. */
+  trial(roles: DeRoles<number>, params: MutationParams): void;
   /**
    * merged ← the population merged by this store's merger, with the candidate standing in
    * for `replace`. Async because SLERP and model stock on WebGPU read back their per-tensor
    * dot products (16 bytes each, never weights) before combining.
    */
   merge(replace: number | null): Promise<void>;
+  /** into ← the given sets merged by this store's merger (data-aware mergers need the N individuals). */
+  mergeInto(sources: readonly WeightSetId[], into: WeightSetId): Promise<void>;
   /** population[target] ← candidate (a swap of storage, no copy). */
   accept(target: number): void;
+  /** A new individual slot; its contents are undefined until mergeInto writes it. */
+  allocate(): number;
+  release(index: number): void;
+  /** Per pair (i < j in sets' order), per tensor in layout order: kinship moments of the task vectors. */
+  kinshipMoments(sets: readonly WeightSetId[], reference: KinshipReference): Promise<KinshipMoments[][]>;
   /** Per-tensor handles of a set, in layout order, for feeding the evaluator. */
   handles(set: WeightSetId): WeightHandle[];
   /** Flat copy of a set (layout order). On WebGPU this is a read-back: export only. */
   read(set: WeightSetId): Promise<Float32Array>;
   dispose(): void;
+}
+
+/** The mean of flat vectors, element by element (the 'initial-mean' kinship reference). */
+export function meanOf(flats: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(flats[0]!.length);
+  const acc = new Float64Array(out.length);
+  for (const flat of flats) for (let j = 0; j < acc.length; j++) acc[j]! += flat[j]!;
+  for (let j = 0; j < acc.length; j++) out[j] = acc[j]! / flats.length;
+  return out;
+}
+
+/** Checks set ids given to kinshipMoments and returns the pairs to reduce. */
+export function kinshipPairsOf(sets: readonly WeightSetId[]): [WeightSetId, WeightSetId][] {
+  const pairs: [WeightSetId, WeightSetId][] = [];
+  for (let i = 0; i < sets.length; i++) for (let j = i + 1; j < sets.length; j++) pairs.push([sets[i]!, sets[j]!]);
+  return pairs;
 }

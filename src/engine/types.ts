@@ -3,6 +3,8 @@
  * Plain data only: everything here crosses the worker boundary via structured clone.
  */
 import type { Scores } from '../eval/metrics';
+import type { KinshipReport } from './kinship';
+import type { LineageNode } from './kinship-topk';
 import { DEFAULT_MERGE, type MergeParams } from './merge-params';
 
 /** How the Evolver scores a candidate (see shared notes: "with merger" / "without merger"). */
@@ -12,19 +14,65 @@ export type SelectionMode = 'merged' | 'individual';
 export type ComputePreference = 'auto' | 'webgpu' | 'wasm';
 export type ComputePath = 'webgpu' | 'wasm';
 
+/** The search: the Evolver (differential evolution over the population) or Top-k greedy merging with model kinship. */
+export type SearchStrategy = 'evolver' | 'kinship_topk';
+
+/**
+ * How the Evolver builds a mutant for target x_i (each with binomial crossover and j_rand):
+ * - 'interpolate': the paper's v = x_i + F·(x_r − x_i) toward one random peer;
+ * - 'rand1': DE/rand/1, v = x_r1 + F·(x_r2 − x_r3);
+ * - 'best1': DE/best/1, v = x_best + F·(x_r1 − x_r2).
+ */
+export type MutationStrategy = 'interpolate' | 'rand1' | 'best1';
+
+export const MUTATION_LABELS: Record<MutationStrategy, string> = {
+  interpolate: 'Evolver (paper): interpolate toward a peer',
+  rand1: 'DE/rand/1',
+  best1: 'DE/best/1',
+};
+
 export interface EvolverSettings {
-  /** Mutation scale F: v = x + F·(x_r − x). */
+  strategy: SearchStrategy;
+  mutation: MutationStrategy;
+  /** jDE: each individual carries its own F and CR, resampled with probability 0.1 per trial and kept when the trial wins. */
+  adaptive: boolean;
+  /** Mutation scale F (the starting value under jDE). */
   f: number;
   /** Crossover rate CR: probability that an element takes the mutant value. */
   cr: number;
   generations: number;
   seed: number;
   mode: SelectionMode;
-  /** The merger scoring candidates in 'merged' mode (the paper: average, Fisher, RegMean). */
+  /** The merger scoring candidates in 'merged' mode (the paper: average, Fisher, RegMean), and Top-k's pair merger. */
   merger: MergeParams;
+  /** Most dev evaluations a run may spend, the starting ones included; 0 = no limit (generations bound it). */
+  budget: number;
+  /** Stop after this many generations (Top-k: rounds) without a better selection score; 0 = never. */
+  patience: number;
+  /** Select on a fixed, seeded, stratified subset of this many dev rows (0 = all); the result is re-scored on the whole dev split. */
+  subset: number;
+  /** Top-k kinship merging: how many models the top set keeps. */
+  topK: number;
 }
 
-export const DEFAULT_SETTINGS: EvolverSettings = { f: 0.5, cr: 0.5, generations: 3, seed: 42, mode: 'merged', merger: DEFAULT_MERGE };
+export const DEFAULT_SETTINGS: EvolverSettings = {
+  strategy: 'evolver',
+  mutation: 'interpolate',
+  adaptive: false,
+  f: 0.5,
+  cr: 0.5,
+  generations: 3,
+  seed: 42,
+  mode: 'merged',
+  merger: DEFAULT_MERGE,
+  budget: 0,
+  patience: 0,
+  subset: 0,
+  topK: 3,
+};
+
+/** Why a search ended. */
+export type StopReason = 'completed' | 'budget' | 'patience' | 'user' | 'converged';
 
 /** Fitness = dev accuracy, ties broken by macro-F1 (accuracy on a few hundred rows is coarse). */
 export interface Fitness {
@@ -33,6 +81,7 @@ export interface Fitness {
 }
 
 export interface GenerationStat {
+  /** Evolver: generation; Top-k: round. 0 = the starting population. */
   generation: number;
   /** Best fitness (accuracy) among what this generation scored: offspring, or the population itself. */
   best: number;
@@ -42,6 +91,16 @@ export interface GenerationStat {
   merged: number;
   accepted: number;
   evaluated: number;
+  /** Dev evaluations spent so far, this generation's included. */
+  evaluations: number;
+  /**
+   * Pearson kinship of task vectors: mean over pairs of the population (Top-k: of the top-k
+   * set), the saturation signal, and mean of the best model to its parents (Evolver: the
+   * result to the individuals it comes from; Top-k: the best merge to the two it merged).
+   */
+  kinship?: { population: number; bestToParents: number };
+  /** jDE: the population's mean F and CR after this generation. */
+  adaptive?: { f: number; cr: number };
 }
 
 export interface CheckpointSummary {
@@ -110,32 +169,53 @@ export interface RunCounters {
    * of dot products per tensor. (ORT's logits read-back is not counted: it is not weights.)
    */
   gpuBytesReadBackDuringRun: number;
+  /** Kinship moments read back during the run (32 bytes per tensor and pair; not weights). */
+  kinshipBytesReadBack: number;
   evaluations: number;
   offspring: number;
   accepted: number;
   msPerEvaluation: number;
 }
 
+/** Selection on a dev subset: how far its ranking agrees with the whole dev split. */
+export interface SubsetReport {
+  rows: number;
+  devRows: number;
+  /** Models scored on both: the loaded checkpoints, the starting point and the result. */
+  models: string[];
+  /** Pairs of those models ordered the same way by the subset and by the whole dev split. */
+  agreeingPairs: number;
+  pairs: number;
+}
+
 export interface RunResult {
-  /** 'evolver': a run of the Evolver; 'merge': a one-shot merge (no evolution). */
-  strategy: 'evolver' | 'merge';
+  /** 'evolver': a run of the Evolver; 'kinship_topk': Top-k kinship merging; 'merge': a one-shot merge. */
+  strategy: SearchStrategy | 'merge';
   settings: EvolverSettings;
   /** Human-readable merger, e.g. "TIES (density 0.5, λ 1)". */
   mergerLabel: string;
   path: ComputePath;
   stopped: boolean;
+  stopReason: StopReason;
   history: GenerationStat[];
   individuals: ModelScores[];
+  /** Where the search started: the population merged (Evolver, merge) or the best checkpoint (Top-k). */
   initialMerge: ModelScores;
   final: ModelScores;
   counters: RunCounters;
+  /** Pairwise kinship of the population (Top-k: the top-k set) when the run ended. */
+  kinship: KinshipReport | null;
+  /** Top-k: every model made, with its parents. */
+  lineage: LineageNode[] | null;
+  subset: SubsetReport | null;
 }
 
 export type ProgressEvent =
   | { type: 'phase'; text: string }
   | { type: 'individual'; scores: ModelScores }
   | { type: 'offspring'; generation: number; index: number; perGeneration: number; accuracy: number; accepted: boolean }
-  | { type: 'generation'; stat: GenerationStat };
+  | { type: 'generation'; stat: GenerationStat }
+  | { type: 'kinship'; generation: number; report: KinshipReport };
 
 export interface ExportedFile {
   fileName: string;
@@ -157,6 +237,8 @@ export interface EngineApi {
   run(settings: EvolverSettings, onProgress: (event: ProgressEvent) => void): Promise<RunResult>;
   /** One-shot merge of the population (no evolution) with the given method. */
   merge(params: MergeParams, onProgress: (event: ProgressEvent) => void): Promise<RunResult>;
+  /** Pairwise kinship of the loaded checkpoints (task vectors from the base, else from their mean). */
+  kinship(): Promise<KinshipReport>;
   stop(): Promise<void>;
   exportSafetensors(): Promise<ExportedFile>;
 }

@@ -19,7 +19,7 @@ export class DatasetEvaluator {
   private readonly numClasses: number;
 
   constructor(
-    private readonly session: WeightFedSession,
+    readonly session: WeightFedSession,
     readonly dataset: EncodedDataset,
     batchSize = DEFAULT_BATCH,
   ) {

@@ -123,6 +123,8 @@ function onProgress(event: ProgressEvent): void {
             accepted: s.progress.accepted + (event.accepted ? 1 : 0),
           },
         };
+      case 'kinship':
+        return { kinship: event.report };
     }
   });
 }

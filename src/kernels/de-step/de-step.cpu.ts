@@ -1,8 +1,12 @@
 /**
- * DE step (Evolver mutation + binomial crossover), CPU twin of de-step.wgsl.ts.
+ * DE step (mutation + binomial crossover), CPU twin of de-step.wgsl.ts.
  *
- *   v_j = x_j + F·(d_j − x_j)                 (equal x and d give exactly x)
- *   u_j = v_j if randomUnit(seed, stream, g) < CR or g = jRand, else x_j
+ *   v_j = b_j + F·(p_j − m_j)                 (base b, difference p − m)
+ *   u_j = v_j if randomUnit(seed, stream, g) < CR or g = jRand, else x_j (the target)
+ *
+ * The variants are choices of (b, p, m): the Evolver's interpolation toward a peer d is
+ * (x, d, x), so v = x + F·(d − x) and equal x and d give exactly x; DE/rand/1 is
+ * (x_r1, x_r2, x_r3); DE/best/1 is (x_best, x_r1, x_r2).
  *
  * g = offset + j is the element's index in the individual's flattened parameter
  * vector, so the result does not depend on how the parameters are cut into tensors.
@@ -11,8 +15,8 @@
  * to ~1 ulp, the crossover mask agrees exactly (integer comparison on both sides).
  *
  * This loop is the real CPU path for whole models: one pass, hash inlined, no calls
- * or allocation per element. out may alias parent or donor (each element is read
- * before it is written).
+ * or allocation per element. out may alias any input (each element is read before it
+ * is written).
  * Pure module: typed arrays in, typed arrays out.
  */
 import { KernelParamsError } from '../errors';
@@ -50,10 +54,28 @@ export function validateDeStep(elementCount: number, params: DeStepParams): numb
   return jRand === -1 ? 0xffff_ffff : jRand;
 }
 
-export function deStepCpu(parent: Float32Array, donor: Float32Array, out: Float32Array, params: DeStepParams): void {
+/** The roles in one trial: crossover between target and the mutant base + F·(plus − minus). */
+export interface DeRoles<T> {
+  target: T;
+  base: T;
+  plus: T;
+  minus: T;
+}
+
+export type DeVectors = DeRoles<Float32Array>;
+
+/** The Evolver's mutation: interpolation from the parent toward a donor, v = x + F·(d − x). */
+export function interpolationVectors<T>(parent: T, donor: T): DeRoles<T> {
+  return { target: parent, base: parent, plus: donor, minus: parent };
+}
+
+export function deTrialCpu(vectors: DeVectors, out: Float32Array, params: DeStepParams): void {
+  const { target, base, plus, minus } = vectors;
   const n = out.length;
-  if (parent.length !== n || donor.length !== n) {
-    throw new KernelParamsError(`de-step.cpu.ts: lengths differ (parent ${parent.length}, donor ${donor.length}, out ${n})`);
+  if (target.length !== n || base.length !== n || plus.length !== n || minus.length !== n) {
+    throw new KernelParamsError(
+      `de-step.cpu.ts: lengths differ (target ${target.length}, base ${base.length}, plus ${plus.length}, minus ${minus.length}, out ${n})`,
+    );
   }
   validateDeStep(n, params);
   const f = Math.fround(params.f);
@@ -62,21 +84,17 @@ export function deStepCpu(parent: Float32Array, donor: Float32Array, out: Float3
   const local = params.jRand < 0 ? -1 : params.jRand - offset;
   const hasJRand = local >= 0 && local < n;
   // Saved before the loop: with out aliasing an input the loop may overwrite them.
-  const xJ = hasJRand ? parent[local]! : 0;
-  const dJ = hasJRand ? donor[local]! : 0;
+  const mutantJ = hasJRand ? base[local]! + Math.fround(f * Math.fround(plus[local]! - minus[local]!)) : 0;
 
   if (threshold === 0) {
-    if (out !== parent) out.set(parent);
+    if (out !== target) out.set(target);
   } else if (threshold >= 1 << 24) {
-    for (let j = 0; j < n; j++) {
-      const x = parent[j]!;
-      out[j] = x + Math.fround(f * Math.fround(donor[j]! - x));
-    }
+    for (let j = 0; j < n; j++) out[j] = base[j]! + Math.fround(f * Math.fround(plus[j]! - minus[j]!));
   } else {
     // The crossover select is done on bit patterns, without a branch: at CR = 0.5 a
     // branch mispredicts half the time, which tripled the loop's cost. Bits also keep
     // unselected elements exact (−0, ±Inf, NaN payloads), as the GPU's select does.
-    const parentBits = new Int32Array(parent.buffer, parent.byteOffset, n);
+    const targetBits = new Int32Array(target.buffer, target.byteOffset, n);
     const outBits = new Int32Array(out.buffer, out.byteOffset, n);
     const [k0, k1] = rngKey(params.seed, params.stream);
     const m1 = RNG_MIX_M1;
@@ -97,11 +115,15 @@ export function deStepCpu(parent: Float32Array, donor: Float32Array, out: Float3
       h ^= h >>> 16;
       // All ones when (h >>> 8) < threshold (both < 2^25, so the difference cannot overflow).
       const take = ((h >>> 8) - threshold) >> 31;
-      const xBits = parentBits[j]!;
-      const x = parent[j]!;
-      out[j] = x + Math.fround(f * Math.fround(donor[j]! - x));
+      const xBits = targetBits[j]!;
+      out[j] = base[j]! + Math.fround(f * Math.fround(plus[j]! - minus[j]!));
       outBits[j] = xBits ^ ((xBits ^ outBits[j]!) & take);
     }
   }
-  if (hasJRand) out[local] = xJ + Math.fround(f * Math.fround(dJ - xJ));
+  if (hasJRand) out[local] = mutantJ;
+}
+
+/** The Evolver's step: out ← crossover(parent, parent + F·(donor − parent)). */
+export function deStepCpu(parent: Float32Array, donor: Float32Array, out: Float32Array, params: DeStepParams): void {
+  deTrialCpu(interpolationVectors(parent, donor), out, params);
 }

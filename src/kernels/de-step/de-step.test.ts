@@ -5,7 +5,8 @@ import { configureUniformRing, DEFAULT_RING_SLOTS } from '../../gpu/uniform-ring
 import { KernelParamsError } from '../errors';
 import { CounterRng, randomUnit } from '../rng/rng.cpu';
 import { firstMismatch, openTestGpu, seededFloats, testBackends, type BackendName } from '../testing';
-import { deStepCpu, encodeDeStep, type DeStepParams } from './index';
+import { testBufferPool } from '../../testing/gpu-buffers';
+import { deStepCpu, deTrialCpu, encodeDeStep, encodeDeTrial, type DeStepParams, type DeVectors } from './index';
 
 const gpu = await openTestGpu();
 afterAll(() => gpu?.device.destroy());
@@ -168,6 +169,58 @@ describe.each(testBackends(gpu))('de-step on $name', ({ name, available }) => {
     joined.set(head);
     joined.set(tail, cut);
     expect(joined).toEqual(whole);
+  });
+});
+
+/** A general trial (DE/rand/1, DE/best/1) on a backend. */
+async function runTrial(backend: BackendName, vectors: DeVectors, params: DeStepParams): Promise<Float32Array> {
+  const n = vectors.target.length;
+  if (backend === 'cpu') {
+    const out = new Float32Array(n);
+    deTrialCpu(vectors, out, params);
+    return out;
+  }
+  const device = gpu!.device;
+  const { buffer, destroyAll } = testBufferPool(device);
+  const buffers = { target: buffer(n, vectors.target), base: buffer(n, vectors.base), plus: buffer(n, vectors.plus), minus: buffer(n, vectors.minus) };
+  const o = buffer(n);
+  device.pushErrorScope('validation');
+  const encoder = device.createCommandEncoder();
+  encodeDeTrial(device, encoder, buffers, o, n, params);
+  device.queue.submit([encoder.finish()]);
+  const out = await readFloats(device, o, n);
+  const error = await device.popErrorScope();
+  destroyAll();
+  if (error) throw new Error(`de-step.test.ts: GPU validation error: ${error.message}`);
+  return out;
+}
+
+describe.each(testBackends(gpu))('de-step trial (DE/rand/1) on $name', ({ name, available }) => {
+  it.skipIf(!available).each([257, 100_003])('takes base + F·(plus − minus) where the mask says, the target elsewhere, n = %i', async (n) => {
+    const vectors = { target: seededFloats(rng, n), base: seededFloats(rng, n), plus: seededFloats(rng, n), minus: seededFloats(rng, n) };
+    const params = randomParams(n);
+    const out = await runTrial(name, vectors, params);
+    const mask = expectedMask(n, params);
+    const f = Math.fround(params.f);
+    const scale = (j: number) => REL_TOL * (Math.abs(vectors.base[j]!) + Math.abs(f * (vectors.plus[j]! - vectors.minus[j]!)));
+    for (let j = 0; j < n; j++) {
+      if (mask[j]) {
+        const want = vectors.base[j]! + f * (vectors.plus[j]! - vectors.minus[j]!);
+        if (!(Math.abs(out[j]! - want) <= scale(j))) throw new Error(`element ${j}: ${out[j]} vs mutant ${want}`);
+      } else if (!Object.is(out[j], vectors.target[j])) {
+        throw new Error(`element ${j}: ${out[j]} is not the target's ${vectors.target[j]}`);
+      }
+    }
+    if (name === 'webgpu') expect(firstMismatch(out, await runTrial('cpu', vectors, params), scale)).toBe(-1);
+  });
+
+  it.skipIf(!available)('the interpolation vectors give the Evolver step bit for bit', async () => {
+    const n = 5003;
+    const parent = seededFloats(rng, n);
+    const donor = seededFloats(rng, n);
+    const params = randomParams(n);
+    const general = await runTrial(name, { target: parent, base: parent, plus: donor, minus: parent }, params);
+    expect(general).toEqual(await runDeStep(name, parent, donor, params));
   });
 });
 

@@ -7,10 +7,10 @@ import { KernelParamsError } from '../errors';
 import { encodeElementwise, type EncodeOptions } from '../../gpu/elementwise';
 import { probabilityThreshold, rngKey } from '../rng/rng.cpu';
 import { WORKGROUP_SIZE } from '../shared.wgsl';
-import { deStepCpu, validateDeStep, type DeStepParams } from './de-step.cpu';
+import { deTrialCpu, interpolationVectors, validateDeStep, type DeRoles, type DeStepParams } from './de-step.cpu';
 import { DE_STEP_UNIFORM_BYTES, deStepWgsl } from './de-step.wgsl';
 
-export { deStepCpu, validateDeStep, DE_STEP_MAX_GLOBAL_INDEX, type DeStepParams } from './de-step.cpu';
+export { deStepCpu, deTrialCpu, interpolationVectors, validateDeStep, DE_STEP_MAX_GLOBAL_INDEX, type DeRoles, type DeStepParams, type DeVectors } from './de-step.cpu';
 export { deStepWgsl, DE_STEP_UNIFORM_BYTES } from './de-step.wgsl';
 export type { EncodeOptions } from '../../gpu/elementwise';
 
@@ -31,10 +31,46 @@ export function packDeStepUniforms(params: DeStepParams, chunkStart: number, chu
   return data;
 }
 
+/** The GPU buffers of one trial (see DeRoles); one buffer may fill several roles. */
+export type DeBuffers = DeRoles<GPUBuffer>;
+
 /**
- * Record out = deStep(parent, donor) over elementCount floats into encoder.
- * Buffers hold at least elementCount floats; out differs from parent and donor.
+ * Record out = crossover(target, base + F·(plus − minus)) over elementCount floats into
+ * encoder. Buffers hold at least elementCount floats; out differs from every input.
  */
+export function encodeDeTrial(
+  device: GPUDevice,
+  encoder: GPUCommandEncoder,
+  vectors: DeBuffers,
+  out: GPUBuffer,
+  elementCount: number,
+  params: DeStepParams,
+  opts: EncodeOptions = {},
+): void {
+  validateDeStep(elementCount, params);
+  const inputs = [vectors.target, vectors.base, vectors.plus, vectors.minus];
+  if (inputs.includes(out)) {
+    throw new KernelParamsError('de-step/index.ts: on the GPU, out must be a different buffer from the trial\'s inputs');
+  }
+  shaderCode ??= deStepWgsl(WORKGROUP_SIZE);
+  encodeElementwise(
+    device,
+    encoder,
+    {
+      name: 'de-step',
+      code: shaderCode,
+      storage: ['read-only-storage', 'read-only-storage', 'read-only-storage', 'read-only-storage', 'storage'],
+      uniformBytes: DE_STEP_UNIFORM_BYTES,
+      workgroupSize: WORKGROUP_SIZE,
+    },
+    [...inputs, out],
+    elementCount,
+    (start, count) => packDeStepUniforms(params, start, count),
+    opts,
+  );
+}
+
+/** The Evolver's step on the GPU: out = crossover(parent, parent + F·(donor − parent)). */
 export function encodeDeStep(
   device: GPUDevice,
   encoder: GPUCommandEncoder,
@@ -45,21 +81,8 @@ export function encodeDeStep(
   params: DeStepParams,
   opts: EncodeOptions = {},
 ): void {
-  validateDeStep(elementCount, params);
-  if (out === parent || out === donor) {
-    throw new KernelParamsError('de-step/index.ts: on the GPU, out must be a different buffer from parent and donor');
-  }
-  shaderCode ??= deStepWgsl(WORKGROUP_SIZE);
-  encodeElementwise(
-    device,
-    encoder,
-    { name: 'de-step', code: shaderCode, storage: ['read-only-storage', 'read-only-storage', 'storage'], uniformBytes: DE_STEP_UNIFORM_BYTES, workgroupSize: WORKGROUP_SIZE },
-    [parent, donor, out],
-    elementCount,
-    (start, count) => packDeStepUniforms(params, start, count),
-    opts,
-  );
+  encodeDeTrial(device, encoder, interpolationVectors(parent, donor), out, elementCount, params, opts);
 }
 
-export const deStepKernel = { name: 'de-step', cpu: deStepCpu, gpu: encodeDeStep } as const;
+export const deStepKernel = { name: 'de-step', cpu: deTrialCpu, gpu: encodeDeTrial } as const;
 export default deStepKernel;
