@@ -71,6 +71,12 @@ export class MergeEngine implements EngineApi {
   private workspace = new Workspace();
   private environment: EnvironmentReport = { path: 'wasm', reason: 'not initialised', adapter: null, software: false };
   private gpu: { device: GPUDevice; adapter: string; software: boolean } | null = null;
+
+  /**
+   * findGpu: where WebGPU comes from. The browser's navigator.gpu by default; Node (the
+   * CLI, tests) passes the `webgpu` package's GPU (gpu/node-gpu.ts).
+   */
+  constructor(private readonly findGpu: () => GPU | null | Promise<GPU | null> = getNavigatorGpu) {}
   private sessionEntry: SessionEntry | null = null;
   private running = false;
   private stopRequested = false;
@@ -88,7 +94,7 @@ export class MergeEngine implements EngineApi {
       return this.environment;
     }
     if (!this.gpu) {
-      const gpu = getNavigatorGpu();
+      const gpu = await this.findGpu();
       if (!gpu) {
         this.environment = { path: 'wasm', reason: 'WebGPU is not available in this browser', adapter: null, software: false };
         return this.environment;

@@ -7,7 +7,8 @@ import { DEFAULT_SETTINGS } from './types';
 import { CpuPopulation } from './cpu-population';
 import { CpuMerger } from './cpu-merger';
 import { DEFAULT_MERGE } from './merge-params';
-import { isBetter, runEvolver } from './evolver';
+import { isBetter, mutantRoles, runEvolver } from './evolver';
+import { CounterRng } from '../kernels/rng/rng.cpu';
 import type { ParameterLayout } from './layout';
 import type { WeightSetId } from './population';
 import type { EvolverSettings, Fitness } from './types';
@@ -92,5 +93,86 @@ describe('runEvolver', () => {
     expect(isBetter({ accuracy: 0.9, macroF1: 0.1 }, { accuracy: 0.8, macroF1: 0.9 })).toBe(true);
     expect(isBetter({ accuracy: 0.9, macroF1: 0.5 }, { accuracy: 0.9, macroF1: 0.4 })).toBe(true);
     expect(isBetter({ accuracy: 0.9, macroF1: 0.4 }, { accuracy: 0.9, macroF1: 0.4 })).toBe(false);
+  });
+
+  it.each(['interpolate', 'rand1', 'best1'] as const)('%s (and its jDE form) improves the best individual and reproduces from its seed', async (mutation) => {
+    for (const adaptive of [false, true]) {
+      const run = async () => {
+        const { population, fitnessOf } = setup(21, 5);
+        const outcome = await runEvolver(population, { ...base, mode: 'individual', mutation, adaptive, generations: 15 }, { score: fitnessOf });
+        return { outcome, weights: await population.read(outcome.result) };
+      };
+      const a = await run();
+      const b = await run();
+      expect(a.outcome.resultFitness.accuracy).toBeGreaterThan(Math.max(...a.outcome.initialIndividualFitness.map((f) => f.accuracy)));
+      expect(b.outcome.history).toEqual(a.outcome.history);
+      expect(Array.from(b.weights)).toEqual(Array.from(a.weights));
+      if (adaptive) {
+        const fs = a.outcome.history.map((h) => h.adaptive!.f);
+        expect(fs.every((f) => f >= 0.1 && f < 1)).toBe(true);
+        // Some individual adopted a resampled F: the mean moved off the starting 0.5.
+        expect(fs.some((f) => f !== 0.5)).toBe(true);
+      } else {
+        expect(a.outcome.history[0]!.adaptive).toBeUndefined();
+      }
+    }
+  });
+
+  it('mutant roles: the interpolation targets a peer; DE/rand/1 avoids the target with four or more; plus ≠ minus always', () => {
+    const rng = new CounterRng(5, 1);
+    for (let draw = 0; draw < 200; draw++) {
+      for (const n of [2, 3, 4, 6]) {
+        const target = draw % n;
+        const interp = mutantRoles(rng, { ...base, mutation: 'interpolate' }, n, target, 0);
+        expect(interp.base).toBe(target);
+        expect(interp.minus).toBe(target);
+        expect(interp.plus).not.toBe(target);
+        const rand = mutantRoles(rng, { ...base, mutation: 'rand1' }, n, target, 0);
+        expect(rand.plus).not.toBe(rand.minus);
+        if (n >= 4) expect([rand.base, rand.plus, rand.minus]).not.toContain(target);
+        if (n >= 3) expect(new Set([rand.base, rand.plus, rand.minus]).size).toBe(3);
+        const best = mutantRoles(rng, { ...base, mutation: 'best1' }, n, target, n - 1);
+        expect(best.base).toBe(n - 1);
+        expect(best.plus).not.toBe(best.minus);
+        if (n >= 4) expect([best.plus, best.minus]).not.toContain(target);
+      }
+    }
+  });
+
+  it('stops on its evaluation budget, the starting evaluations included', async () => {
+    for (const mode of ['merged', 'individual'] as const) {
+      const { population, fitnessOf } = setup(8);
+      const outcome = await runEvolver(population, { ...base, mode, generations: 50, budget: 17 }, { score: fitnessOf });
+      expect(outcome.stopReason).toBe('budget');
+      expect(outcome.evaluations).toBeLessThanOrEqual(17);
+      expect(outcome.evaluations).toBeGreaterThanOrEqual(17 - 4);
+    }
+  });
+
+  it('stops after `patience` generations without a better score', async () => {
+    const { population } = setup(9);
+    // A flat fitness: nothing is ever strictly better.
+    const outcome = await runEvolver(population, { ...base, generations: 20, patience: 2 }, { score: async () => ({ accuracy: 0.5, macroF1: 0.5 }) });
+    expect(outcome.stopReason).toBe('patience');
+    expect(outcome.history.length).toBe(1 + 2);
+    expect(outcome.accepted).toBe(0);
+  });
+
+  it('reports per-generation extras from afterGeneration for generation 0 and each generation', async () => {
+    const { population, fitnessOf } = setup(10);
+    const seen: [number, string | number][] = [];
+    const outcome = await runEvolver(population, { ...base, generations: 2 }, {
+      score: fitnessOf,
+      afterGeneration: async (generation, result) => {
+        seen.push([generation, result]);
+        return { kinship: { population: 0.25 * generation, bestToParents: 1 } };
+      },
+    });
+    expect(seen).toEqual([
+      [0, 'merged'],
+      [1, 'merged'],
+      [2, 'merged'],
+    ]);
+    expect(outcome.history.map((h) => h.kinship?.population)).toEqual([0, 0.25, 0.5]);
   });
 });

@@ -132,4 +132,46 @@ describe('GpuPopulation vs CpuPopulation', () => {
     expect(Array.from(candidate)).not.toEqual(Array.from(models[0]));
     pop.dispose();
   });
+
+  it('DE/rand/1 trials, pool merges and kinship moments match the CPU population', async () => {
+    if (!gpu) return;
+    const { base, models } = inputs(17, 4);
+    for (const withBase of [true, false]) {
+      const params: MergeParams = { ...DEFAULT_MERGE, method: withBase ? 'task_arithmetic' : 'slerp', lambda: 0.7 };
+      const cpu = new CpuPopulation(layout, models, new CpuMerger(layout, params, withBase ? base : null), withBase ? base : null);
+      const gpuPop = new GpuPopulation(gpu.device, layout, models, params, withBase ? base : null);
+      const trial = { f: 0.6, cr: 0.4, seed: 3, stream: 9, jRand: 17 };
+      cpu.trial({ target: 0, base: 1, plus: 2, minus: 3 }, trial);
+      gpuPop.trial({ target: 0, base: 1, plus: 2, minus: 3 }, trial);
+      expect(closeTo(await gpuPop.read('candidate'), await cpu.read('candidate'))).toBe(0);
+
+      // A pool slot made from two individuals, as Top-k merging does; released slots are reused.
+      const [c, g] = [cpu.allocate(), gpuPop.allocate()];
+      expect([c, g]).toEqual([4, 4]);
+      await cpu.mergeInto([1, 3], c);
+      await gpuPop.mergeInto([1, 3], g);
+      expect(closeTo(await gpuPop.read(g), await cpu.read(c))).toBe(0);
+      cpu.release(c);
+      gpuPop.release(g);
+      expect([cpu.allocate(), gpuPop.allocate()]).toEqual([4, 4]);
+      await expect(gpuPop.mergeInto([1, 4], 4)).rejects.toThrow(/sources/);
+
+      const reference = withBase ? 'base' : 'initial-mean';
+      const readBefore = gpuTransferCounters.bytesReadBack;
+      const gm = await gpuPop.kinshipMoments([0, 2, 'candidate'], reference);
+      expect(gpuTransferCounters.bytesReadBack - readBefore).toBe(32 * 3 * layout.slots.length);
+      const cm = await cpu.kinshipMoments([0, 2, 'candidate'], reference);
+      expect(gm).toHaveLength(3);
+      gm.forEach((pair, p) =>
+        pair.forEach((m, t) => {
+          const want = cm[p]![t]!;
+          for (const key of ['sumA', 'sumB', 'sumAB', 'sumAA', 'sumBB', 'sumDD'] as const) {
+            const scale = key === 'sumA' || key === 'sumB' || key === 'sumAB' ? Math.abs(want.sumAA) + Math.abs(want.sumBB) + m.n * 1e-3 : Math.abs(want[key]);
+            expect(Math.abs(m[key] - want[key])).toBeLessThanOrEqual(1e-5 * scale);
+          }
+        }),
+      );
+      gpuPop.dispose();
+    }
+  });
 });

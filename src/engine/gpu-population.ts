@@ -128,7 +128,7 @@ export class GpuPopulation implements PopulationStore {
     return this.mergeSets(this.individuals.map((_, i) => (i === replace ? this.candidate : this.individual(i))), this.merged);
   }
 
-  mergeInto(sources: readonly WeightSetId[], into: WeightSetId): Promise<void> {
+  async mergeInto(sources: readonly WeightSetId[], into: WeightSetId): Promise<void> {
     const out = this.set(into);
     const sets = sources.map((id) => this.set(id));
     if (sets.includes(out)) throw new Error('gpu-population.ts: mergeInto cannot write one of its sources');

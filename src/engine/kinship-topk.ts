@@ -5,9 +5,11 @@
  * merger (SLERP, average, task arithmetic, ...) and keeps the k best models of seeds
  * and merges by dev score. Each later round merges every pair of the top-k that was
  * never merged before, plus one exploration merge: the best model with the model of
- * LOWEST kinship to it (Pearson of task vectors), taken from the top-k first and from
- * the seeds once every top-k pair is spent, so the search can leave a saturated top-k
- * (kinship near 1 among the top models). The search stops when a round leaves the
+ * LOWEST kinship to it (Pearson of task vectors) among the models held (the top-k and
+ * the seeds) that it was never merged with and that this round does not merge it with
+ * already. As every untried top-k pair is merged anyway, the exploration partner is in
+ * practice a seed that fell out of the top-k: this lets the search leave a saturated
+ * top-k (kinship near 1 among the top models), which is what exploration is for. The search stops when a round leaves the
  * top-k set unchanged, after `generations` rounds, on the evaluation budget, or after
  * `patience` rounds without a better best.
  *
@@ -128,16 +130,17 @@ export async function runKinshipTopK(store: PopulationStore, seedNames: readonly
         if (!tried.has(pairKey(pool[i]!.node.id, pool[j]!.node.id))) candidates.push({ a: pool[i]!, b: pool[j]!, exploration: false });
       }
     }
-    // Exploration: the best with its lowest-kinship partner (top-k first, then seeds) not merged with it yet.
+    // Exploration: the best with its lowest-kinship partner among the models held, not merged with it yet.
     const best = top[0]!;
-    const partners = [...top.slice(1), ...seeds.filter((s) => !top.includes(s) && s !== best)];
-    const open = partners.filter((p) => !tried.has(pairKey(best.node.id, p.node.id)) && !candidates.some((c) => (c.a === best && c.b === p) || (c.a === p && c.b === best)));
+    const held = [...top.slice(1), ...seeds.filter((s) => !top.includes(s))];
+    const open = held.filter((p) => !tried.has(pairKey(best.node.id, p.node.id)) && !candidates.some((c) => (c.a === best && c.b === p) || (c.a === p && c.b === best)));
     if (open.length > 0) {
       const pearson = await hooks.kinship([best.slot, ...open.map((p) => p.slot)], [best.node.name, ...open.map((p) => p.node.name)], null);
-      // Lowest kinship first; NaN (a model equal to the reference) is least informative, so last.
-      const order = open.map((p, i) => ({ p, v: pearson[0]![i + 1]!.pearson })).sort((x, y) => (Number.isNaN(x.v) ? 1 : Number.isNaN(y.v) ? -1 : x.v - y.v));
-      const inTop = order.find((o) => top.includes(o.p));
-      candidates.push({ a: best, b: (inTop ?? order[0]!).p, exploration: true });
+      // NaN (a model equal to the reference) says nothing about kinship: chosen last.
+      const kin = (i: number) => pearson[0]![i + 1]!.pearson;
+      let partner = 0;
+      for (let i = 1; i < open.length; i++) if (Number.isNaN(kin(partner)) || kin(i) < kin(partner)) partner = i;
+      candidates.push({ a: best, b: open[partner]!, exploration: true });
     }
     if (candidates.length === 0) {
       stopReason = 'converged';
