@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Page } from '@playwright/test';
+import { expect, type Page } from '@playwright/test';
+import { readSafetensors } from '../src/formats/safetensors';
 
 export const SAMPLES = path.resolve(import.meta.dirname, '..', 'public', 'samples');
 
@@ -59,4 +60,18 @@ export async function dropFiles(page: Page, selector: string, files: { name: str
     return dt;
   }, payload);
   for (const type of ['dragenter', 'dragover', 'drop']) await page.dispatchEvent(selector, type, { dataTransfer });
+}
+
+/** Waits for the run in progress to finish and checks it ended as done. */
+export async function waitDone(page: Page): Promise<void> {
+  await expect(page.getByTestId('run-status')).not.toHaveAttribute('data-status', 'running', { timeout: 540_000 });
+  await expect(page.getByTestId('run-status')).toHaveAttribute('data-status', 'done');
+}
+
+/** Clicks Export, and reads the download back with the strict safetensors parser. */
+export async function exportAndRead(page: Page) {
+  const downloadPromise = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Export safetensors' }).click();
+  const download = await downloadPromise;
+  return { name: download.suggestedFilename(), file: readSafetensors(new Uint8Array(readFileSync((await download.path())!)), download.suggestedFilename()) };
 }

@@ -3,22 +3,8 @@
  * generation (the paper's Evolver + RegMean), then a one-shot TIES merge against
  * the sample's base model, each exported and read back strictly.
  */
-import { readFileSync } from 'node:fs';
-import { expect, test, type Page } from '@playwright/test';
-import { readSafetensors } from '../src/formats/safetensors';
-import { captureConsoleErrors } from './helpers';
-
-async function waitDone(page: Page): Promise<void> {
-  await expect(page.getByTestId('run-status')).not.toHaveAttribute('data-status', 'running', { timeout: 540_000 });
-  await expect(page.getByTestId('run-status')).toHaveAttribute('data-status', 'done');
-}
-
-async function exportAndRead(page: Page) {
-  const downloadPromise = page.waitForEvent('download');
-  await page.getByRole('button', { name: 'Export safetensors' }).click();
-  const download = await downloadPromise;
-  return { name: download.suggestedFilename(), file: readSafetensors(new Uint8Array(readFileSync((await download.path())!)), download.suggestedFilename()) };
-}
+import { expect, test } from '@playwright/test';
+import { captureConsoleErrors, exportAndRead, waitDone } from './helpers';
 
 test('Evolver + RegMean for one generation, then a one-shot TIES merge', async ({ page }) => {
   const errors = captureConsoleErrors(page);

@@ -13,7 +13,7 @@ import { CpuPopulation } from './cpu-population';
 import { GPU_MERGE_METHODS, GpuPopulation, type GpuMergeInputs } from './gpu-population';
 import { regmeanOperators } from '../kernels/linear-operator';
 import { isBetter, runEvolver } from './evolver';
-import { runKinshipTopK, type LineageNode } from './kinship-topk';
+import { runKinshipTopK } from './kinship-topk';
 import { kinshipReport, meanPairwise, type KinshipReport } from './kinship';
 import { datasetStrata, splitDevHeldout } from '../eval/split';
 import { subsetDataset } from '../eval/dataset';
@@ -281,7 +281,7 @@ export class MergeEngine implements EngineApi {
       const shouldStop = () => this.stopRequested;
       let outcome: { result: WeightSetId; history: GenerationStat[]; evaluations: number; offspring: number; accepted: number; stopReason: StopReason; selectionStart: Fitness[]; selectionResult: Fitness };
       let initialMerge: ModelScores;
-      let lineage: LineageNode[] | null = null;
+      let lineage: RunResult['lineage'] = null;
       let resultName: string;
       if (topK) {
         const top = await runKinshipTopK(population, names, settings, {
@@ -290,7 +290,7 @@ export class MergeEngine implements EngineApi {
           shouldStop,
           kinship: async (sets, setNames, report) => (await kinship.matrix(sets, setNames, report?.round ?? null)).overall,
         });
-        lineage = top.lineage;
+        lineage = { nodes: top.lineage, result: top.resultNode.id };
         initialMerge = { ...individuals.reduce((b, m) => (isBetter(m.dev, b.dev) ? m : b)) };
         initialMerge = { ...initialMerge, name: `best checkpoint (${initialMerge.name})` };
         resultName = `top-k ${top.resultNode.name} (${mergerLabel})`;
@@ -462,7 +462,11 @@ export class MergeEngine implements EngineApi {
       compute_path: report.path,
     };
     // Top-k: which model came from which, so the result can be traced back to the checkpoints.
-    if (report.lineage) metadata.lineage = JSON.stringify(report.lineage.map(({ name, parents, round, exploration, parentKinship, fitness }) => ({ name, parents: parents?.map((p) => report.lineage![p]!.name) ?? null, round, exploration, parentKinship, dev: fitness.accuracy })));
+    if (report.lineage) {
+      const { nodes } = report.lineage;
+      metadata.lineage = JSON.stringify(nodes.map(({ name, parents, round, exploration, parentKinship, fitness }) => ({ name, parents: parents?.map((p) => nodes[p]!.name) ?? null, round, exploration, parentKinship, dev: fitness.accuracy })));
+      metadata.lineage_result = nodes[report.lineage.result]!.name;
+    }
     const bytes = writeSafetensors(tensors, metadata);
     const fileName =
       report.strategy === 'evolver'

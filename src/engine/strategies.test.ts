@@ -108,7 +108,8 @@ describe.skipIf(!hasSamples)('kinship and search strategies on the sample checkp
     const events: ProgressEvent[] = [];
     const result = await engine.run({ ...DEFAULT_SETTINGS, strategy: 'kinship_topk', topK: 2, generations: 3, merger: { ...DEFAULT_MERGE, method: 'slerp' } }, (e) => events.push(e));
     expect(result.strategy).toBe('kinship_topk');
-    expect(result.lineage!.length).toBeGreaterThan(3);
+    expect(result.lineage!.nodes.length).toBeGreaterThan(3);
+    expect(result.final.name).toContain(result.lineage!.nodes[result.lineage!.result]!.name);
     expect(result.final.dev.accuracy).toBeGreaterThanOrEqual(Math.max(...result.individuals.map((m) => m.dev.accuracy)));
     expect(events.some((e) => e.type === 'kinship')).toBe(true);
     expect(result.kinship!.names.length).toBe(2);

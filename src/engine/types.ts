@@ -205,8 +205,8 @@ export interface RunResult {
   counters: RunCounters;
   /** Pairwise kinship of the population (Top-k: the top-k set) when the run ended. */
   kinship: KinshipReport | null;
-  /** Top-k: every model made, with its parents. */
-  lineage: LineageNode[] | null;
+  /** Top-k: every model made, with its parents, and the id of the result among them. */
+  lineage: { nodes: LineageNode[]; result: number } | null;
   subset: SubsetReport | null;
 }
 

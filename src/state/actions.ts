@@ -4,7 +4,7 @@
  * outside React.
  */
 import { proxy, transfer, wrap, type Remote } from 'comlink';
-import type { EngineApi, NamedBytes, ProgressEvent } from '../engine/types';
+import type { EngineApi, EvolverSettings, NamedBytes, ProgressEvent } from '../engine/types';
 import { useStudioStore } from './store';
 import { idleProgress } from './slices/run';
 
@@ -49,6 +49,7 @@ export async function addFiles(files: NamedBytes[]): Promise<void> {
       snapshot: { checkpoints: report.checkpoints, dataset: report.dataset, tokenizer: report.tokenizer, architecture: report.architecture },
       problems: report.problems,
     });
+    await refreshKinship();
   } catch (err) {
     useStudioStore.setState({ problems: [{ fileName: files.map((f) => f.name).join(', '), message: message(err) }] });
   } finally {
@@ -96,11 +97,28 @@ export async function loadSample(): Promise<void> {
 export async function setBase(name: string | null): Promise<void> {
   const snapshot = await (await ready()).setBase(name);
   useStudioStore.setState({ snapshot });
+  await refreshKinship();
 }
 
 export async function removeCheckpoint(name: string): Promise<void> {
   const snapshot = await (await ready()).removeCheckpoint(name);
   useStudioStore.setState({ snapshot });
+  await refreshKinship();
+}
+
+/** Kinship of the checkpoints as loaded (the heatmap before any run); cleared below two models. */
+async function refreshKinship(): Promise<void> {
+  const { snapshot } = useStudioStore.getState();
+  if (snapshot.checkpoints.filter((c) => !c.isBase).length < 2) {
+    useStudioStore.setState({ kinship: null, kinshipGeneration: null, kinshipError: null });
+    return;
+  }
+  try {
+    const kinship = await (await ready()).kinship();
+    useStudioStore.setState({ kinship, kinshipGeneration: null, kinshipError: null });
+  } catch (err) {
+    useStudioStore.setState({ kinship: null, kinshipGeneration: null, kinshipError: message(err) });
+  }
 }
 
 function onProgress(event: ProgressEvent): void {
@@ -124,7 +142,7 @@ function onProgress(event: ProgressEvent): void {
           },
         };
       case 'kinship':
-        return { kinship: event.report };
+        return { kinship: event.report, kinshipGeneration: event.generation };
     }
   });
 }
@@ -140,10 +158,18 @@ function beginRun(offspringTotal: number, perGeneration: number): void {
   });
 }
 
+/** Offspring (Evolver) the run will make at most; Top-k's merge count is not known up front (0). */
+export function plannedOffspring(settings: EvolverSettings, models: number): number {
+  if (settings.strategy === 'kinship_topk') return 0;
+  const byGenerations = settings.generations * models;
+  // The starting evaluations (each model and the merge) come out of the budget first.
+  return settings.budget > 0 ? Math.max(0, Math.min(byGenerations, settings.budget - models - 1)) : byGenerations;
+}
+
 export async function startRun(): Promise<void> {
   const { settings, snapshot } = useStudioStore.getState();
   const n = snapshot.checkpoints.filter((c) => !c.isBase).length;
-  beginRun(settings.generations * n, n);
+  beginRun(plannedOffspring(settings, n), n);
   try {
     const result = await (await ready()).run(settings, proxy(onProgress));
     useStudioStore.setState({ result, status: result.stopped ? 'stopped' : 'done' });

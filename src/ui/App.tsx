@@ -10,6 +10,8 @@ import { RunPanel } from './components/RunPanel';
 import { ResultsPanel } from './components/ResultsPanel';
 import { ComputeBadge } from './components/ComputeBadge';
 import { FitnessChart } from './charts/FitnessChart';
+import { KinshipChart } from './charts/KinshipChart';
+import { KinshipHeatmap } from './charts/KinshipHeatmap';
 
 export function App() {
   useEffect(() => {
@@ -29,6 +31,7 @@ export function App() {
           <ProblemList />
           <CheckpointTable />
           <DatasetPanel />
+          <KinshipHeatmap />
         </section>
         <section className="card" aria-labelledby="run-title">
           <h2 id="run-title">2. Merge and evolve</h2>
@@ -36,6 +39,7 @@ export function App() {
           <SettingsForm />
           <RunPanel />
           <FitnessChart />
+          <KinshipChart />
         </section>
         <section className="card" aria-labelledby="result-title">
           <h2 id="result-title">3. Result</h2>

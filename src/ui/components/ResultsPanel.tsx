@@ -2,7 +2,28 @@
 import { useStudioStore } from '../../state/store';
 import { exportResult } from '../../state/actions';
 import { percent } from '../format';
-import type { ModelScores } from '../../engine/types';
+import type { ModelScores, RunResult, StopReason } from '../../engine/types';
+import { LineageTree } from './LineageTree';
+
+const STOP_REASONS: Record<StopReason, string> = {
+  completed: 'ran all its generations',
+  budget: 'stopped on its evaluation budget',
+  patience: 'stopped early: no better score for the patience window',
+  user: 'stopped by you',
+  converged: 'converged: the top-k set stopped changing',
+};
+
+function Summary({ result }: { result: RunResult }) {
+  if (result.strategy === 'merge') return null;
+  const { subset } = result;
+  return (
+    <p className="muted" data-testid="run-summary">
+      {result.strategy === 'kinship_topk' ? 'Top-k kinship merging' : 'The Evolver'} {STOP_REASONS[result.stopReason]} after {result.counters.evaluations} dev evaluations.
+      {subset &&
+        ` Selection used a ${subset.rows}-row subset of the ${subset.devRows} dev rows; it ordered ${subset.agreeingPairs} of ${subset.pairs} pairs of models (${subset.models.length} models: the checkpoints, the start and the result) as the whole dev split does.`}
+    </p>
+  );
+}
 
 function Row({ m, testId }: { m: ModelScores; testId?: string }) {
   return (
@@ -66,11 +87,14 @@ export function ResultsPanel() {
           </tbody>
         </table>
       )}
+      <Summary result={result} />
+      {result.lineage && <LineageTree lineage={result.lineage.nodes} resultId={result.lineage.result} />}
       <p className="muted" data-testid="counters">
         {result.path === 'webgpu' ? 'WebGPU' : 'WASM'} path · {result.counters.evaluations} dev evaluations · {result.counters.accepted}/
         {result.counters.offspring} offspring accepted · sessions created during run: {result.counters.sessionsCreatedDuringRun} ·
-        bytes read back from the GPU during run: {result.counters.gpuBytesReadBackDuringRun} · {result.counters.msPerEvaluation.toFixed(0)} ms per
-        evaluation
+        bytes read back from the GPU during run: {result.counters.gpuBytesReadBackDuringRun}
+        {result.counters.kinshipBytesReadBack > 0 ? ` (plus ${result.counters.kinshipBytesReadBack} bytes of kinship moments)` : ''} ·{' '}
+        {result.counters.msPerEvaluation.toFixed(0)} ms per evaluation
       </p>
       <button type="button" className="primary" onClick={() => void exportResult()}>
         Export safetensors

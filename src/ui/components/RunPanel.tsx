@@ -6,6 +6,7 @@ export function RunPanel() {
   const status = useStudioStore((s) => s.status);
   const progress = useStudioStore((s) => s.progress);
   const generations = useStudioStore((s) => s.settings.generations);
+  const topK = useStudioStore((s) => s.settings.strategy === 'kinship_topk');
   const canStart = useStudioStore(
     (s) => s.snapshot.checkpoints.filter((c) => !c.isBase).length >= 2 && s.snapshot.dataset !== null && !s.loading && s.recipeError === null,
   );
@@ -31,9 +32,11 @@ export function RunPanel() {
         <span data-testid="progress-text">
           {status === 'idle'
             ? 'Not started'
-            : progress.offspringTotal === 0
-              ? progress.phase
-              : `${progress.phase} · generation ${progress.generation}/${generations} · offspring ${progress.offspringInGeneration}/${progress.perGeneration} · ${progress.offspringDone}/${progress.offspringTotal} total · ${progress.accepted} accepted`}
+            : topK && progress.offspringDone > 0
+              ? `${progress.phase} · round ${progress.generation}/${generations} · merge ${progress.offspringInGeneration}/${progress.perGeneration} · ${progress.offspringDone} merges in all`
+              : progress.offspringTotal === 0
+                ? progress.phase
+                : `${progress.phase} · generation ${progress.generation}/${generations} · offspring ${progress.offspringInGeneration}/${progress.perGeneration} · ${progress.offspringDone}/${progress.offspringTotal} total · ${progress.accepted} accepted`}
         </span>
       </div>
       <div data-testid="run-status" data-status={status} className="muted">

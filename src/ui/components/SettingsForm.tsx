@@ -1,6 +1,6 @@
 /** The recipe: merge method and its parameters, and the Evolver's F, CR, generations, seed and selection mode. */
 import { useStudioStore } from '../../state/store';
-import type { EvolverSettings, SelectionMode } from '../../engine/types';
+import { MUTATION_LABELS, type EvolverSettings, type MutationStrategy, type SearchStrategy, type SelectionMode } from '../../engine/types';
 import { useState } from 'react';
 import { METHOD_INFO, parseRules, type MergeMethod, type MergeParams } from '../../engine/merge-params';
 
@@ -42,7 +42,7 @@ function NumberInput({ label, value, min, max, step, hint, onValue }: NumberInpu
 
 type FieldProps<K extends string> = Omit<NumberInputProps, 'value' | 'onValue'> & { field: K };
 
-function NumberField({ field, ...rest }: FieldProps<'f' | 'cr' | 'generations' | 'seed'>) {
+function NumberField({ field, ...rest }: FieldProps<'f' | 'cr' | 'generations' | 'seed' | 'budget' | 'patience' | 'subset' | 'topK'>) {
   const value = useStudioStore((s) => s.settings[field]);
   return <NumberInput {...rest} value={value} onValue={(v) => useStudioStore.getState().setSettings({ [field]: v } as Partial<EvolverSettings>)} />;
 }
@@ -134,27 +134,80 @@ export function MergerForm() {
   );
 }
 
-export function SettingsForm() {
-  const mode = useStudioStore((s) => s.settings.mode);
+/** A labelled select bound to one settings field. */
+function SelectField<K extends 'strategy' | 'mutation' | 'mode'>({ label, field, options }: { label: string; field: K; options: Record<EvolverSettings[K] & string, string> }) {
+  const value = useStudioStore((s) => s.settings[field]);
   const disabled = useStudioStore((s) => s.status === 'running');
   return (
-    <div className="settings">
-      <NumberField label="F" field="f" min={0} max={2} step={0.05} hint="Mutation scale: v = x + F·(x_peer − x)" />
-      <NumberField label="CR" field="cr" min={0} max={1} step={0.05} hint="Crossover rate: share of elements taken from the mutant" />
-      <NumberField label="Generations" field="generations" min={1} max={200} step={1} hint="Each generation makes one offspring per checkpoint" />
-      <NumberField label="Seed" field="seed" min={0} max={4294967295} step={1} hint="One seed reproduces the whole run" />
-      <label className="field">
-        <span>Selection</span>
-        <select
-          value={mode}
-          disabled={disabled}
-          aria-label="Selection mode"
-          onChange={(e) => useStudioStore.getState().setSettings({ mode: e.target.value as SelectionMode })}
-        >
-          <option value="merged">with merger (selected above)</option>
-          <option value="individual">without merger (each model alone)</option>
-        </select>
-      </label>
-    </div>
+    <label className="field">
+      <span>{label}</span>
+      <select
+        value={value as string}
+        disabled={disabled}
+        aria-label={label}
+        onChange={(e) => useStudioStore.getState().setSettings({ [field]: e.target.value } as Partial<EvolverSettings>)}
+      >
+        {(Object.keys(options) as (keyof typeof options)[]).map((key) => (
+          <option key={key} value={key}>
+            {options[key]}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+const STRATEGIES: Record<SearchStrategy, string> = {
+  evolver: 'Evolver (differential evolution)',
+  kinship_topk: 'Top-k merging with model kinship',
+};
+const MODES: Record<SelectionMode, string> = {
+  merged: 'with merger (selected above)',
+  individual: 'without merger (each model alone)',
+};
+
+/** The search: strategy, its own parameters, and the budget, stop and dev-subset options both share. */
+export function SettingsForm() {
+  const strategy = useStudioStore((s) => s.settings.strategy);
+  const adaptive = useStudioStore((s) => s.settings.adaptive);
+  const disabled = useStudioStore((s) => s.status === 'running');
+  const topK = strategy === 'kinship_topk';
+  return (
+    <>
+      <div className="settings">
+        <SelectField label="Strategy" field="strategy" options={STRATEGIES} />
+        {!topK && <SelectField label="Mutation" field="mutation" options={MUTATION_LABELS as Record<MutationStrategy, string>} />}
+        {!topK && (
+          <label className="field checkbox" title="jDE: every individual carries its own F and CR, resampled with probability 0.1 and kept when the trial wins">
+            <span>Self-adaptive F, CR (jDE)</span>
+            <input
+              type="checkbox"
+              checked={adaptive}
+              disabled={disabled}
+              aria-label="Self-adaptive F and CR (jDE)"
+              onChange={(e) => useStudioStore.getState().setSettings({ adaptive: e.target.checked })}
+            />
+          </label>
+        )}
+        {!topK && <NumberField label="F" field="f" min={0.01} max={2} step={0.05} hint="Mutation scale (the starting value under jDE)" />}
+        {!topK && <NumberField label="CR" field="cr" min={0} max={1} step={0.05} hint="Crossover rate: share of elements taken from the mutant" />}
+        {topK && <NumberField label="k" field="topK" min={1} max={32} step={1} hint="How many models the top set keeps" />}
+        <NumberField
+          label={topK ? 'Rounds' : 'Generations'}
+          field="generations"
+          min={1}
+          max={200}
+          step={1}
+          hint={topK ? 'Most rounds of merging; it stops earlier when the top-k set stops changing' : 'Each generation makes one offspring per checkpoint'}
+        />
+        {!topK && <SelectField label="Selection mode" field="mode" options={MODES} />}
+      </div>
+      <div className="settings">
+        <NumberField label="Seed" field="seed" min={0} max={4294967295} step={1} hint="One seed reproduces the whole run" />
+        <NumberField label="Evaluation budget" field="budget" min={0} max={100000} step={1} hint="Most dev evaluations, the starting ones included (0 = no limit)" />
+        <NumberField label="Patience" field="patience" min={0} max={200} step={1} hint={`Stop after this many ${topK ? 'rounds' : 'generations'} without a better score (0 = never)`} />
+        <NumberField label="Dev subset rows" field="subset" min={0} max={1000000} step={1} hint="Select on a fixed seeded subset of the dev split (0 = all); the result is re-scored on all of it" />
+      </div>
+    </>
   );
 }
