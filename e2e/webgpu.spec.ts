@@ -29,6 +29,11 @@ test('forced WebGPU path: one generation with zero sessions and zero weight read
   // Three experts plus the base model, which the sample manifest marks as the base.
   await expect(page.getByTestId('checkpoints').locator('tbody tr')).toHaveCount(4);
   await expect(page.getByLabel('Use base.onnx as the base model')).toBeChecked();
+  // Kinship of the loaded experts, reduced by the WGSL kinship kernel on this device.
+  await expect(page.getByTestId('kinship-heatmap').locator('tbody tr')).toHaveCount(3);
+  const pearson = Number(await page.getByTestId('kinship-0-1').getAttribute('data-value'));
+  expect(pearson).toBeGreaterThan(-1);
+  expect(pearson).toBeLessThan(1);
   const manifest = sampleManifest();
   await dropFiles(page, '[data-testid="drop-zone"]', [everyNthRow(manifest.dev, 'dev-small.jsonl', 12), everyNthRow(manifest.heldout, 'heldout-small.jsonl', 12)]);
   await expect(page.getByTestId('dataset')).toContainText('dev-small.jsonl: 49 rows');
