@@ -9,15 +9,15 @@
  * Runs the studio's engine in Node on the WASM path (the same code as the browser's
  * worker), so the numbers are the ones the studio shows.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MergeEngine } from '../src/engine/engine';
 import { DEFAULT_MERGE, describeMerge, type MergeParams } from '../src/engine/merge-params';
-import { DEFAULT_SETTINGS, type EvolverSettings, type NamedBytes, type RunResult } from '../src/engine/types';
+import { DEFAULT_SETTINGS, type EvolverSettings, type RunResult } from '../src/engine/types';
+import { sampleFiles } from '../src/testing/samples';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const SAMPLES = path.join(ROOT, 'public', 'samples');
 const SEEDS = [1, 2, 3];
 /** Dev evaluations each search may spend, the starting ones included. */
 const BUDGET = 40;
@@ -28,12 +28,6 @@ interface Row {
   heldout: number[];
   evaluations?: number[];
   note?: string;
-}
-
-function sampleFiles(): NamedBytes[] {
-  const manifest = JSON.parse(readFileSync(path.join(SAMPLES, 'manifest.json'), 'utf8')) as { tokenizer: string; dev: string; heldout: string; models: { file: string }[] };
-  const names = ['manifest.json', manifest.tokenizer, manifest.dev, manifest.heldout, ...manifest.models.map((m) => m.file)];
-  return names.map((name) => ({ name, bytes: new Uint8Array(readFileSync(path.join(SAMPLES, name))) }));
 }
 
 function meanStd(values: number[]): string {
@@ -74,7 +68,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const engine = new MergeEngine();
   await engine.init('wasm');
-  const report = await engine.addFiles(sampleFiles());
+  const report = await engine.addFiles(sampleFiles({ withBase: true }));
   if (report.problems.length > 0) throw new Error(report.problems.map((p) => p.message).join('\n'));
   const log = (text: string) => process.stderr.write(`${text}\n`);
 

@@ -6,7 +6,7 @@ import { deTrialCpu, type DeRoles } from '../kernels/de-step/de-step.cpu';
 import { kinshipMomentsCpu, type KinshipMoments } from '../kernels/kinship/kinship.cpu';
 import type { FlatMerger } from './cpu-merger';
 import type { ParameterLayout } from './layout';
-import { kinshipPairsOf, meanOf, type KinshipReference, type MutationParams, type PopulationStore, type WeightHandle, type WeightSetId } from './population';
+import { kinshipPairsOf, occupySlot, meanOf, type KinshipReference, type MutationParams, type PopulationStore, type WeightHandle, type WeightSetId } from './population';
 
 interface FlatSet {
   flat: Float32Array;
@@ -78,13 +78,7 @@ export class CpuPopulation implements PopulationStore {
   }
 
   allocate(): number {
-    const set = makeSet(this.layout, new Float32Array(this.layout.totalSize));
-    const free = this.individuals.indexOf(null);
-    if (free >= 0) {
-      this.individuals[free] = set;
-      return free;
-    }
-    return this.individuals.push(set) - 1;
+    return occupySlot(this.individuals, makeSet(this.layout, new Float32Array(this.layout.totalSize)));
   }
 
   release(index: number): void {

@@ -2,7 +2,7 @@
  * The engine end to end in Node on the WASM path with the real sample checkpoints:
  * load, evolve, export, read the export back strictly and re-score it.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS } from './types';
@@ -13,27 +13,15 @@ import { scoreWeights } from '../eval/score-checkpoint';
 import { parseJsonl, encodeDataset } from '../eval/dataset';
 import { loadTokenizer } from '../eval/tokenize';
 import type { NamedBytes, ProgressEvent } from './types';
+import { hasSamples, sampleBytes, sampleFiles, sampleManifest, type SampleManifest } from '../testing/samples';
 
-const SAMPLES = path.resolve(import.meta.dirname, '../../public/samples');
-const hasSamples = existsSync(path.join(SAMPLES, 'manifest.json'));
-
-interface Manifest {
-  tokenizer: string;
-  dev: string;
-  heldout: string;
-  labels: string[];
-  models: { file: string; role: string }[];
-}
-
-function sampleFiles(): { manifest: Manifest; files: NamedBytes[] } {
-  const manifest = JSON.parse(readFileSync(path.join(SAMPLES, 'manifest.json'), 'utf8')) as Manifest;
-  const names = ['manifest.json', manifest.tokenizer, manifest.dev, manifest.heldout, ...manifest.models.filter((m) => m.role !== 'base').map((m) => m.file)];
-  return { manifest, files: names.map((name) => ({ name, bytes: new Uint8Array(readFileSync(path.join(SAMPLES, name))) })) };
+function samples(): { manifest: SampleManifest; files: NamedBytes[] } {
+  return { manifest: sampleManifest(), files: sampleFiles() };
 }
 
 describe.skipIf(!hasSamples)('MergeEngine on the sample checkpoints (WASM path)', () => {
   it('loads, rejects a bad file without losing state, evolves, exports and re-scores', async () => {
-    const { manifest, files } = sampleFiles();
+    const { manifest, files } = samples();
     const engine = new MergeEngine();
     expect((await engine.init('wasm')).path).toBe('wasm');
     const report = await engine.addFiles(files);
@@ -72,10 +60,10 @@ describe.skipIf(!hasSamples)('MergeEngine on the sample checkpoints (WASM path)'
     const exported = await engine.exportSafetensors();
     const file = readSafetensors(exported.bytes, exported.fileName);
     expect(file.metadata.seed).toBe('5');
-    const tokenizer = loadTokenizer(readFileSync(path.join(SAMPLES, manifest.tokenizer), 'utf8'), manifest.tokenizer);
-    const rows = parseJsonl(readFileSync(path.join(SAMPLES, manifest.dev), 'utf8'), manifest.dev);
+    const tokenizer = loadTokenizer(new TextDecoder().decode(sampleBytes(manifest.tokenizer)), manifest.tokenizer);
+    const rows = parseJsonl(new TextDecoder().decode(sampleBytes(manifest.dev)), manifest.dev);
     const graphName = manifest.models.find((m) => m.role !== 'base')!.file;
-    const graph = new Uint8Array(readFileSync(path.join(SAMPLES, graphName)));
+    const graph = sampleBytes(graphName);
     const dataset = encodeDataset(rows, { fileName: manifest.dev, tokenizer, sequenceLength: 64, padId: tokenizer.padId ?? 0, numClasses: 2, labels: manifest.labels });
     const scores = await scoreWeights(graph, graphName, file.tensors.map((t) => ({ name: t.name, data: tensorToFloat32(t) })), dataset);
     expect(scores.accuracy).toBe(result.final.dev.accuracy);
@@ -86,7 +74,7 @@ describe.skipIf(!hasSamples)('MergeEngine on the sample checkpoints (WASM path)'
     const once = async (seed: number) => {
       const engine = new MergeEngine();
       await engine.init('wasm');
-      await engine.addFiles(sampleFiles().files);
+      await engine.addFiles(samples().files);
       const result = await engine.run({ ...DEFAULT_SETTINGS, f: 0.5, cr: 0.5, generations: 1, seed, mode: 'individual', merger: DEFAULT_MERGE }, () => {});
       return { history: result.history, bytes: (await engine.exportSafetensors()).bytes };
     };

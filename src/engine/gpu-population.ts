@@ -16,7 +16,7 @@ import { modelStockGpu } from '../kernels/model-stock';
 import { createWeightBuffer, readFloats, uploadFloats } from '../gpu/buffers';
 import type { ParameterLayout } from './layout';
 import { paramsForTensor, type MergeMethod, type MergeParams } from './merge-params';
-import { kinshipPairsOf, type KinshipReference, type MutationParams, type PopulationStore, type WeightHandle, type WeightSetId } from './population';
+import { kinshipPairsOf, occupySlot, type KinshipReference, type MutationParams, type PopulationStore, type WeightHandle, type WeightSetId } from './population';
 
 /** Mergers with GPU kernels wired here; the engine runs the others on the CPU population. */
 export const GPU_MERGE_METHODS: ReadonlySet<MergeMethod> = new Set([
@@ -200,13 +200,7 @@ export class GpuPopulation implements PopulationStore {
   }
 
   allocate(): number {
-    const set = this.allocateSet('pool');
-    const free = this.individuals.indexOf(null);
-    if (free >= 0) {
-      this.individuals[free] = set;
-      return free;
-    }
-    return this.individuals.push(set) - 1;
+    return occupySlot(this.individuals, this.allocateSet('pool'));
   }
 
   release(index: number): void {

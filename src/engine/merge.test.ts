@@ -3,24 +3,17 @@
  * through the engine, each scored on dev and held-out, and the Evolver with the
  * RegMean merger for one generation. Prints the table the issue note quotes.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS } from './types';
 import { MergeEngine } from './engine';
 import { DEFAULT_MERGE, type MergeMethod } from './merge-params';
 import { readSafetensors } from '../formats/safetensors';
-
-const SAMPLES = path.resolve(import.meta.dirname, '../../public/samples');
-const hasSamples = existsSync(path.join(SAMPLES, 'manifest.json'));
+import { hasSamples, sampleFiles } from '../testing/samples';
 
 async function sampleEngine(withBase: boolean): Promise<MergeEngine> {
-  const manifest = JSON.parse(readFileSync(path.join(SAMPLES, 'manifest.json'), 'utf8')) as { tokenizer: string; dev: string; heldout: string; models: { file: string; role: string }[] };
-  const models = manifest.models.filter((m) => withBase || m.role !== 'base').map((m) => m.file);
-  const names = ['manifest.json', manifest.tokenizer, manifest.dev, manifest.heldout, ...models];
   const engine = new MergeEngine();
   await engine.init('wasm');
-  const report = await engine.addFiles(names.map((name) => ({ name, bytes: new Uint8Array(readFileSync(path.join(SAMPLES, name))) })));
+  const report = await engine.addFiles(sampleFiles({ withBase }));
   expect(report.problems).toEqual([]);
   return engine;
 }

@@ -78,3 +78,13 @@ export function kinshipPairsOf(sets: readonly WeightSetId[]): [WeightSetId, Weig
   for (let i = 0; i < sets.length; i++) for (let j = i + 1; j < sets.length; j++) pairs.push([sets[i]!, sets[j]!]);
   return pairs;
 }
+
+/** Puts a new set in the first released slot (or at the end) and returns its index. */
+export function occupySlot<T>(slots: (T | null)[], set: T): number {
+  const free = slots.indexOf(null);
+  if (free >= 0) {
+    slots[free] = set;
+    return free;
+  }
+  return slots.push(set) - 1;
+}

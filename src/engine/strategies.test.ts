@@ -4,8 +4,6 @@
  * merging ending in an exportable model with its lineage, DE/rand/1 + jDE on a budget,
  * and selection on a dev subset re-scored on the whole dev split.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MergeEngine } from './engine';
 import { DEFAULT_MERGE } from './merge-params';
@@ -15,23 +13,9 @@ import { readOnnx } from '../formats/onnx';
 import { readSafetensors } from '../formats/safetensors';
 import { getNodeGpu } from '../gpu/node-gpu';
 import type { KinshipReport } from './kinship';
+import { hasSamples, sampleFiles as readSampleFiles } from '../testing/samples';
 
-const SAMPLES = path.resolve(import.meta.dirname, '../../public/samples');
-const hasSamples = existsSync(path.join(SAMPLES, 'manifest.json'));
-
-interface Manifest {
-  tokenizer: string;
-  dev: string;
-  heldout: string;
-  models: { file: string; role: string }[];
-}
-
-function sampleFiles(withBase: boolean): NamedBytes[] {
-  const manifest = JSON.parse(readFileSync(path.join(SAMPLES, 'manifest.json'), 'utf8')) as Manifest;
-  const models = manifest.models.filter((m) => withBase || m.role !== 'base').map((m) => m.file);
-  const names = ['manifest.json', manifest.tokenizer, manifest.dev, manifest.heldout, ...models];
-  return names.map((name) => ({ name, bytes: new Uint8Array(readFileSync(path.join(SAMPLES, name))) }));
-}
+const sampleFiles = (withBase: boolean) => readSampleFiles({ withBase });
 
 /** Float64, two-pass (centred) Pearson, cosine and distance of task vectors straight from the ONNX files. */
 function float64Kinship(files: NamedBytes[], baseName: string | null) {

@@ -1,0 +1,33 @@
+/**
+ * Node-only: the bundled sample (public/samples) read from disk, for tests and tools.
+ * The studio itself fetches the same files (state/actions.ts loadSample).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { NamedBytes } from '../engine/types';
+
+export const SAMPLES = path.resolve(import.meta.dirname, '../../public/samples');
+export const hasSamples = existsSync(path.join(SAMPLES, 'manifest.json'));
+
+export interface SampleManifest {
+  tokenizer: string;
+  dev: string;
+  heldout: string;
+  labels: string[];
+  models: { file: string; role: string }[];
+}
+
+export function sampleManifest(): SampleManifest {
+  return JSON.parse(readFileSync(path.join(SAMPLES, 'manifest.json'), 'utf8')) as SampleManifest;
+}
+
+export function sampleBytes(name: string): Uint8Array {
+  return new Uint8Array(readFileSync(path.join(SAMPLES, name)));
+}
+
+/** The manifest, tokenizer, dev and held-out files and the checkpoints (the base too when asked). */
+export function sampleFiles({ withBase = false }: { withBase?: boolean } = {}): NamedBytes[] {
+  const manifest = sampleManifest();
+  const models = manifest.models.filter((m) => withBase || m.role !== 'base').map((m) => m.file);
+  return ['manifest.json', manifest.tokenizer, manifest.dev, manifest.heldout, ...models].map((name) => ({ name, bytes: sampleBytes(name) }));
+}
