@@ -56,17 +56,18 @@ export class CpuMerger implements FlatMerger {
     };
     switch (p.method) {
       case 'average':
-        return linearMerge(models, out);
+        return linearMerge(models, out, { weights: p.weights });
       case 'task_arithmetic':
-        return taskArithmeticMerge(models, needBase(), out, { lambda: p.lambda });
+        return taskArithmeticMerge(models, needBase(), out, { lambda: p.lambda, weights: p.weights });
       case 'ties':
-        return tiesMerge(models, needBase(), out, { density: p.density, lambda: p.lambda });
+        return tiesMerge(models, needBase(), out, { density: p.density, lambda: p.lambda, weights: p.weights });
       case 'dare_linear':
       case 'dare_ties':
         return dareMerge(models, needBase(), out, {
           density: p.density,
           lambda: p.lambda,
           seed: p.seed,
+          weights: p.weights,
           offset,
           consensus: p.method === 'dare_ties' ? 'ties' : 'none',
         });

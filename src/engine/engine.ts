@@ -511,6 +511,7 @@ export function settingsProblem(settings: EvolverSettings): string | null {
   }
   if (settings.strategy === 'kinship_topk') {
     if (topK < 1) return 'Top-k merging keeps at least one model (k ≥ 1).';
+    if (settings.merger.weights) return 'Top-k merging merges pairs: per-model weights do not apply.';
     if (settings.merger.method === 'regmean' || settings.merger.method === 'fisher') {
       return `Top-k merging merges merged models again; ${METHOD_INFO[settings.merger.method].label} needs statistics of the loaded checkpoints only. Choose SLERP, average or a task-vector merger.`;
     }

@@ -86,6 +86,22 @@ describe('GpuPopulation vs CpuPopulation', () => {
     gpuPop.dispose();
   });
 
+  it.each(['average', 'task_arithmetic', 'ties', 'dare_linear'] as const)('%s: per-model weights apply the same on both paths', async (method) => {
+    if (!gpu) return;
+    const { base, models } = inputs(19);
+    const params: MergeParams = { ...DEFAULT_MERGE, method, weights: [1, 0.25, 2], density: 0.7 };
+    const cpu = new CpuPopulation(layout, models, new CpuMerger(layout, params, base));
+    const gpuPop = new GpuPopulation(gpu.device, layout, models, params, base);
+    await cpu.merge(null);
+    await gpuPop.merge(null);
+    const c = await cpu.read('merged');
+    expect(closeTo(await gpuPop.read('merged'), c)).toBeLessThanOrEqual(method === 'ties' ? 3 : 0);
+    const equal = new CpuPopulation(layout, models, new CpuMerger(layout, { ...params, weights: undefined }, base));
+    await equal.merge(null);
+    expect(closeTo(await equal.read('merged'), c)).toBeGreaterThan(100);
+    gpuPop.dispose();
+  });
+
   it('RegMean (linear operator of fixed Grams) and Fisher match their CPU twins', async () => {
     if (!gpu) return;
     const { models } = inputs(21);

@@ -171,11 +171,11 @@ export class GpuPopulation implements PopulationStore {
           return encodeFisherMerge(this.device, encoder, models, fishers, out, s.size, this.fisherScratch!);
         }
         case 'average':
-          return encodeLinear(this.device, encoder, models, out, s.size);
+          return encodeLinear(this.device, encoder, models, out, s.size, { weights: p.weights });
         case 'task_arithmetic':
-          return encodeTaskArithmetic(this.device, encoder, models, base, out, s.size, { lambda: p.lambda });
+          return encodeTaskArithmetic(this.device, encoder, models, base, out, s.size, { lambda: p.lambda, weights: p.weights });
         case 'ties':
-          return encodeTies(this.device, encoder, models, base, out, s.size, { density: p.density, lambda: p.lambda }, this.scratch!);
+          return encodeTies(this.device, encoder, models, base, out, s.size, { density: p.density, lambda: p.lambda, weights: p.weights }, this.scratch!);
         case 'dare_linear':
         case 'dare_ties':
           return encodeDare(
@@ -185,7 +185,7 @@ export class GpuPopulation implements PopulationStore {
             base,
             out,
             s.size,
-            { density: p.density, lambda: p.lambda, seed: p.seed, offset: s.offset, consensus: p.method === 'dare_ties' ? 'ties' : 'none' },
+            { density: p.density, lambda: p.lambda, seed: p.seed, weights: p.weights, offset: s.offset, consensus: p.method === 'dare_ties' ? 'ties' : 'none' },
             this.scratch,
           );
       }

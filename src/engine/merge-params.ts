@@ -18,6 +18,8 @@ export interface MergeParams {
   alpha: number;
   /** DARE drop-mask seed. */
   seed: number;
+  /** Per-model weights (linear, task arithmetic, TIES, DARE), one per fine-tuned model; default all 1. */
+  weights?: number[];
   /** Per-tensor overrides (depth lists, name filters): see param-rules.ts. */
   rules?: Partial<Record<RuleParam, ParamRule>>;
 }
@@ -55,6 +57,9 @@ export function paramsForTensor(params: MergeParams, name: string, depth: number
   return out;
 }
 
+/** Methods that take per-model weights (mergekit's `weight`). */
+export const WEIGHTED_METHODS: ReadonlySet<MergeMethod> = new Set(['average', 'task_arithmetic', 'ties', 'dare_linear', 'dare_ties']);
+
 export const DEFAULT_MERGE: MergeParams = { method: 'average', lambda: 1, density: 0.5, t: 0.5, alpha: 0.9, seed: 0 };
 
 export interface MethodInfo {
@@ -91,6 +96,11 @@ export function methodProblem(params: MergeParams, modelCount: number, hasBase: 
     return (err as Error).message;
   }
   if (info.needsBase && !hasBase) return `${info.label} needs a base (pre-trained) checkpoint: mark one as the base.`;
+  if (params.weights !== undefined) {
+    if (!WEIGHTED_METHODS.has(params.method)) return `${info.label} takes no per-model weights.`;
+    if (params.weights.length !== modelCount) return `${params.weights.length} weights for ${modelCount} models (besides the base).`;
+    if (!params.weights.every(Number.isFinite)) return 'Per-model weights must be finite numbers.';
+  }
   if (info.models !== undefined && modelCount !== info.models) return `${info.label} merges exactly ${info.models} models; ${modelCount} are loaded (besides the base).`;
   if (params.method === 'model_stock' && modelCount < 2) return 'model stock needs at least two fine-tuned models.';
   return null;
@@ -98,7 +108,8 @@ export function methodProblem(params: MergeParams, modelCount: number, hasBase: 
 
 export function describeMerge(params: MergeParams): string {
   const ruled = Object.keys(params.rules ?? {});
-  return ruled.length > 0 ? `${describeScalars(params)} with per-tensor ${ruled.join(', ')}` : describeScalars(params);
+  const weighted = params.weights ? ` weighted ${params.weights.join(':')}` : '';
+  return ruled.length > 0 ? `${describeScalars(params)}${weighted} with per-tensor ${ruled.join(', ')}` : `${describeScalars(params)}${weighted}`;
 }
 
 function describeScalars(params: MergeParams): string {
