@@ -17,7 +17,7 @@ import { runKinshipTopK } from './kinship-topk';
 import { kinshipReport, meanPairwise, type KinshipReport } from './kinship';
 import { datasetStrata, splitDevHeldout } from '../eval/split';
 import { subsetDataset } from '../eval/dataset';
-import { floatInitializers, flattenParameters, mergedLayout, type ParameterLayout } from './layout';
+import { assembleTensors, flattenParameters, mergedLayout, onnxFloatTensors, type ParameterLayout } from './layout';
 import type { PopulationStore, WeightSetId } from './population';
 import { NotReadyError, RunInProgressError } from './errors';
 import { Workspace, type Checkpoint } from './workspace';
@@ -438,12 +438,7 @@ export class MergeEngine implements EngineApi {
     if (!this.finished) throw new NotReadyError('Run the Evolver before exporting.');
     const { population, result, report } = this.finished;
     const merged = await population.read(result);
-    const bySlot = new Map(population.layout.slots.map((s) => [s.name, merged.subarray(s.offset, s.offset + s.size)]));
-    const tensors = floatInitializers(this.workspace.population()[0].model).map((init) => ({
-      name: init.name,
-      shape: init.dims,
-      data: bySlot.get(init.name) ?? init.floats!,
-    }));
+    const tensors = assembleTensors(onnxFloatTensors(this.workspace.population()[0]!.model), population.layout, merged).map((t) => ({ name: t.name, shape: t.dims, data: t.data }));
     const metadata: Record<string, string> = {
       format: 'pt',
       producer: `evolver-studio ${STUDIO_VERSION}`,

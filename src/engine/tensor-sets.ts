@@ -1,0 +1,111 @@
+/**
+ * Checkpoints as named float tensors, whatever file they came from: an ONNX graph's
+ * float initializers, or a safetensors file's float tensors (F32, F16, BF16, F64 read as
+ * f32). Merging and kinship need only these; scoring needs an ONNX graph as well.
+ * Used by the CLI; the studio's workspace keeps ONNX checkpoints.
+ * Pure module: bytes in, tensors out; errors name the file.
+ */
+import { describeArchitectureDifference, readOnnx, type OnnxModel } from '../formats/onnx';
+import { readSafetensors, tensorToFloat32, type SafetensorsDtype } from '../formats/safetensors';
+import { detectFormat } from '../formats/registry';
+import { onnxFloatTensors, onnxPositions, type FloatTensor, type TensorPosition } from './layout';
+import { layerOf } from './tensor-position';
+import type { NamedBytes } from './types';
+
+const FLOAT_DTYPES: ReadonlySet<SafetensorsDtype> = new Set(['F64', 'F32', 'F16', 'BF16']);
+
+export interface TensorCheckpoint {
+  name: string;
+  format: 'onnx' | 'safetensors';
+  tensors: FloatTensor[];
+  /** Stored dtype per tensor (ONNX: FLOAT). */
+  dtypes: Map<string, string>;
+  /** Tensors that are not floats (integer buffers, ONNX constants): never merged. */
+  skipped: { name: string; dtype: string; dims: number[] }[];
+  /** The graph, for ONNX checkpoints. */
+  model: OnnxModel | null;
+  metadata: Record<string, string>;
+}
+
+export class CheckpointError extends Error {
+  constructor(
+    readonly fileName: string,
+    detail: string,
+  ) {
+    super(`${fileName}: ${detail}`);
+    this.name = 'CheckpointError';
+  }
+}
+
+export function readTensorCheckpoint(file: NamedBytes): TensorCheckpoint {
+  const format = detectFormat(file.name, file.bytes.subarray(0, 65536));
+  if (format === 'onnx') {
+    const model = readOnnx(file.bytes, file.name);
+    const tensors = onnxFloatTensors(model);
+    if (tensors.length === 0) throw new CheckpointError(file.name, 'has no float weights stored in the graph (external data is not supported yet).');
+    return {
+      name: file.name,
+      format,
+      tensors,
+      dtypes: new Map(tensors.map((t) => [t.name, 'F32'])),
+      skipped: model.initializers.filter((i) => i.floats === null).map((i) => ({ name: i.name, dtype: `onnx type ${i.dataType}`, dims: i.dims })),
+      model,
+      metadata: {},
+    };
+  }
+  if (format === 'safetensors') {
+    const parsed = readSafetensors(file.bytes, file.name);
+    const floats = parsed.tensors.filter((t) => FLOAT_DTYPES.has(t.dtype));
+    if (floats.length === 0) throw new CheckpointError(file.name, 'has no floating-point tensors.');
+    return {
+      name: file.name,
+      format,
+      tensors: floats.map((t) => ({ name: t.name, dims: t.shape, data: tensorToFloat32(t) })),
+      dtypes: new Map(floats.map((t) => [t.name, t.dtype])),
+      skipped: parsed.tensors.filter((t) => !FLOAT_DTYPES.has(t.dtype)).map((t) => ({ name: t.name, dtype: t.dtype, dims: t.shape })),
+      model: null,
+      metadata: parsed.metadata,
+    };
+  }
+  throw new CheckpointError(file.name, `is not a checkpoint (found ${format === 'unknown' ? 'an unrecognised file' : `a ${format} file`}; expected .onnx or .safetensors).`);
+}
+
+/** null when b has the same float tensors (names and shapes) as a, else one sentence naming b and what differs. */
+export function describeTensorDifference(a: TensorCheckpoint, b: TensorCheckpoint): string | null {
+  if (a.model && b.model) {
+    const graph = describeArchitectureDifference({ fileName: a.name, model: a.model }, { fileName: b.name, model: b.model });
+    if (graph) return graph;
+  }
+  const bByName = new Map(b.tensors.map((t) => [t.name, t]));
+  for (const t of a.tensors) {
+    const other = bByName.get(t.name);
+    if (!other) return `${b.name} has no tensor "${t.name}" (${a.name} has ${t.dims.join('×') || 'a scalar'})`;
+    if (other.dims.join(',') !== t.dims.join(',')) return `${b.name}: tensor "${t.name}" has shape [${other.dims.join(', ')}], ${a.name} has [${t.dims.join(', ')}]`;
+  }
+  const aNames = new Set(a.tensors.map((t) => t.name));
+  const extra = b.tensors.find((t) => !aNames.has(t.name));
+  if (extra) return `${b.name} has a tensor "${extra.name}" that ${a.name} lacks`;
+  return null;
+}
+
+/** Throws a CheckpointError naming the first checkpoint that does not match the first one. */
+export function checkSameTensors(checkpoints: readonly TensorCheckpoint[]): void {
+  for (const c of checkpoints.slice(1)) {
+    const difference = describeTensorDifference(checkpoints[0]!, c);
+    if (difference) throw new CheckpointError(c.name, `not the same architecture as ${checkpoints[0]!.name}: ${difference}`);
+  }
+}
+
+/**
+ * Depth and layer of each tensor: from the graph for ONNX; for safetensors, file order
+ * (writers store modules in order) and the numbered block in the name.
+ */
+export function tensorPositions(checkpoint: TensorCheckpoint): Map<string, TensorPosition> {
+  if (checkpoint.model) return onnxPositions(checkpoint.model);
+  const last = Math.max(1, checkpoint.tensors.length - 1);
+  return new Map(checkpoint.tensors.map((t, i) => [t.name, { depth: i / last, layer: layerOf(t.name, undefined) }]));
+}
+
+export function parameterCount(checkpoint: TensorCheckpoint): number {
+  return checkpoint.tensors.reduce((n, t) => n + t.data.length, 0);
+}
