@@ -45,6 +45,27 @@ function named(fileName: string, message: string): FileProblem {
   return { fileName, message: message.startsWith(fileName) ? message : `${fileName}: ${message}` };
 }
 
+export interface ModelShape {
+  sequenceLength: number;
+  numClasses: number;
+}
+
+/** Sequence length and class count of a classifier graph, from its static shapes. */
+export function modelShape(model: OnnxModel, fileName: string): ModelShape {
+  const ids = model.inputs.find((i) => i.name === 'input_ids') ?? model.inputs[0];
+  if (!ids) throw new Error(`${fileName}: the graph has no inputs.`);
+  const seq = ids.dims[1];
+  const out = model.outputs[0]?.dims ?? [];
+  const classes = out[out.length - 1];
+  if (typeof classes !== 'number') throw new Error(`${fileName}: output ${model.outputs[0]?.name ?? '(none)'} has no static class dimension.`);
+  return { sequenceLength: typeof seq === 'number' ? seq : 128, numClasses: classes };
+}
+
+/** Encodes dev rows (parsed JSONL) for a graph: its sequence length and classes, the tokenizer when rows are text. */
+export function encodeRowsForModel(rows: DevRow[], fileName: string, shape: ModelShape, tokenizer: TextTokenizer | undefined, labels?: string[]): EncodedDataset {
+  return encodeDataset(rows, { fileName, tokenizer, sequenceLength: shape.sequenceLength, padId: tokenizer?.padId ?? 0, labels, numClasses: shape.numClasses });
+}
+
 export class Workspace {
   checkpoints: Checkpoint[] = [];
   tokenizer: { fileName: string; tokenizer: TextTokenizer } | null = null;
@@ -190,28 +211,22 @@ export class Workspace {
   }
 
   /** Sequence length and class count come from the graph's static shapes. */
-  modelShape(): { sequenceLength: number; numClasses: number } {
-    const model = this.checkpoints[0].model;
-    const ids = model.inputs.find((i) => i.name === 'input_ids') ?? model.inputs[0];
-    const seq = ids.dims[1];
-    const out = model.outputs[0].dims;
-    const classes = out[out.length - 1];
-    if (typeof classes !== 'number') throw new Error(`${this.checkpoints[0].name}: output ${model.outputs[0].name} has no static class dimension.`);
-    return { sequenceLength: typeof seq === 'number' ? seq : 128, numClasses: classes };
+  modelShape(): ModelShape {
+    return modelShape(this.checkpoints[0].model, this.checkpoints[0].name);
   }
 
   /** Encodes dev and held-out rows for the loaded architecture; throws a DatasetError naming the file. */
   private encode(): EncodedSplits {
     if (!this.devFile) throw new Error('no dev set loaded');
-    const { sequenceLength, numClasses } = this.modelShape();
-    const tok = this.tokenizer?.tokenizer;
-    const common = { tokenizer: tok, sequenceLength, padId: tok?.padId ?? 0, labels: this.labels ?? undefined, numClasses };
-    const dev = encodeDataset(this.devFile.rows, { ...common, fileName: this.devFile.fileName });
+    const shape = this.modelShape();
+    const { sequenceLength, numClasses } = shape;
+    const encode = (file: RowsFile) => encodeRowsForModel(file.rows, file.fileName, shape, this.tokenizer?.tokenizer, this.labels ?? undefined);
+    const dev = encode(this.devFile);
     let devPart: EncodedDataset;
     let heldout: EncodedDataset;
     if (this.heldoutFile) {
       devPart = dev;
-      heldout = encodeDataset(this.heldoutFile.rows, { ...common, fileName: this.heldoutFile.fileName });
+      heldout = encode(this.heldoutFile);
     } else {
       const split = splitDevHeldout(dev.size, HELDOUT_FRACTION, SPLIT_SEED, datasetStrata(dev));
       devPart = subsetDataset(dev, split.dev);

@@ -1,0 +1,193 @@
+/**
+ * `evolve --dev DEV.jsonl ... --out OUT.safetensors MODEL...`: the studio's search
+ * (the Evolver and its DE variants, or Top-k kinship merging) on the WASM path, printing
+ * the per-generation table and the final dev and held-out scores, and writing the result
+ * with its recipe beside it. A recipe (the studio's or this command's) re-runs the same
+ * search: same files and seed give the same accepted offspring and the same bytes.
+ */
+import { MergeEngine, settingsProblem } from '../../src/engine/engine';
+import { DEFAULT_MERGE, type MergeMethod, type MergeParams } from '../../src/engine/merge-params';
+import { DEFAULT_SETTINGS, type EvolverSettings, type SelectionMode } from '../../src/engine/types';
+import { readSafetensors } from '../../src/formats/safetensors';
+import type { CommandSpec, Parsed } from '../args';
+import { choiceOption, numberOption, requireOption, stringOption, UsageError } from '../args';
+import { formatTable, InputError, Progress, readInput, writeOutput } from '../io';
+import { MERGEKIT_METHODS, mergeParamsFrom } from './merge';
+import { scoreRows } from './scores';
+
+const STRATEGIES: Record<string, Pick<EvolverSettings, 'strategy' | 'mutation' | 'adaptive'>> = {
+  evolver: { strategy: 'evolver', mutation: 'interpolate', adaptive: false },
+  'de-rand-1': { strategy: 'evolver', mutation: 'rand1', adaptive: false },
+  'de-best-1': { strategy: 'evolver', mutation: 'best1', adaptive: false },
+  jde: { strategy: 'evolver', mutation: 'rand1', adaptive: true },
+  'kinship-topk': { strategy: 'kinship_topk', mutation: 'interpolate', adaptive: false },
+};
+
+const MERGERS: Record<string, MergeMethod> = { avg: 'average', average: 'average', ...MERGEKIT_METHODS };
+
+export const evolveSpec: CommandSpec = {
+  name: 'evolve',
+  summary: 'Evolves checkpoints with the studio engine (WASM path) and writes the result and its recipe.',
+  usage: 'evolve --dev DEV.jsonl [--tokenizer tokenizer.json] [--heldout H.jsonl] [--strategy S] [--merger M] [--generations G] [--seed S] [--recipe R.json] --out OUT.safetensors MODEL...',
+  help: [
+    '  --dev FILE              dev rows for selection (required)',
+    '  --tokenizer FILE        tokenizer.json for text rows',
+    '  --heldout FILE          held-out rows, reported only (default: 25% of dev held out by a seeded split)',
+    '  --base FILE             the base checkpoint (task-vector mergers, kinship)',
+    `  --strategy S            ${Object.keys(STRATEGIES).join(', ')} (default evolver: the paper's mutation)`,
+    `  --merger M              ${Object.keys(MERGERS).join(', ')} (default avg)`,
+    '  --mode merged|individual  select on the merged population (default) or each model alone',
+    '  --f F, --cr CR          mutation scale and crossover rate (default 0.5, 0.5)',
+    '  --generations G         generations (Top-k: rounds; default 3)',
+    '  --seed S                one seed reproduces the run (default 42)',
+    '  --budget N              most dev evaluations, the starting ones included (0 = none)',
+    '  --patience K            stop after K generations without a better score (0 = never)',
+    '  --subset N              select on a seeded N-row subset of dev (0 = all)',
+    '  --top-k K               Top-k merging: models kept (default 3)',
+    '  --density, --lambda, --t, --alpha, --weights   merger options, as for merge',
+    '  --recipe FILE           a recipe .json (or a .safetensors the studio exported): its settings, then the flags above',
+    '  --out FILE              the result .safetensors (required); the recipe goes to FILE with .recipe.json',
+    '  --device cpu            evolve runs on the CPU in Node (onnxruntime-web scores on WASM)',
+    '  --json                  machine-readable output',
+  ].join('\n'),
+  options: {
+    dev: { type: 'string' },
+    tokenizer: { type: 'string' },
+    heldout: { type: 'string' },
+    base: { type: 'string' },
+    strategy: { type: 'string' },
+    merger: { type: 'string' },
+    mode: { type: 'string' },
+    f: { type: 'string' },
+    cr: { type: 'string' },
+    generations: { type: 'string' },
+    seed: { type: 'string' },
+    budget: { type: 'string' },
+    patience: { type: 'string' },
+    subset: { type: 'string' },
+    'top-k': { type: 'string' },
+    density: { type: 'string' },
+    lambda: { type: 'string' },
+    t: { type: 'string' },
+    alpha: { type: 'string' },
+    weights: { type: 'string' },
+    recipe: { type: 'string' },
+    out: { type: 'string' },
+    device: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+};
+
+/** Settings from a recipe object, checked field by field (it is untrusted input). */
+export function settingsFromRecipe(json: unknown, fileName: string): EvolverSettings {
+  if (typeof json !== 'object' || json === null) throw new InputError(`${fileName}: a recipe is a JSON object.`);
+  const r = json as Record<string, unknown>;
+  if (r.strategy === 'merge') throw new InputError(`${fileName}: this recipe is a one-shot merge; run it with \`evolver-studio merge\`.`);
+  const settings: EvolverSettings = { ...DEFAULT_SETTINGS };
+  const pick = <K extends keyof EvolverSettings>(key: K, ok: (v: unknown) => boolean) => {
+    if (r[key] === undefined) return;
+    if (!ok(r[key])) throw new InputError(`${fileName}: "${key}" has an invalid value ${JSON.stringify(r[key])}.`);
+    settings[key] = r[key] as EvolverSettings[K];
+  };
+  const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+  pick('strategy', (v) => v === 'evolver' || v === 'kinship_topk');
+  pick('mutation', (v) => v === 'interpolate' || v === 'rand1' || v === 'best1');
+  pick('adaptive', (v) => typeof v === 'boolean');
+  pick('mode', (v) => v === 'merged' || v === 'individual');
+  for (const key of ['f', 'cr', 'generations', 'seed', 'budget', 'patience', 'subset', 'topK'] as const) pick(key, isNumber);
+  pick('merger', (v) => typeof v === 'object' && v !== null && typeof (v as MergeParams).method === 'string');
+  settings.merger = { ...DEFAULT_MERGE, ...settings.merger };
+  return settings;
+}
+
+function readRecipe(file: string): { settings: EvolverSettings; base: string | null } {
+  const input = readInput(file);
+  let json: unknown;
+  try {
+    json = input.name.endsWith('.safetensors') ? JSON.parse(readSafetensors(input.bytes, input.name).metadata.recipe ?? 'null') : JSON.parse(new TextDecoder().decode(input.bytes));
+  } catch (err) {
+    throw new InputError(`${input.name}: not a recipe (${(err as Error).message}).`);
+  }
+  const base = (json as { base?: unknown } | null)?.base;
+  return { settings: settingsFromRecipe(json, input.name), base: typeof base === 'string' ? base : null };
+}
+
+export async function evolve({ values, positionals }: Parsed): Promise<number> {
+  const out = requireOption(values, 'out');
+  if (stringOption(values, 'device') && stringOption(values, 'device') !== 'cpu') {
+    throw new UsageError('evolve runs on the CPU in Node: onnxruntime-web scores offspring on WASM here, so a GPU population would read every offspring back. Use the studio for the WebGPU path.', 'evolve');
+  }
+  const recipePath = stringOption(values, 'recipe');
+  const recipe = recipePath ? readRecipe(recipePath) : { settings: { ...DEFAULT_SETTINGS }, base: null };
+  let settings = recipe.settings;
+  const strategy = stringOption(values, 'strategy');
+  if (strategy !== undefined) {
+    if (!STRATEGIES[strategy]) throw new UsageError(`--strategy must be one of ${Object.keys(STRATEGIES).join(', ')}; got "${strategy}".`, 'evolve');
+    settings = { ...settings, ...STRATEGIES[strategy] };
+  }
+  const mergerName = stringOption(values, 'merger');
+  if (mergerName !== undefined && !MERGERS[mergerName]) throw new UsageError(`--merger must be one of ${Object.keys(MERGERS).join(', ')}; got "${mergerName}".`, 'evolve');
+  settings = {
+    ...settings,
+    merger: mergeParamsFrom(values, mergerName ? MERGERS[mergerName]! : settings.merger.method, settings.merger, false),
+    mode: choiceOption<SelectionMode>(values, 'mode', ['merged', 'individual'], settings.mode),
+    f: numberOption(values, 'f', settings.f, { min: 0, max: 2 }),
+    cr: numberOption(values, 'cr', settings.cr, { min: 0, max: 1 }),
+    generations: numberOption(values, 'generations', settings.generations, { min: 0, integer: true }),
+    seed: numberOption(values, 'seed', settings.seed, { min: 0, max: 0xffffffff, integer: true }),
+    budget: numberOption(values, 'budget', settings.budget, { min: 0, integer: true }),
+    patience: numberOption(values, 'patience', settings.patience, { min: 0, integer: true }),
+    subset: numberOption(values, 'subset', settings.subset, { min: 0, integer: true }),
+    topK: numberOption(values, 'top-k', settings.topK, { min: 1, integer: true }),
+  };
+  const problem = settingsProblem(settings);
+  if (problem) throw new UsageError(problem, 'evolve');
+
+  const models = positionals.map(readInput);
+  if (models.length < 2) throw new UsageError(`give at least 2 ONNX model files (got ${models.length}).`, 'evolve');
+  const baseFile = stringOption(values, 'base');
+  const base = baseFile ? [readInput(baseFile)] : [];
+  const data = [requireOption(values, 'dev'), stringOption(values, 'tokenizer'), stringOption(values, 'heldout')].filter((f): f is string => f !== undefined).map(readInput);
+  const engine = new MergeEngine();
+  await engine.init('wasm');
+  const loaded = await engine.addFiles([...models, ...base, ...data]);
+  if (loaded.problems.length > 0) throw new InputError(loaded.problems.map((p) => p.message).join('\n'));
+  const baseName = base[0]?.name ?? null;
+  if (recipe.base && recipe.base !== baseName) process.stderr.write(`note: the recipe's base was ${recipe.base}; this run's base is ${baseName ?? 'none'}.\n`);
+  await engine.setBase(baseName);
+
+  const progress = new Progress(values.json === true);
+  const perGeneration = models.length;
+  let done = 0;
+  const result = await engine.run(settings, (e) => {
+    if (e.type === 'phase') progress.update(e.text);
+    if (e.type === 'offspring') {
+      done++;
+      const total = settings.strategy === 'kinship_topk' ? 0 : settings.generations * perGeneration;
+      progress.update(`${settings.strategy === 'kinship_topk' ? 'round' : 'generation'} ${e.generation}/${settings.generations} · ${done} evaluated · dev ${(100 * e.accuracy).toFixed(2)}%`, total > 0 ? done / total : undefined);
+    }
+  });
+  progress.done();
+  const exported = await engine.exportSafetensors();
+  writeOutput(out, exported.bytes);
+  const recipeOut = out.replace(/(\.safetensors)?$/, '.recipe.json');
+  const recipeJson = readSafetensors(exported.bytes, out).metadata.recipe!;
+  writeOutput(recipeOut, `${JSON.stringify(JSON.parse(recipeJson), null, 2)}\n`);
+
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ output: out, recipe: recipeOut, ...result }, null, 2)}\n`);
+    return 0;
+  }
+  const pct = (v: number) => (Number.isNaN(v) ? '–' : (100 * v).toFixed(2));
+  const unit = settings.strategy === 'kinship_topk' ? 'round' : 'generation';
+  process.stdout.write(
+    `${formatTable([
+      [unit, 'best %', 'mean %', settings.strategy === 'kinship_topk' ? 'best merge %' : 'merged %', 'accepted', 'evaluations', 'kinship'],
+      ...result.history.map((h) => [h.generation, pct(h.best), pct(h.mean), pct(h.merged), h.accepted, h.evaluations, h.kinship ? h.kinship.population.toFixed(4) : '–']),
+    ])}\n\n`,
+  );
+  process.stdout.write(`${formatTable(scoreRows([...result.individuals, ...(result.strategy === 'evolver' ? [result.initialMerge] : []), result.final]))}\n\n`);
+  process.stdout.write(`${result.stopReason} after ${result.counters.evaluations} dev evaluations (${result.counters.accepted}/${result.counters.offspring} accepted); wrote ${out} and ${recipeOut}\n`);
+  return 0;
+}
+

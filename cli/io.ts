@@ -1,0 +1,59 @@
+/**
+ * File input and output for the CLI: whole files as NamedBytes (the engine's input),
+ * errors that name the path, progress on stderr.
+ */
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { NamedBytes } from '../src/engine/types';
+
+export class InputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InputError';
+  }
+}
+
+/** Reads a file; the name the engine sees is the base name (as when a file is dropped in the studio). */
+export function readInput(file: string): NamedBytes {
+  if (!existsSync(file)) throw new InputError(`${file}: no such file.`);
+  if (!statSync(file).isFile()) throw new InputError(`${file}: not a file.`);
+  return { name: path.basename(file), bytes: new Uint8Array(readFileSync(file)) };
+}
+
+export function writeOutput(file: string, bytes: Uint8Array | string): void {
+  const dir = path.dirname(path.resolve(file));
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
+  writeFileSync(file, bytes);
+}
+
+/** A one-line progress bar on stderr when it is a terminal; plain lines otherwise (logs, CI). */
+export class Progress {
+  private lastLine = '';
+  constructor(private readonly quiet: boolean) {}
+
+  update(text: string, fraction?: number): void {
+    if (this.quiet) return;
+    const bar = fraction === undefined ? '' : `[${'#'.repeat(Math.round(Math.max(0, Math.min(1, fraction)) * 24)).padEnd(24, '.')}] `;
+    const line = `${bar}${text}`;
+    if (process.stderr.isTTY) {
+      process.stderr.write(`\r${line.slice(0, (process.stderr.columns ?? 100) - 1).padEnd(this.lastLine.length)}`);
+    } else if (line !== this.lastLine) {
+      process.stderr.write(`${line}\n`);
+    }
+    this.lastLine = line;
+  }
+
+  done(): void {
+    if (!this.quiet && process.stderr.isTTY && this.lastLine) process.stderr.write('\n');
+    this.lastLine = '';
+  }
+}
+
+/** A text table: first row is the header; numbers right-aligned. */
+export function formatTable(rows: readonly (readonly (string | number)[])[]): string {
+  const cells = rows.map((r) => r.map(String));
+  const widths = cells[0]!.map((_, c) => Math.max(...cells.map((r) => r[c]?.length ?? 0)));
+  const numeric = cells[0]!.map((_, c) => cells.slice(1).every((r) => /^-?[\d.]+%?$|^–$|^NaN$/.test(r[c] ?? '')));
+  const line = (r: string[]) => r.map((v, c) => (numeric[c] ? v.padStart(widths[c]!) : v.padEnd(widths[c]!))).join('  ').trimEnd();
+  return [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
+}

@@ -1,0 +1,2 @@
+import { getNodeGpu } from '../src/gpu/node-gpu';
+console.log(!!(await getNodeGpu()));

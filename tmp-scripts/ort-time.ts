@@ -1,0 +1,12 @@
+import { readFileSync } from 'node:fs';
+const t0 = performance.now();
+const ort = await import('onnxruntime-web/webgpu');
+const t1 = performance.now();
+ort.env.wasm.numThreads = 1;
+const s = await ort.InferenceSession.create(new Uint8Array(readFileSync('public/samples/expert-a.onnx')), { executionProviders: ['wasm'] });
+const t2 = performance.now();
+const s2 = await ort.InferenceSession.create(new Uint8Array(readFileSync('public/samples/expert-b.onnx')), { executionProviders: ['wasm'] });
+const t3 = performance.now();
+console.log({ import: t1 - t0, firstSession: t2 - t1, secondSession: t3 - t2 });
+const t4 = performance.now();
+process.on('exit', () => console.log('exit after', performance.now() - t4));

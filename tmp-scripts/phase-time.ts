@@ -1,0 +1,10 @@
+import { MergeEngine } from '../src/engine/engine';
+import { DEFAULT_SETTINGS } from '../src/engine/types';
+import { sampleFiles } from '../src/testing/samples';
+const t0 = performance.now();
+const lap = (s: string) => console.log(((performance.now() - t0) / 1000).toFixed(2), s);
+const engine = new MergeEngine();
+await engine.init('wasm'); lap('init');
+await engine.addFiles(sampleFiles()); lap('addFiles');
+const r = await engine.run({ ...DEFAULT_SETTINGS, generations: 8 }, () => {}); console.log(r.counters.msPerEvaluation);
+lap("done");
