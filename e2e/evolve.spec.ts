@@ -3,7 +3,9 @@
  * run two generations, watch the chart grow, export, and check the downloaded
  * safetensors strictly and by re-scoring it outside the browser.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { readSafetensors, tensorToFloat32 } from '../src/formats/safetensors';
 import { readOnnx } from '../src/formats/onnx';
@@ -64,7 +66,8 @@ test('drop samples, evolve 2 generations on the WASM path, export and re-score',
   await page.getByRole('button', { name: 'Export safetensors' }).click();
   const download = await downloadPromise;
   expect(download.suggestedFilename()).toMatch(/\.safetensors$/);
-  const bytes = new Uint8Array(readFileSync((await download.path())!));
+  const downloaded = (await download.path())!;
+  const bytes = new Uint8Array(readFileSync(downloaded));
 
   // Strict parse; names and shapes as in the checkpoint; recipe and seed in metadata.
   const file = readSafetensors(bytes, download.suggestedFilename());
@@ -93,5 +96,11 @@ test('drop samples, evolve 2 generations on the WASM path, export and re-score',
   expect(individualDev).toHaveLength(experts.length);
   expect(finalDev).toBeGreaterThanOrEqual(Math.max(...individualDev));
   await page.screenshot({ path: 'test-results/studio-wasm-done.png', fullPage: true });
+
+  // The studio's recipe re-runs in the CLI on the same files to the same bytes.
+  const cliOut = path.resolve('test-results', 'cli-rerun.safetensors');
+  const args = ['--recipe', downloaded, '--dev', `public/samples/${manifest.dev}`, '--heldout', `public/samples/${manifest.heldout}`, '--tokenizer', `public/samples/${manifest.tokenizer}`, '--out', cliOut];
+  execFileSync(process.execPath, ['bin/evolver-studio.mjs', 'evolve', ...args, ...experts.map((m) => `public/samples/${m.file}`)], { stdio: 'pipe' });
+  expect(Buffer.from(readFileSync(cliOut)).equals(Buffer.from(bytes))).toBe(true);
   expect(errors).toEqual([]);
 });

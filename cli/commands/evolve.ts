@@ -9,6 +9,7 @@ import { MergeEngine, settingsProblem } from '../../src/engine/engine';
 import { DEFAULT_MERGE, type MergeMethod, type MergeParams } from '../../src/engine/merge-params';
 import { DEFAULT_SETTINGS, type EvolverSettings, type SelectionMode } from '../../src/engine/types';
 import { readSafetensors } from '../../src/formats/safetensors';
+import { detectFormat } from '../../src/formats/registry';
 import type { CommandSpec, Parsed } from '../args';
 import { choiceOption, numberOption, requireOption, stringOption, UsageError } from '../args';
 import { formatTable, InputError, Progress, readInput, writeOutput } from '../io';
@@ -104,7 +105,7 @@ function readRecipe(file: string): { settings: EvolverSettings; base: string | n
   const input = readInput(file);
   let json: unknown;
   try {
-    json = input.name.endsWith('.safetensors') ? JSON.parse(readSafetensors(input.bytes, input.name).metadata.recipe ?? 'null') : JSON.parse(new TextDecoder().decode(input.bytes));
+    json = detectFormat(input.name, input.bytes.subarray(0, 65536)) === 'safetensors' ? JSON.parse(readSafetensors(input.bytes, input.name).metadata.recipe ?? 'null') : JSON.parse(new TextDecoder().decode(input.bytes));
   } catch (err) {
     throw new InputError(`${input.name}: not a recipe (${(err as Error).message}).`);
   }
