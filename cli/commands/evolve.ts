@@ -6,7 +6,8 @@
  * search: same files and seed give the same accepted offspring and the same bytes.
  */
 import { MergeEngine, settingsProblem } from '../../src/engine/engine';
-import { DEFAULT_MERGE, type MergeMethod, type MergeParams } from '../../src/engine/merge-params';
+import type { MergeMethod } from '../../src/engine/merge-params';
+import { parseRecipe, type Recipe } from '../../src/engine/recipe';
 import { DEFAULT_SETTINGS, type EvolverSettings, type SelectionMode } from '../../src/engine/types';
 import { readSafetensors } from '../../src/formats/safetensors';
 import { detectFormat } from '../../src/formats/registry';
@@ -79,29 +80,7 @@ export const evolveSpec: CommandSpec = {
   },
 };
 
-/** Settings from a recipe object, checked field by field (it is untrusted input). */
-export function settingsFromRecipe(json: unknown, fileName: string): EvolverSettings {
-  if (typeof json !== 'object' || json === null) throw new InputError(`${fileName}: a recipe is a JSON object.`);
-  const r = json as Record<string, unknown>;
-  if (r.strategy === 'merge') throw new InputError(`${fileName}: this recipe is a one-shot merge; run it with \`evolver-studio merge\`.`);
-  const settings: EvolverSettings = { ...DEFAULT_SETTINGS };
-  const pick = <K extends keyof EvolverSettings>(key: K, ok: (v: unknown) => boolean) => {
-    if (r[key] === undefined) return;
-    if (!ok(r[key])) throw new InputError(`${fileName}: "${key}" has an invalid value ${JSON.stringify(r[key])}.`);
-    settings[key] = r[key] as EvolverSettings[K];
-  };
-  const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
-  pick('strategy', (v) => v === 'evolver' || v === 'kinship_topk');
-  pick('mutation', (v) => v === 'interpolate' || v === 'rand1' || v === 'best1');
-  pick('adaptive', (v) => typeof v === 'boolean');
-  pick('mode', (v) => v === 'merged' || v === 'individual');
-  for (const key of ['f', 'cr', 'generations', 'seed', 'budget', 'patience', 'subset', 'topK'] as const) pick(key, isNumber);
-  pick('merger', (v) => typeof v === 'object' && v !== null && typeof (v as MergeParams).method === 'string');
-  settings.merger = { ...DEFAULT_MERGE, ...settings.merger };
-  return settings;
-}
-
-function readRecipe(file: string): { settings: EvolverSettings; base: string | null } {
+function readRecipe(file: string): Recipe {
   const input = readInput(file);
   let json: unknown;
   try {
@@ -109,8 +88,11 @@ function readRecipe(file: string): { settings: EvolverSettings; base: string | n
   } catch (err) {
     throw new InputError(`${input.name}: not a recipe (${(err as Error).message}).`);
   }
-  const base = (json as { base?: unknown } | null)?.base;
-  return { settings: settingsFromRecipe(json, input.name), base: typeof base === 'string' ? base : null };
+  try {
+    return parseRecipe(json, input.name);
+  } catch (err) {
+    throw new InputError((err as Error).message);
+  }
 }
 
 export async function evolve({ values, positionals }: Parsed): Promise<number> {
@@ -119,7 +101,7 @@ export async function evolve({ values, positionals }: Parsed): Promise<number> {
     throw new UsageError('evolve runs on the CPU in Node: onnxruntime-web scores offspring on WASM here, so a GPU population would read every offspring back. Use the studio for the WebGPU path.', 'evolve');
   }
   const recipePath = stringOption(values, 'recipe');
-  const recipe = recipePath ? readRecipe(recipePath) : { settings: { ...DEFAULT_SETTINGS }, base: null };
+  const recipe: Recipe = recipePath ? readRecipe(recipePath) : { settings: { ...DEFAULT_SETTINGS }, base: null, sources: [] };
   let settings = recipe.settings;
   const strategy = stringOption(values, 'strategy');
   if (strategy !== undefined) {

@@ -7,6 +7,7 @@ import { proxy, transfer, wrap, type Remote } from 'comlink';
 import type { EngineApi, EvolverSettings, NamedBytes, ProgressEvent } from '../engine/types';
 import { useStudioStore } from './store';
 import { idleProgress } from './slices/run';
+import { looksLikeRecipe, parseRecipe } from '../engine/recipe';
 
 let engine: Remote<EngineApi> | null = null;
 let initialised: Promise<void> | null = null;
@@ -59,7 +60,36 @@ export async function addFiles(files: NamedBytes[]): Promise<void> {
 
 export async function addBrowserFiles(list: Iterable<File>): Promise<void> {
   const files = await Promise.all(Array.from(list, async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })));
-  if (files.length > 0) await addFiles(files);
+  // Recipes set the run's settings here; everything else is data for the engine.
+  const data = files.filter((f) => !applyRecipeFile(f));
+  if (data.length > 0) await addFiles(data);
+}
+
+/** Data files that are JSON but never recipes: read by the engine. */
+const DATA_JSON = /(^|\/)(tokenizer|tokenizer_config|manifest)\.json$/i;
+
+/**
+ * If the file is a recipe (the studio's or the CLI's .recipe.json), applies its settings
+ * and its base and returns true; a recipe that does not parse is reported by name.
+ */
+function applyRecipeFile(file: NamedBytes): boolean {
+  if (!file.name.toLowerCase().endsWith('.json') || DATA_JSON.test(file.name)) return false;
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(file.bytes));
+  } catch {
+    return false;
+  }
+  if (!looksLikeRecipe(json)) return false;
+  try {
+    const recipe = parseRecipe(json, file.name);
+    useStudioStore.setState({ settings: recipe.settings, recipeSource: file.name, recipeError: null, problems: [] });
+    const { snapshot } = useStudioStore.getState();
+    if (recipe.base && snapshot.checkpoints.some((c) => c.name === recipe.base)) void setBase(recipe.base);
+  } catch (err) {
+    useStudioStore.setState({ problems: [{ fileName: file.name, message: message(err) }] });
+  }
+  return true;
 }
 
 interface SampleManifest {

@@ -35,6 +35,8 @@ export interface RunSlice {
   runError: string | null;
   /** A recipe field the user is editing does not parse: Start and Merge stay disabled. */
   recipeError: string | null;
+  /** The recipe file the settings came from, until the user edits them. */
+  recipeSource: string | null;
   setSettings(patch: Partial<EvolverSettings>): void;
   setPreference(preference: ComputePreference): void;
 }
@@ -60,6 +62,7 @@ export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set)
   result: null,
   runError: null,
   recipeError: null,
-  setSettings: (patch) => set((s) => ({ settings: { ...s.settings, ...patch } })),
+  recipeSource: null,
+  setSettings: (patch) => set((s) => ({ settings: { ...s.settings, ...patch }, recipeSource: null })),
   setPreference: (preference) => set({ preference }),
 });

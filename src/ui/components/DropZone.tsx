@@ -32,7 +32,7 @@ export function DropZone() {
         }}
       >
         <strong>Drop files here</strong>
-        <span className="muted">2–8 ONNX checkpoints of one architecture · dev set .jsonl · tokenizer.json</span>
+        <span className="muted">2–8 ONNX checkpoints of one architecture · dev set .jsonl · tokenizer.json · a .recipe.json to re-run</span>
         {loading && <span className="muted">Reading…</span>}
         <input
           ref={input}

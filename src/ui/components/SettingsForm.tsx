@@ -96,6 +96,8 @@ function RulesField() {
 /** The merge method and the parameters it uses. */
 export function MergerForm() {
   const method = useStudioStore((s) => s.settings.merger.method);
+  // A loaded recipe replaces the rules: remount the field so its text shows them.
+  const recipeSource = useStudioStore((s) => s.recipeSource);
   const disabled = useStudioStore((s) => s.status === 'running');
   const usesTaskVectors = ['task_arithmetic', 'ties', 'dare_linear', 'dare_ties'].includes(method);
   return (
@@ -129,7 +131,7 @@ export function MergerForm() {
       {method === 'regmean' && (
         <MergeField label="α" field="alpha" min={0} max={1} step={0.05} hint="Off-diagonal shrink of the Gram matrices (1 = plain RegMean)" />
       )}
-      <RulesField />
+      <RulesField key={recipeSource ?? ''} />
     </div>
   );
 }
@@ -172,8 +174,14 @@ export function SettingsForm() {
   const adaptive = useStudioStore((s) => s.settings.adaptive);
   const disabled = useStudioStore((s) => s.status === 'running');
   const topK = strategy === 'kinship_topk';
+  const recipeSource = useStudioStore((s) => s.recipeSource);
   return (
     <>
+      {recipeSource && (
+        <p className="muted" data-testid="recipe-source">
+          Settings from the recipe {recipeSource}; editing any field leaves it.
+        </p>
+      )}
       <div className="settings">
         <SelectField label="Strategy" field="strategy" options={STRATEGIES} />
         {!topK && <SelectField label="Mutation" field="mutation" options={MUTATION_LABELS as Record<MutationStrategy, string>} />}
