@@ -1,0 +1,338 @@
+/**
+ * `npm run bench`: the performance goals, measured as ratios within one run, appended to
+ * BENCHMARKS.md with the machine, the date and the exact command.
+ *
+ * 1. Evolution overhead: time per offspring (mutation + merge + dev evaluation) over the
+ *    time of one plain dev evaluation of a fixed model, same runtime, same dev set.
+ * 2. Counters: sessions created and weight bytes read back per offspring.
+ * 3. The DE step and every merger on 58.7M floats, as GB/s of parameters and as a ratio
+ *    to a measured memcpy of the same vector; the same DE step in NumPy and PyTorch
+ *    (Debian's python3-numpy / python3-torch, when installed) on the same vectors.
+ *    The same on the GPU path, against a buffer copy (a software adapter is labelled so).
+ * 4. TIES' magnitude threshold by radix selection vs a full sort, 58.7M elements.
+ * 5. Scaling of a generation's population work with 2, 4, 8 models and 1×, 4×, 16× the
+ *    sample's parameters (CPU), and of a whole generation with evaluation on the sample.
+ *
+ * Timings take the median of several runs after a warm-up. Node runs with --liftoff-only
+ * (see bin/evolver-studio.mjs).
+ */
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CpuMerger } from '../src/engine/cpu-merger';
+import { CpuPopulation } from '../src/engine/cpu-population';
+import { runEvolver } from '../src/engine/evolver';
+import { flattenParameters, mergedLayout, type ParameterLayout } from '../src/engine/layout';
+import { DEFAULT_MERGE, type MergeMethod, type MergeParams } from '../src/engine/merge-params';
+import { Workspace } from '../src/engine/workspace';
+import { DEFAULT_SETTINGS, type EvolverSettings } from '../src/engine/types';
+import { DatasetEvaluator } from '../src/eval/evaluator';
+import { ortCounters, WeightFedSession } from '../src/eval/ort';
+import { weightsToInputs } from '../src/formats/onnx';
+import { gpuTransferCounters } from '../src/gpu/buffers';
+import { requestStudioDevice } from '../src/gpu/device';
+import { getNodeGpu } from '../src/gpu/node-gpu';
+import { GpuPopulation } from '../src/engine/gpu-population';
+import { deStepCpu } from '../src/kernels/de-step/de-step.cpu';
+import { kinshipMomentsCpu } from '../src/kernels/kinship/kinship.cpu';
+import { topKMagnitudeCut, trimCount } from '../src/kernels/task-vector/magnitude-select.cpu';
+import { CounterRng } from '../src/kernels/rng/rng.cpu';
+import { sampleFiles } from '../src/testing/samples';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const PAPER_FLOATS = 58_700_000;
+const lines: string[] = [];
+const say = (text = '') => {
+  lines.push(text);
+  process.stderr.write(`${text}\n`);
+};
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/** Median wall time in ms of fn over `runs` runs after one warm-up. */
+async function time(fn: () => unknown, runs = 5): Promise<number> {
+  await fn();
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await fn();
+    samples.push(performance.now() - t);
+  }
+  return median(samples);
+}
+
+function randomVector(n: number, seed: number, around: Float32Array | null = null, scale = 1): Float32Array {
+  const rng = new CounterRng(seed, 77);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = (around ? around[i]! : 0) + scale * (rng.nextUnit() * 2 - 1);
+  return out;
+}
+
+async function overhead(): Promise<void> {
+  say('### 1. Evolution overhead and counters (WASM path, sample checkpoints, 588 dev rows)');
+  say();
+  const ws = new Workspace();
+  const report = ws.addFiles(sampleFiles());
+  if (report.problems.length > 0) throw new Error(report.problems.map((p) => p.message).join('; '));
+  const members = ws.population();
+  const layout = mergedLayout(members.map((m) => m.model));
+  const flats = members.map((m) => flattenParameters(m.model, layout));
+  const session = await WeightFedSession.create({
+    modelBytes: weightsToInputs(members[0]!.bytes, new Set(layout.slots.map((s) => s.name))),
+    path: 'wasm',
+    weights: layout.slots.map((s) => ({ name: s.name, dims: s.dims })),
+  });
+  const dev = new DatasetEvaluator(session, ws.splits().dev);
+  const fixed = new CpuPopulation(layout, flats, new CpuMerger(layout, DEFAULT_MERGE, null));
+  const plain = await time(() => dev.score(fixed.handles(0)), 9);
+
+  const rows: string[][] = [];
+  for (const [label, settings] of [
+    ['Evolver + average, with merger', { ...DEFAULT_SETTINGS, generations: 4 }],
+    ['Evolver, without merger', { ...DEFAULT_SETTINGS, generations: 4, mode: 'individual' }],
+    ['jDE (DE/rand/1) + average', { ...DEFAULT_SETTINGS, generations: 4, mutation: 'rand1', adaptive: true }],
+  ] as [string, EvolverSettings][]) {
+    const population = new CpuPopulation(layout, flats, new CpuMerger(layout, settings.merger, null));
+    const sessionsBefore = ortCounters.sessionsCreated;
+    let offspringStart = 0;
+    let offspringEnd = 0;
+    let evaluations = 0;
+    let chartMs = 0;
+    const outcome = await runEvolver(population, settings, {
+      score: async (set) => {
+        evaluations++;
+        const t = performance.now();
+        const scores = await dev.score(population.handles(set));
+        // Without merger, the merge is scored once per generation for the chart only.
+        if (settings.mode === 'individual' && set === 'merged' && offspringStart > 0) chartMs += performance.now() - t;
+        return scores;
+      },
+      onProgress: (e) => {
+        // The generation-0 record closes the starting evaluations; offspring follow.
+        if (e.type === 'generation' && e.stat.generation === 0) offspringStart = performance.now();
+        if (e.type === 'offspring') offspringEnd = performance.now();
+      },
+    });
+    const perOffspring = (offspringEnd - offspringStart - chartMs) / outcome.offspring;
+    const chart = chartMs > 0 ? ` (+${(chartMs / outcome.offspring).toFixed(1)} for the chart's merge score)` : '';
+    rows.push([label, plain.toFixed(1), `${perOffspring.toFixed(1)}${chart}`, (perOffspring / plain).toFixed(3), String(ortCounters.sessionsCreated - sessionsBefore), String(evaluations)]);
+  }
+  say('| run | plain dev evaluation (ms) | per offspring (ms) | ratio (goal ≤ 1.10) | sessions created during run | dev evaluations |');
+  say('|---|---|---|---|---|---|');
+  for (const r of rows) say(`| ${r.join(' | ')} |`);
+  say();
+  say('Per offspring = the DE step, the merge with the candidate in place and one dev evaluation. Without merger, each');
+  say('generation also scores the merged population once for the chart (never for selection): shown apart. Evaluation');
+  say('dominates: the DE step and merge of 233K parameters take well under a millisecond.');
+  await session.release();
+
+  // GPU population (Dawn in Node): the offspring loop's weight traffic.
+  const gpu = await getNodeGpu();
+  if (!gpu) {
+    say('GPU population: no WebGPU adapter in Node here; the browser e2e (e2e/webgpu.spec.ts) asserts 0 sessions and 0 bytes per offspring.');
+    say();
+    return;
+  }
+  const studio = await requestStudioDevice(gpu);
+  const params: MergeParams = { ...DEFAULT_MERGE, method: 'ties' };
+  const base = randomVector(layout.totalSize, 9, flats[0]!, 0.01);
+  const pop = new GpuPopulation(studio.device, layout, flats, params, base);
+  const before = gpuTransferCounters.bytesReadBack;
+  for (let k = 0; k < 12; k++) {
+    pop.trial({ target: k % 3, base: k % 3, plus: (k + 1) % 3, minus: k % 3 }, { f: 0.5, cr: 0.5, seed: 1, stream: k + 1, jRand: k });
+    await pop.merge(k % 3);
+    if (k % 2) pop.accept(k % 3);
+  }
+  await studio.device.queue.onSubmittedWorkDone();
+  say(`GPU population (${studio.adapterInfo.description || studio.adapterInfo.vendor}${studio.isSoftware ? ', software' : ''}): 12 offspring with the TIES merger read back ${(gpuTransferCounters.bytesReadBack - before) / 12} weight bytes per offspring (goal 0). The offspring are fed to onnxruntime-web as GPU buffers in the browser (e2e/webgpu.spec.ts asserts 0 sessions and 0 bytes there).`);
+  say();
+  pop.dispose();
+  studio.device.destroy();
+}
+
+async function kernels(tmp: string): Promise<void> {
+  const n = PAPER_FLOATS;
+  say(`### 2. DE step and mergers on ${(n / 1e6).toFixed(1)}M floats (CPU path, one thread)`);
+  say();
+  const base = randomVector(n, 1);
+  const models = [2, 3, 4].map((seed) => randomVector(n, seed, base, 0.01));
+  const out = new Float32Array(n);
+  const memcpy = await time(() => out.set(models[0]!));
+  const gbps = (bytes: number, ms: number) => (bytes / 1e9 / (ms / 1e3)).toFixed(2);
+  const paramBytes = n * 4;
+  const rows: [string, number][] = [];
+  const layout: ParameterLayout = { slots: [{ name: 'w', dims: [n], size: n, offset: 0, depth: 0, layer: 'w' }], totalSize: n };
+  rows.push(['DE step (the Evolver: interpolation, CR 0.5, j_rand)', await time(() => deStepCpu(models[0]!, models[1]!, out, { f: 0.5, cr: 0.5, seed: 1, stream: 2, offset: 0, jRand: 5 }))]);
+  const merge = (method: MergeMethod, count = 3) => {
+    const merger = new CpuMerger(layout, { ...DEFAULT_MERGE, method }, base);
+    return time(() => merger.mergeInto(out, models.slice(0, count)), 3);
+  };
+  for (const [label, method, count] of [
+    ['simple average (3 models)', 'average', 3],
+    ['task arithmetic (3 models)', 'task_arithmetic', 3],
+    ['TIES (3 models, density 0.5, radix select)', 'ties', 3],
+    ['DARE linear (3 models)', 'dare_linear', 3],
+    ['SLERP (2 models)', 'slerp', 2],
+    ['model stock (3 models)', 'model_stock', 3],
+  ] as [string, MergeMethod, number][]) {
+    rows.push([label, await merge(method, count)]);
+  }
+  rows.push(['kinship moments (one pair, against the base)', await time(() => kinshipMomentsCpu(models[0]!, models[1]!, base), 3)]);
+  say(`memcpy of one ${(paramBytes / 1e6).toFixed(0)} MB vector (Float32Array.set): ${memcpy.toFixed(1)} ms, ${gbps(paramBytes, memcpy)} GB/s.`);
+  say();
+  say('| operation | ms | GB/s of output parameters | × memcpy |');
+  say('|---|---|---|---|');
+  for (const [label, ms] of rows) say(`| ${label} | ${ms.toFixed(1)} | ${gbps(paramBytes, ms)} | ${(ms / memcpy).toFixed(2)} |`);
+  say();
+
+  // The same DE step in NumPy and PyTorch, on the same two vectors.
+  const python = '/usr/bin/python3';
+  const script = path.join(ROOT, 'tools', 'bench_de.py');
+  const [xFile, dFile] = [path.join(tmp, 'x.f32'), path.join(tmp, 'd.f32')];
+  writeFileSync(xFile, new Uint8Array(models[0]!.buffer));
+  writeFileSync(dFile, new Uint8Array(models[1]!.buffer));
+  for (const lib of ['numpy', 'torch']) {
+    try {
+      const result = JSON.parse(execFileSync(python, [script, lib, xFile, dFile], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as { de_ms: number; memcpy_ms: number; version: string };
+      say(`- ${lib} ${result.version}: DE step ${result.de_ms.toFixed(1)} ms, its memcpy ${result.memcpy_ms.toFixed(1)} ms, ${(result.de_ms / result.memcpy_ms).toFixed(1)}× its memcpy; ${(result.de_ms / rows[0]![1]).toFixed(1)}× the studio's CPU DE step.`);
+    } catch (err) {
+      say(`- ${lib}: not measured (${((err as { stderr?: string }).stderr ?? String(err)).trim().split('\n').pop()}); install Debian's python3-${lib}.`);
+    }
+  }
+  say();
+
+}
+
+/** The same kernels on the GPU population's path, against a GPU buffer copy of the same bytes. */
+async function gpuKernels(): Promise<void> {
+  const gpu = await getNodeGpu();
+  say('### 3. DE step and mergers on the GPU path');
+  say();
+  if (!gpu) {
+    say('No WebGPU adapter in Node on this machine: not measured.');
+    say();
+    return;
+  }
+  const studio = await requestStudioDevice(gpu);
+  const { device } = studio;
+  const n = studio.isSoftware ? 4_000_000 : PAPER_FLOATS;
+  const layout: ParameterLayout = { slots: [{ name: 'w', dims: [n], size: n, offset: 0, depth: 0, layer: 'w' }], totalSize: n };
+  const base = randomVector(n, 1);
+  const models = [2, 3, 4].map((seed) => randomVector(n, seed, base, 0.01));
+  const done = () => device.queue.onSubmittedWorkDone();
+  const copySrc = device.createBuffer({ size: n * 4, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+  const copyDst = device.createBuffer({ size: n * 4, usage: GPUBufferUsage.COPY_DST });
+  const copy = await time(async () => {
+    const encoder = device.createCommandEncoder();
+    encoder.copyBufferToBuffer(copySrc, 0, copyDst, 0, n * 4);
+    device.queue.submit([encoder.finish()]);
+    await done();
+  });
+  const rows: [string, number][] = [];
+  const trial = new GpuPopulation(device, layout, models, DEFAULT_MERGE, base);
+  rows.push(['DE step (interpolation, CR 0.5, j_rand)', await time(async () => {
+    trial.trial({ target: 0, base: 0, plus: 1, minus: 0 }, { f: 0.5, cr: 0.5, seed: 1, stream: 2, jRand: 5 });
+    await done();
+  })]);
+  trial.dispose();
+  for (const [label, method] of [['simple average (3 models)', 'average'], ['TIES (3 models, density 0.5, radix select)', 'ties'], ['DARE linear (3 models)', 'dare_linear']] as [string, MergeMethod][]) {
+    const pop = new GpuPopulation(device, layout, models, { ...DEFAULT_MERGE, method }, base);
+    rows.push([label, await time(async () => {
+      await pop.merge(null);
+      await done();
+    }, 3)]);
+    pop.dispose();
+  }
+  copySrc.destroy();
+  copyDst.destroy();
+  const info = studio.adapterInfo;
+  say(`Adapter: ${[info.vendor, info.architecture, info.description].filter(Boolean).join(' ')}${studio.isSoftware ? ' — a software adapter: these are CPU-emulation timings, at 4M floats; only the ratios mean anything' : ''}. Copy of one ${(n * 4 / 1e6).toFixed(0)} MB buffer: ${copy.toFixed(1)} ms.`);
+  say();
+  say('| operation | ms | × buffer copy |');
+  say('|---|---|---|');
+  for (const [label, ms] of rows) say(`| ${label} | ${ms.toFixed(1)} | ${(ms / copy).toFixed(2)} |`);
+  say();
+  device.destroy();
+}
+
+/** TIES' magnitude threshold by radix selection against a full sort of the magnitudes. */
+async function tiesSelection(): Promise<void> {
+  const n = PAPER_FLOATS;
+  const base = randomVector(n, 1);
+  const model = randomVector(n, 2, base, 0.01);
+  say(`### 4. TIES threshold: radix selection vs a full sort (${(n / 1e6).toFixed(1)}M elements, density 0.5)`);
+  say();
+  const k = trimCount(0.5, n);
+  const select = await time(() => topKMagnitudeCut(model, k, base), 3);
+  const sortOnce = () => {
+    const mags = Float32Array.from(model, (v, i) => Math.abs(v - base[i]!));
+    mags.sort();
+    return mags[n - k];
+  };
+  const sort = await time(sortOnce, 1);
+  say(`| method | ms |\n|---|---|\n| radix select (3 histogram passes, no copy) | ${select.toFixed(0)} |\n| full sort of the magnitudes (Float32Array.prototype.sort, copy included) | ${sort.toFixed(0)} |`);
+  say();
+  say(`Selection is ${(sort / select).toFixed(1)}× faster than sorting.`);
+  say();
+}
+
+async function scaling(): Promise<void> {
+  say('### 5. Scaling: one generation of population work (DE step + merge per offspring, average merger, CPU, no evaluation)');
+  say();
+  const sampleSize = 233_186;
+  const header = ['models \\ parameters', ...[1, 4, 16].map((m) => `${m}× (${((m * sampleSize) / 1e6).toFixed(2)}M)`)];
+  say(`| ${header.join(' | ')} |`);
+  say(`|${header.map(() => '---').join('|')}|`);
+  for (const count of [2, 4, 8]) {
+    const cells: string[] = [];
+    for (const mult of [1, 4, 16]) {
+      const size = sampleSize * mult;
+      const layout: ParameterLayout = { slots: [{ name: 'w', dims: [size], size, offset: 0, depth: 0, layer: 'w' }], totalSize: size };
+      const base = randomVector(size, 5);
+      const flats = Array.from({ length: count }, (_, i) => randomVector(size, 10 + i, base, 0.01));
+      const pop = new CpuPopulation(layout, flats, new CpuMerger(layout, DEFAULT_MERGE, null));
+      const ms = await time(async () => {
+        for (let t = 0; t < count; t++) {
+          pop.trial({ target: t, base: t, plus: (t + 1) % count, minus: t }, { f: 0.5, cr: 0.5, seed: 3, stream: t + 1, jRand: t });
+          await pop.merge(t);
+        }
+      }, 3);
+      cells.push(`${ms.toFixed(1)} ms`);
+    }
+    say(`| ${count} | ${cells.join(' | ')} |`);
+  }
+  say();
+  say('A whole generation on the sample (3 models, 233K parameters) is dominated by its 3 dev evaluations (section 1):');
+  say('population work grows linearly in models × parameters and stays far below one evaluation at these sizes.');
+  say();
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'evolver-bench-'));
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  say(`## Run of ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC`);
+  say();
+  say(`Command: \`npm run bench\` (node --liftoff-only --import tsx tools/bench.ts). Machine: ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}.`);
+  say();
+  try {
+    await overhead();
+    await kernels(tmp);
+    await gpuKernels();
+    await tiesSelection();
+    await scaling();
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  const file = path.join(ROOT, 'BENCHMARKS.md');
+  if (!existsSync(file)) writeFileSync(file, '# Benchmarks\n\nEach run of `npm run bench` appends a section; ratios are measured within one run. SwiftShader (software WebGPU) timings would be CPU emulation and are not reported as GPU speed.\n\n');
+  appendFileSync(file, `${lines.join('\n')}\n`);
+  process.stderr.write(`appended to ${path.relative(ROOT, file)}\n`);
+}
+
+await main();
+process.exit(0);

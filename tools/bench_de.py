@@ -1,0 +1,66 @@
+"""The Evolver's DE step in NumPy or PyTorch, for `npm run bench` to compare against.
+
+    python3 tools/bench_de.py numpy|torch X.f32 D.f32
+
+Reads two float32 vectors written by tools/bench.ts and times, on one thread, the
+step as the reference code writes it (a uniform draw per element, interpolation toward
+the donor, a select) and a memcpy of one vector, each the median of five runs.
+Prints JSON: {"de_ms", "memcpy_ms", "version"}.
+"""
+import json
+import sys
+import time
+
+
+def median_ms(fn, runs=5):
+    fn()
+    samples = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t) * 1000)
+    return sorted(samples)[len(samples) // 2]
+
+
+def main():
+    lib, x_path, d_path = sys.argv[1:4]
+    f, cr = 0.5, 0.5
+    if lib == "numpy":
+        import numpy as np
+
+        x = np.fromfile(x_path, dtype=np.float32)
+        d = np.fromfile(d_path, dtype=np.float32)
+        out = np.empty_like(x)
+        rng = np.random.default_rng(1)
+
+        def step():
+            mask = rng.random(x.shape[0], dtype=np.float32) < cr
+            mutant = x + np.float32(f) * (d - x)
+            np.copyto(out, np.where(mask, mutant, x))
+
+        de = median_ms(step)
+        memcpy = median_ms(lambda: np.copyto(out, x))
+        version = np.__version__
+    else:
+        import numpy as np
+        import torch
+
+        torch.set_num_threads(1)
+        x = torch.from_numpy(np.fromfile(x_path, dtype=np.float32))
+        d = torch.from_numpy(np.fromfile(d_path, dtype=np.float32))
+        out = torch.empty_like(x)
+        gen = torch.Generator().manual_seed(1)
+
+        def step():
+            mask = torch.rand(x.shape[0], generator=gen) < cr
+            mutant = x + f * (d - x)
+            out.copy_(torch.where(mask, mutant, x))
+
+        de = median_ms(step)
+        memcpy = median_ms(lambda: out.copy_(x))
+        version = torch.__version__
+    print(json.dumps({"de_ms": de, "memcpy_ms": memcpy, "version": version}))
+
+
+if __name__ == "__main__":
+    main()
