@@ -78,6 +78,7 @@ export class Workspace {
   private pendingBase: string | null = null;
   /** Encoded splits for the current files; null until a dev set and a checkpoint are both loaded. */
   private encoded: EncodedSplits | null = null;
+  private readonly encodedRows = new WeakMap<RowsFile, { tokenizer: TextTokenizer | undefined; labels: string[] | undefined; shape: ModelShape; dataset: EncodedDataset }>();
 
   addFiles(files: readonly NamedBytes[]): LoadReport {
     const problems: FileProblem[] = [];
@@ -215,12 +216,26 @@ export class Workspace {
     return modelShape(this.checkpoints[0].model, this.checkpoints[0].name);
   }
 
+  /**
+   * Encoded rows of a file, reused while the tokenizer, the labels and the model's shape
+   * stay the same: dropping a checkpoint or another file does not re-tokenize the dev set.
+   */
+  private encodeCached(file: RowsFile, shape: ModelShape): EncodedDataset {
+    const tokenizer = this.tokenizer?.tokenizer;
+    const labels = this.labels ?? undefined;
+    const hit = this.encodedRows.get(file);
+    if (hit && hit.tokenizer === tokenizer && hit.labels === labels && hit.shape.sequenceLength === shape.sequenceLength && hit.shape.numClasses === shape.numClasses) return hit.dataset;
+    const dataset = encodeRowsForModel(file.rows, file.fileName, shape, tokenizer, labels);
+    this.encodedRows.set(file, { tokenizer, labels, shape, dataset });
+    return dataset;
+  }
+
   /** Encodes dev and held-out rows for the loaded architecture; throws a DatasetError naming the file. */
   private encode(): EncodedSplits {
     if (!this.devFile) throw new Error('no dev set loaded');
     const shape = this.modelShape();
     const { sequenceLength, numClasses } = shape;
-    const encode = (file: RowsFile) => encodeRowsForModel(file.rows, file.fileName, shape, this.tokenizer?.tokenizer, this.labels ?? undefined);
+    const encode = (file: RowsFile) => this.encodeCached(file, shape);
     const dev = encode(this.devFile);
     let devPart: EncodedDataset;
     let heldout: EncodedDataset;
