@@ -37,12 +37,30 @@ export class CheckpointError extends Error {
   }
 }
 
+/** Why the graph's weights cannot be read from this file alone, or null. */
+export function externalWeightsProblem(model: OnnxModel): string | null {
+  const external = model.initializers.filter((i) => i.external);
+  if (external.length > 0) {
+    return `keeps ${external.length} weight tensor${external.length > 1 ? 's' : ''} (e.g. "${external[0]!.name}") in an external data file, which the studio does not read yet: export the model with its weights inside the .onnx (below 2 GB).`;
+  }
+  if (onnxFloatTensors(model).length === 0) return 'has no float weights stored in the graph.';
+  return null;
+}
+
+/** Count of NaN and ±Inf values: merging spreads them, so the studio warns about them. */
+export function nonFiniteCount(tensors: readonly FloatTensor[]): number {
+  let count = 0;
+  for (const t of tensors) for (let i = 0; i < t.data.length; i++) if (!Number.isFinite(t.data[i]!)) count++;
+  return count;
+}
+
 export function readTensorCheckpoint(file: NamedBytes): TensorCheckpoint {
   const format = detectFormat(file.name, file.bytes.subarray(0, 65536));
   if (format === 'onnx') {
     const model = readOnnx(file.bytes, file.name);
     const tensors = onnxFloatTensors(model);
-    if (tensors.length === 0) throw new CheckpointError(file.name, 'has no float weights stored in the graph (external data is not supported yet).');
+    const problem = externalWeightsProblem(model);
+    if (problem) throw new CheckpointError(file.name, problem);
     return {
       name: file.name,
       format,

@@ -111,6 +111,8 @@ export interface CheckpointSummary {
   parameterCount: number;
   tensorCount: number;
   dtype: string;
+  /** NaN and ±Inf weights (0 for a healthy checkpoint): merging would spread them. */
+  nonFinite: number;
 }
 
 export interface DatasetSummary {
@@ -137,8 +139,11 @@ export interface StudioSnapshot {
   checkpoints: CheckpointSummary[];
   dataset: DatasetSummary | null;
   tokenizer: string | null;
-  /** mergedTensors: float tensors that differ across the checkpoints (the ones evolved). */
-  architecture: { inputs: string[]; outputs: string[]; opset: number; mergedTensors: number } | null;
+  /**
+   * mergedTensors / mergedParameters: float tensors (and their values) that differ across the
+   * checkpoints, the ones evolved; populationBytes: what a run holds of them (see workspace.ts).
+   */
+  architecture: { inputs: string[]; outputs: string[]; opset: number; mergedTensors: number; mergedParameters: number; populationBytes: number } | null;
 }
 
 export interface LoadReport extends StudioSnapshot {

@@ -8,7 +8,8 @@ import { readOnnx, describeArchitectureDifference, type OnnxModel } from '../for
 import { parseJsonl, encodeDataset, classBalance, subsetDataset, type DevRow, type EncodedDataset } from '../eval/dataset';
 import { loadTokenizer, type TextTokenizer } from '../eval/tokenize';
 import { datasetStrata, splitDevHeldout } from '../eval/split';
-import { floatInitializers, mergedLayout } from './layout';
+import { floatInitializers, mergedLayout, onnxFloatTensors } from './layout';
+import { externalWeightsProblem, nonFiniteCount } from './tensor-sets';
 import type { CheckpointSummary, DatasetSummary, FileProblem, LoadReport, NamedBytes, StudioSnapshot } from './types';
 
 export const MAX_CHECKPOINTS = 8;
@@ -20,6 +21,8 @@ export interface Checkpoint {
   name: string;
   bytes: Uint8Array;
   model: OnnxModel;
+  /** NaN and ±Inf weights: the checkpoint loads, and the studio warns. */
+  nonFinite: number;
 }
 
 interface RowsFile {
@@ -144,13 +147,14 @@ export class Workspace {
     if (this.checkpoints.some((c) => c.name === file.name)) throw new Error('a checkpoint with this name is already loaded.');
     if (this.checkpoints.length >= MAX_CHECKPOINTS) throw new Error(`at most ${MAX_CHECKPOINTS} checkpoints can be evolved together.`);
     const model = readOnnx(file.bytes, file.name);
-    if (floatInitializers(model).length === 0) throw new Error('has no float weights stored in the graph (external data is not supported yet).');
+    const problem = externalWeightsProblem(model);
+    if (problem) throw new Error(problem);
     const reference = this.checkpoints[0];
     if (reference) {
       const difference = describeArchitectureDifference({ fileName: reference.name, model: reference.model }, { fileName: file.name, model });
       if (difference) throw new Error(`not the same architecture as ${reference.name}: ${difference}`);
     }
-    this.checkpoints.push({ name: file.name, bytes: file.bytes, model });
+    this.checkpoints.push({ name: file.name, bytes: file.bytes, model, nonFinite: nonFiniteCount(onnxFloatTensors(model)) });
     if (this.pendingBase === file.name) this.baseName = file.name;
   }
 
@@ -266,6 +270,8 @@ export class Workspace {
 
   snapshot(): StudioSnapshot {
     const first = this.checkpoints[0]?.model;
+    const members = this.population();
+    const layout = members.length > 1 ? mergedLayout(members.map((c) => c.model)) : null;
     return {
       checkpoints: this.checkpoints.map((c) => summarizeCheckpoint(c, c.name === this.baseName)),
       dataset: this.encoded?.summary ?? null,
@@ -275,11 +281,23 @@ export class Workspace {
             inputs: first.inputs.map((i) => i.name),
             outputs: first.outputs.map((o) => o.name),
             opset: first.opsetVersion,
-            mergedTensors: this.population().length > 1 ? mergedLayout(this.population().map((c) => c.model)).slots.length : 0,
+            mergedTensors: layout?.slots.length ?? 0,
+            mergedParameters: layout?.totalSize ?? 0,
+            populationBytes: layout ? populationBytes(layout.totalSize, members.length) : 0,
           }
         : null,
     };
   }
+}
+
+/**
+ * Bytes a run holds for the evolved parameters (f32): every individual, the candidate and
+ * the merged set, the base when there is one, and on the CPU path the kinship reference
+ * (the checkpoints' mean) when there is not, so N + 3 copies either way. The graph itself
+ * adds about one checkpoint's size inside onnxruntime-web.
+ */
+export function populationBytes(parameters: number, models: number): number {
+  return 4 * parameters * (models + 3);
 }
 
 function summarizeCheckpoint(c: Checkpoint, isBase: boolean): CheckpointSummary {
@@ -291,5 +309,6 @@ function summarizeCheckpoint(c: Checkpoint, isBase: boolean): CheckpointSummary 
     parameterCount: floats.reduce((n, init) => n + init.floats!.length, 0),
     tensorCount: floats.length,
     dtype: 'F32',
+    nonFinite: c.nonFinite,
   };
 }

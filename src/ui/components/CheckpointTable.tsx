@@ -29,7 +29,15 @@ export function CheckpointTable() {
             const scores = individuals.find((m) => m.name === c.name);
             return (
               <tr key={c.name}>
-                <td>{c.name}</td>
+                <td>
+                  {c.name}
+                  {c.nonFinite > 0 && (
+                    <span className="warning" role="note" data-testid="non-finite">
+                      {' '}
+                      ⚠ {count(c.nonFinite)} NaN/Inf weights: merging spreads them; remove it or continue
+                    </span>
+                  )}
+                </td>
                 <td>
                   <input
                     type="checkbox"
@@ -57,7 +65,8 @@ export function CheckpointTable() {
       {architecture && (
         <p className="muted">
           One architecture: opset {architecture.opset}, inputs {architecture.inputs.join(', ')} → {architecture.outputs.join(', ')};{' '}
-          {architecture.mergedTensors} tensors differ across checkpoints and are evolved.
+          {architecture.mergedTensors} tensors ({count(architecture.mergedParameters)} parameters) differ across checkpoints and are evolved
+          {architecture.populationBytes > 0 && <>; a run holds about {bytes(architecture.populationBytes)} of them</>}.
         </p>
       )}
     </>

@@ -1,0 +1,42 @@
+/** Bad checkpoints a user may drop: weights in external data, NaN/Inf weights. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readOnnx } from '../formats/onnx';
+import { hasSamples, sampleBytes, sampleFiles } from '../testing/samples';
+import { onnxFloatTensors } from './layout';
+import { CheckpointError, readTensorCheckpoint } from './tensor-sets';
+import { Workspace } from './workspace';
+
+const fixture = (name: string) => new Uint8Array(readFileSync(path.resolve(import.meta.dirname, '../formats/fixtures', name)));
+
+describe('checkpoints the studio cannot or should not merge as they are', () => {
+  it('a model with its weights in external data is refused by name, saying which tensor and what to do', () => {
+    const ws = new Workspace();
+    const report = ws.addFiles([{ name: 'tiny-external.onnx', bytes: fixture('tiny-external.onnx') }]);
+    expect(report.problems).toHaveLength(1);
+    expect(report.problems[0]!.message).toMatch(/^tiny-external\.onnx: keeps \d+ weight tensors? \(e\.g\. "[^"]+"\) in an external data file/);
+    expect(report.problems[0]!.message).toContain('inside the .onnx');
+    expect(() => readTensorCheckpoint({ name: 'tiny-external.onnx', bytes: fixture('tiny-external.onnx') })).toThrow(CheckpointError);
+  });
+
+  it.skipIf(!hasSamples)('a checkpoint with NaN and Inf weights loads with a count to warn about; the others are untouched', () => {
+    const bytes = sampleBytes('expert-b.onnx').slice();
+    // Overwrite three weights of the first tensor, found by their bytes in the file.
+    const first = onnxFloatTensors(readOnnx(bytes, 'b'))[0]!.data;
+    const view = new DataView(bytes.buffer);
+    for (const [k, value] of [[0, NaN], [1, Infinity], [2, -Infinity]] as const) {
+      const target = new Uint8Array(new Float32Array([first[k]!]).buffer);
+      let at = -1;
+      for (let i = 0; i + 4 <= bytes.length && at < 0; i++) if (bytes[i] === target[0] && bytes[i + 1] === target[1] && bytes[i + 2] === target[2] && bytes[i + 3] === target[3]) at = i;
+      expect(at).toBeGreaterThan(0);
+      view.setFloat32(at, value, true);
+    }
+    const ws = new Workspace();
+    const report = ws.addFiles([...sampleFiles().filter((f) => f.name !== 'expert-b.onnx'), { name: 'expert-b.onnx', bytes }]);
+    expect(report.problems).toEqual([]);
+    const byName = new Map(report.checkpoints.map((c) => [c.name, c.nonFinite]));
+    expect(byName.get('expert-b.onnx')).toBe(3);
+    expect(byName.get('expert-a.onnx')).toBe(0);
+  });
+});
