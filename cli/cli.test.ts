@@ -4,7 +4,7 @@
  * the engine the studio runs.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -154,5 +154,27 @@ describe.skipIf(!hasSamples)('evolver-studio CLI on the sample', () => {
     const bad = await cli('evolve', ...DATA, '--strategy', 'kinship-topk', '--merger', 'regmean', '--out', path.join(tmp, 'y.safetensors'), ...EXPERTS);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('Top-k merging merges merged models again');
+  });
+
+  it('evolve --journal resumes an interrupted run to the same bytes and refuses another run\'s journal', async () => {
+    const journal = path.join(tmp, 'run.journal');
+    const args = ['evolve', ...DATA, '--strategy', 'jde', '--generations', '2', '--seed', '3', '--subset', '120', '--journal', journal];
+    const whole = await cli(...args, '--out', path.join(tmp, 'whole.safetensors'), ...EXPERTS);
+    expect(whole.code).toBe(0);
+    const lines = readFileSync(journal, 'utf8').trim().split('\n');
+    expect(JSON.parse(lines[0]!)).toMatchObject({ journal: 1, settings: { seed: 3, mutation: 'rand1', adaptive: true } });
+    // As if killed mid-run: the header, six scores and half a line being written.
+    const cut = path.join(tmp, 'cut.journal');
+    writeFileSync(cut, `${lines.slice(0, 7).join('\n')}\n${lines[7]!.slice(0, 10)}`);
+    const resumed = await cli(...args.slice(0, -1), cut, '--json', '--out', path.join(tmp, 'resumed.safetensors'), ...EXPERTS);
+    expect(resumed.code).toBe(0);
+    expect((JSON.parse(resumed.stdout) as { counters: { replayedEvaluations: number } }).counters.replayedEvaluations).toBe(6);
+    expect(readFileSync(path.join(tmp, 'resumed.safetensors')).equals(readFileSync(path.join(tmp, 'whole.safetensors')))).toBe(true);
+    // The resumed run dropped the half line and stored the rest: its journal is the whole run's.
+    expect(readFileSync(cut, 'utf8')).toBe(readFileSync(journal, 'utf8'));
+
+    const other = await cli('evolve', ...DATA, '--generations', '2', '--seed', '4', '--journal', journal, '--out', path.join(tmp, 'other.safetensors'), ...EXPERTS);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toContain('the journal belongs to another run');
   });
 });

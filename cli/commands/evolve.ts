@@ -6,6 +6,8 @@
  * search: same files and seed give the same accepted offspring and the same bytes.
  */
 import { MergeEngine, settingsProblem } from '../../src/engine/engine';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import type { JournalEntry } from '../../src/engine/journal';
 import type { MergeMethod } from '../../src/engine/merge-params';
 import { parseRecipe, type Recipe } from '../../src/engine/recipe';
 import { DEFAULT_SETTINGS, type EvolverSettings, type SelectionMode } from '../../src/engine/types';
@@ -49,6 +51,8 @@ export const evolveSpec: CommandSpec = {
     '  --density, --lambda, --t, --alpha, --weights   merger options, as for merge',
     '  --recipe FILE           a recipe .json (or a .safetensors the studio exported): its settings, then the flags above',
     '  --out FILE              the result .safetensors (required); the recipe goes to FILE with .recipe.json',
+    '  --journal FILE          store every selection score in FILE (JSON lines) as the run goes; run again with the',
+    '                          same FILE, files and settings to resume where an interrupted run stopped',
     '  --device cpu            evolve runs on the CPU in Node (onnxruntime-web scores on WASM)',
     '  --json                  machine-readable output',
   ].join('\n'),
@@ -74,11 +78,58 @@ export const evolveSpec: CommandSpec = {
     alpha: { type: 'string' },
     weights: { type: 'string' },
     recipe: { type: 'string' },
+    journal: { type: 'string' },
     out: { type: 'string' },
     device: { type: 'string' },
     json: { type: 'boolean' },
   },
 };
+
+/** The journal's first line: which run its scores belong to. */
+interface JournalHeader {
+  journal: 1;
+  settings: EvolverSettings;
+  models: string[];
+  base: string | null;
+}
+
+/**
+ * The scores an earlier run stored with --journal (a missing or empty file is a fresh
+ * start, and gets its header). A journal of another run (settings or files) is refused.
+ */
+function openJournal(file: string, header: JournalHeader): JournalEntry[] {
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  if (text.trim() === '') {
+    writeOutput(file, `${JSON.stringify(header)}\n`);
+    return [];
+  }
+  const lines = text.split('\n');
+  // A run killed while writing leaves a partial last line: the evaluation in flight. Drop it
+  // from the file too, so this run's entries start on a line of their own.
+  if (lines.at(-1) !== '') {
+    lines.pop();
+    writeOutput(file, `${lines.join('\n')}\n`);
+  }
+  let stored: JournalHeader;
+  try {
+    stored = JSON.parse(lines[0]!) as JournalHeader;
+  } catch {
+    throw new InputError(`${file}: not a journal (its first line is not JSON).`);
+  }
+  if (stored.journal !== 1) throw new InputError(`${file}: not an evolver-studio journal.`);
+  if (JSON.stringify(stored.settings) !== JSON.stringify(header.settings) || stored.models.join() !== header.models.join() || stored.base !== header.base) {
+    throw new InputError(`${file}: the journal belongs to another run (its settings or models differ from these); give another --journal file to start afresh.`);
+  }
+  return lines.slice(1).filter((l) => l.trim() !== '').map((line, i) => {
+    try {
+      const entry = JSON.parse(line) as JournalEntry;
+      if ((typeof entry.set !== 'number' && typeof entry.set !== 'string') || typeof entry.fitness?.accuracy !== 'number') throw new Error('not a journal entry');
+      return entry;
+    } catch (err) {
+      throw new InputError(`${file}: line ${i + 2} is not a journal entry (${(err as Error).message}).`);
+    }
+  });
+}
 
 function readRecipe(file: string): Recipe {
   const input = readInput(file);
@@ -139,17 +190,20 @@ export async function evolve({ values, positionals }: Parsed): Promise<number> {
   if (recipe.base && recipe.base !== baseName) process.stderr.write(`note: the recipe's base was ${recipe.base}; this run's base is ${baseName ?? 'none'}.\n`);
   await engine.setBase(baseName);
 
+  const journalPath = stringOption(values, 'journal');
+  const journal = journalPath ? openJournal(journalPath, { journal: 1, settings, models: models.map((m) => m.name), base: baseName }) : [];
   const progress = new Progress(values.json === true);
   const perGeneration = models.length;
   let done = 0;
   const result = await engine.run(settings, (e) => {
+    if (e.type === 'journal' && journalPath) appendFileSync(journalPath, `${JSON.stringify(e.entry)}\n`);
     if (e.type === 'phase') progress.update(e.text);
     if (e.type === 'offspring') {
       done++;
       const total = settings.strategy === 'kinship_topk' ? 0 : settings.generations * perGeneration;
       progress.update(`${settings.strategy === 'kinship_topk' ? 'round' : 'generation'} ${e.generation}/${settings.generations} · ${done} evaluated · dev ${(100 * e.accuracy).toFixed(2)}%`, total > 0 ? done / total : undefined);
     }
-  });
+  }, journal);
   progress.done();
   const exported = await engine.exportSafetensors();
   writeOutput(out, exported.bytes);

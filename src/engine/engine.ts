@@ -13,6 +13,7 @@ import { CpuPopulation } from './cpu-population';
 import { GPU_MERGE_METHODS, GpuPopulation, type GpuMergeInputs } from './gpu-population';
 import { regmeanOperators } from '../kernels/linear-operator';
 import { isBetter, runEvolver } from './evolver';
+import { ScoreJournal, type JournalEntry } from './journal';
 import { runKinshipTopK } from './kinship-topk';
 import { kinshipReport, meanPairwise, type KinshipReport } from './kinship';
 import { datasetStrata, splitDevHeldout } from '../eval/split';
@@ -259,7 +260,12 @@ export class MergeEngine implements EngineApi {
     }
   }
 
-  run(settings: EvolverSettings, onProgress: (event: ProgressEvent) => void): Promise<RunResult> {
+  /**
+   * Runs a search. With `journal` (the scores of an earlier run of the same settings and
+   * files, as its 'journal' events gave them), the run first replays them without
+   * evaluating, then goes on: it resumes exactly where that run stopped.
+   */
+  run(settings: EvolverSettings, onProgress: (event: ProgressEvent) => void, journal: readonly JournalEntry[] = []): Promise<RunResult> {
     return this.exclusive(async () => {
       const problem = settingsProblem(settings);
       if (problem) throw new NotReadyError(problem);
@@ -277,7 +283,9 @@ export class MergeEngine implements EngineApi {
       const readBackBefore = gpuTransferCounters.bytesReadBack;
       const started = performance.now();
       onProgress({ type: 'phase', text: topK ? 'Top-k kinship merging' : 'Evolving' });
-      const score = (set: WeightSetId) => selection.score(population.handles(set));
+      const scores = new ScoreJournal(journal, (entry, index) => onProgress({ type: 'journal', index, entry }));
+      if (journal.length > 0) onProgress({ type: 'phase', text: `Resuming: replaying ${journal.length} stored scores` });
+      const score = (set: WeightSetId) => scores.score(set, () => selection.score(population.handles(set)));
       const shouldStop = () => this.stopRequested;
       let outcome: { result: WeightSetId; history: GenerationStat[]; evaluations: number; offspring: number; accepted: number; stopReason: StopReason; selectionStart: Fitness[]; selectionResult: Fitness };
       let initialMerge: ModelScores;
@@ -339,9 +347,10 @@ export class MergeEngine implements EngineApi {
           gpuBytesReadBackDuringRun: gpuTransferCounters.bytesReadBack - readBackBefore - kinship.bytesReadBack,
           kinshipBytesReadBack: kinship.bytesReadBack,
           evaluations: outcome.evaluations,
+          replayedEvaluations: scores.replayed,
           offspring: outcome.offspring,
           accepted: outcome.accepted,
-          msPerEvaluation: elapsed / Math.max(1, outcome.evaluations),
+          msPerEvaluation: elapsed / Math.max(1, outcome.evaluations - scores.replayed),
         },
         kinship: kinship.last,
         lineage,
@@ -395,6 +404,7 @@ export class MergeEngine implements EngineApi {
           gpuBytesReadBackDuringRun: 0,
           kinshipBytesReadBack: 0,
           evaluations: 1,
+          replayedEvaluations: 0,
           offspring: 0,
           accepted: 0,
           msPerEvaluation: performance.now() - started,

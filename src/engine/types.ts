@@ -5,6 +5,7 @@
 import type { Scores } from '../eval/metrics';
 import type { KinshipReport } from './kinship';
 import type { LineageNode } from './kinship-topk';
+import type { JournalEntry } from './journal';
 import { DEFAULT_MERGE, type MergeParams } from './merge-params';
 
 /** How the Evolver scores a candidate (see shared notes: "with merger" / "without merger"). */
@@ -177,6 +178,8 @@ export interface RunCounters {
   /** Kinship moments read back during the run (32 bytes per tensor and pair; not weights). */
   kinshipBytesReadBack: number;
   evaluations: number;
+  /** Of those, scores replayed from a stored journal (a resumed run) rather than evaluated. */
+  replayedEvaluations: number;
   offspring: number;
   accepted: number;
   msPerEvaluation: number;
@@ -220,7 +223,9 @@ export type ProgressEvent =
   | { type: 'individual'; scores: ModelScores }
   | { type: 'offspring'; generation: number; index: number; perGeneration: number; accuracy: number; accepted: boolean }
   | { type: 'generation'; stat: GenerationStat }
-  | { type: 'kinship'; generation: number; report: KinshipReport };
+  | { type: 'kinship'; generation: number; report: KinshipReport }
+  /** A selection score as it is made: store these to resume the run (engine.run's journal). */
+  | { type: 'journal'; index: number; entry: JournalEntry };
 
 export interface ExportedFile {
   fileName: string;
@@ -239,7 +244,8 @@ export interface EngineApi {
   removeCheckpoint(name: string): Promise<StudioSnapshot>;
   reset(): Promise<StudioSnapshot>;
   setBase(name: string | null): Promise<StudioSnapshot>;
-  run(settings: EvolverSettings, onProgress: (event: ProgressEvent) => void): Promise<RunResult>;
+  /** A search; with a journal of an earlier run of the same settings and files, it resumes that run. */
+  run(settings: EvolverSettings, onProgress: (event: ProgressEvent) => void, journal?: readonly JournalEntry[]): Promise<RunResult>;
   /** One-shot merge of the population (no evolution) with the given method. */
   merge(params: MergeParams, onProgress: (event: ProgressEvent) => void): Promise<RunResult>;
   /** Pairwise kinship of the loaded checkpoints (task vectors from the base, else from their mean). */

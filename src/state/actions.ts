@@ -173,6 +173,9 @@ function onProgress(event: ProgressEvent): void {
         };
       case 'kinship':
         return { kinship: event.report, kinshipGeneration: event.generation };
+      case 'journal':
+        // The studio does not store runs yet (IndexedDB persistence is still to come); the CLI's --journal does.
+        return {};
     }
   });
 }
