@@ -8,6 +8,20 @@ import type { EngineApi, EvolverSettings, NamedBytes, ProgressEvent } from '../e
 import { useStudioStore } from './store';
 import { idleProgress } from './slices/run';
 import { looksLikeRecipe, parseRecipe } from '../engine/recipe';
+import type { JournalEntry } from '../engine/journal';
+import {
+  clearStoredProject,
+  forgetFile,
+  storageAvailable,
+  storeBase,
+  storedFiles,
+  storedJournal,
+  storedProject,
+  storeFiles,
+  storeJournalEntry,
+  storeRunFinished,
+  storeRunStart,
+} from './project-store';
 
 let engine: Remote<EngineApi> | null = null;
 let initialised: Promise<void> | null = null;
@@ -39,17 +53,40 @@ async function ready(): Promise<Remote<EngineApi>> {
   return getEngine();
 }
 
-export async function addFiles(files: NamedBytes[]): Promise<void> {
+/**
+ * Writes to this browser's project store (project-store.ts) without holding up the UI.
+ * Storage failing (quota, private mode) must not stop the work: it is reported once and
+ * switched off for the page.
+ */
+let writes: Promise<void> = Promise.resolve();
+function persist(write: () => Promise<void>): void {
+  if (useStudioStore.getState().storage !== 'on') return;
+  // One queue, so writes land in the order they were made (a run's start before its scores).
+  writes = writes
+    .then(write)
+    .catch((err: unknown) => useStudioStore.setState({ storage: 'off', storageError: `Stopped storing this project in the browser: ${message(err)}` }));
+}
+
+/** Sends files to the engine; the ones it accepts are stored (unless they came from the store). */
+export async function addFiles(files: NamedBytes[], { store: keep = true }: { store?: boolean } = {}): Promise<void> {
   const store = useStudioStore.getState();
   store.setLoading(true);
   try {
     const api = await ready();
+    // Copies for the store: the buffers themselves are transferred to the worker.
+    const copies = keep && store.storage === 'on' ? files.map((f) => ({ name: f.name, bytes: f.bytes.slice() })) : [];
     const buffers = files.map((f) => f.bytes.buffer as ArrayBuffer);
     const report = await api.addFiles(transfer(files, buffers));
     useStudioStore.setState({
       snapshot: { checkpoints: report.checkpoints, dataset: report.dataset, tokenizer: report.tokenizer, architecture: report.architecture },
       problems: report.problems,
+      stored: null,
     });
+    const accepted = new Set(report.accepted);
+    const kept = copies.filter((f) => accepted.has(f.name));
+    if (kept.length > 0) persist(() => storeFiles(kept));
+    const base = report.checkpoints.find((c) => c.isBase)?.name ?? null;
+    persist(() => storeBase(base));
     await refreshKinship();
   } catch (err) {
     useStudioStore.setState({ problems: [{ fileName: files.map((f) => f.name).join(', '), message: message(err) }] });
@@ -127,12 +164,14 @@ export async function loadSample(): Promise<void> {
 export async function setBase(name: string | null): Promise<void> {
   const snapshot = await (await ready()).setBase(name);
   useStudioStore.setState({ snapshot });
+  persist(() => storeBase(name));
   await refreshKinship();
 }
 
 export async function removeCheckpoint(name: string): Promise<void> {
   const snapshot = await (await ready()).removeCheckpoint(name);
   useStudioStore.setState({ snapshot });
+  persist(() => forgetFile(name));
   await refreshKinship();
 }
 
@@ -174,7 +213,7 @@ function onProgress(event: ProgressEvent): void {
       case 'kinship':
         return { kinship: event.report, kinshipGeneration: event.generation };
       case 'journal':
-        // The studio does not store runs yet (IndexedDB persistence is still to come); the CLI's --journal does.
+        persist(() => storeJournalEntry(event.index, event.entry));
         return {};
     }
   });
@@ -199,16 +238,52 @@ export function plannedOffspring(settings: EvolverSettings, models: number): num
   return settings.budget > 0 ? Math.max(0, Math.min(byGenerations, settings.budget - models - 1)) : byGenerations;
 }
 
-export async function startRun(): Promise<void> {
+/** Starts a run; with a journal (from the project store), resumes the run it belongs to. */
+export async function startRun(journal: JournalEntry[] = []): Promise<void> {
   const { settings, snapshot } = useStudioStore.getState();
   const n = snapshot.checkpoints.filter((c) => !c.isBase).length;
   beginRun(plannedOffspring(settings, n), n);
+  if (journal.length === 0) persist(() => storeRunStart(settings));
   try {
-    const result = await (await ready()).run(settings, proxy(onProgress));
+    const result = await (await ready()).run(settings, proxy(onProgress), journal);
     useStudioStore.setState({ result, status: result.stopped ? 'stopped' : 'done' });
   } catch (err) {
     useStudioStore.setState({ status: 'failed', runError: message(err) });
   }
+  persist(storeRunFinished);
+}
+
+/** What this browser stored of an earlier session, offered when the studio opens empty. */
+export async function checkStoredProject(): Promise<void> {
+  if (!(await storageAvailable())) {
+    useStudioStore.setState({ storage: 'off', storageError: 'This browser does not let the studio store projects: a closed tab cannot be resumed.' });
+    return;
+  }
+  const stored = await storedProject();
+  if (useStudioStore.getState().snapshot.checkpoints.length === 0) useStudioStore.setState({ stored });
+}
+
+/** Loads the stored files again (and the base), without starting anything. */
+export async function reloadStoredFiles(): Promise<void> {
+  const stored = useStudioStore.getState().stored;
+  await addFiles(await storedFiles(), { store: false });
+  if (stored?.base) await setBase(stored.base);
+}
+
+/** Reloads the stored files and resumes the interrupted run exactly where it stopped. */
+export async function resumeStoredRun(): Promise<void> {
+  const run = useStudioStore.getState().stored?.run;
+  if (!run) return;
+  await reloadStoredFiles();
+  useStudioStore.setState({ settings: run.settings, recipeSource: null });
+  await startRun(await storedJournal());
+}
+
+/** Deletes everything this browser stored of the project (files, run, journal); what is loaded stays loaded. */
+export async function discardStoredProject(): Promise<void> {
+  await writes;
+  await clearStoredProject();
+  useStudioStore.setState({ stored: null });
 }
 
 /** One-shot merge with the recipe's merger (no evolution). */

@@ -1,6 +1,7 @@
 /** Studio layout: load → configure → run → results, top to bottom. */
 import { useEffect } from 'react';
-import { initEngine } from '../state/actions';
+import { checkStoredProject, initEngine } from '../state/actions';
+import { StorageNote, StoredProjectOffer } from './components/StoredProject';
 import { DropZone } from './components/DropZone';
 import { ProblemList } from './components/ProblemList';
 import { CheckpointTable } from './components/CheckpointTable';
@@ -16,6 +17,7 @@ import { KinshipHeatmap } from './charts/KinshipHeatmap';
 export function App() {
   useEffect(() => {
     void initEngine();
+    void checkStoredProject();
   }, []);
   return (
     <div className="app">
@@ -27,11 +29,13 @@ export function App() {
       <main>
         <section className="card" aria-labelledby="load-title">
           <h2 id="load-title">1. Checkpoints and dev set</h2>
+          <StoredProjectOffer />
           <DropZone />
           <ProblemList />
           <CheckpointTable />
           <DatasetPanel />
           <KinshipHeatmap />
+          <StorageNote />
         </section>
         <section className="card" aria-labelledby="run-title">
           <h2 id="run-title">2. Merge and evolve</h2>

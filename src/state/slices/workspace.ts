@@ -1,12 +1,18 @@
 /** What is loaded (mirrors the worker's Workspace) and the problems found while loading. */
 import type { StateCreator } from 'zustand';
 import type { FileProblem, StudioSnapshot } from '../../engine/types';
+import type { StoredProjectSummary } from '../project-store';
 import type { StudioState } from '../store';
 
 export interface WorkspaceSlice {
   snapshot: StudioSnapshot;
   problems: FileProblem[];
   loading: boolean;
+  /** An earlier session this browser stored, offered while nothing is loaded. */
+  stored: StoredProjectSummary | null;
+  /** Whether the project is being stored in this browser (off when IndexedDB is unavailable or failed). */
+  storage: 'on' | 'off';
+  storageError: string | null;
   setSnapshot(snapshot: StudioSnapshot): void;
   setProblems(problems: FileProblem[]): void;
   setLoading(loading: boolean): void;
@@ -18,6 +24,9 @@ export const createWorkspaceSlice: StateCreator<StudioState, [], [], WorkspaceSl
   snapshot: emptySnapshot,
   problems: [],
   loading: false,
+  stored: null,
+  storage: 'on',
+  storageError: null,
   setSnapshot: (snapshot) => set({ snapshot }),
   setProblems: (problems) => set({ problems }),
   setLoading: (loading) => set({ loading }),

@@ -90,7 +90,8 @@ export function ResultsPanel() {
       <Summary result={result} />
       {result.lineage && <LineageTree lineage={result.lineage.nodes} resultId={result.lineage.result} />}
       <p className="muted" data-testid="counters">
-        {result.path === 'webgpu' ? 'WebGPU' : 'WASM'} path · {result.counters.evaluations} dev evaluations · {result.counters.accepted}/
+        {result.path === 'webgpu' ? 'WebGPU' : 'WASM'} path · {result.counters.evaluations} dev evaluations
+        {result.counters.replayedEvaluations > 0 ? ` (${result.counters.replayedEvaluations} replayed from the stored run)` : ''} · {result.counters.accepted}/
         {result.counters.offspring} offspring accepted · sessions created during run: {result.counters.sessionsCreatedDuringRun} ·
         bytes read back from the GPU during run: {result.counters.gpuBytesReadBackDuringRun}
         {result.counters.kinshipBytesReadBack > 0 ? ` (plus ${result.counters.kinshipBytesReadBack} bytes of kinship moments)` : ''} ·{' '}

@@ -1,0 +1,137 @@
+/**
+ * The user's project kept in this browser's IndexedDB (through idb) as they work: the
+ * files the engine accepted, the base, and the run in progress — its settings and its
+ * score journal, one entry per selection score (engine/journal.ts). Weights are never
+ * stored: replaying the journal rebuilds the population, so a closed tab or a crashed
+ * worker loses at most the evaluation in flight. Nothing here leaves the machine.
+ * Browser-only (the UI thread, where the journal events arrive).
+ */
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import type { JournalEntry } from '../engine/journal';
+import type { EvolverSettings, NamedBytes } from '../engine/types';
+
+const DB_NAME = 'evolver-studio';
+const DB_VERSION = 1;
+const PROJECT_KEY = 'current';
+
+export interface StoredRun {
+  settings: EvolverSettings;
+  startedAt: string;
+  /** Ended (done, stopped by the user, or failed on bad settings): nothing to resume. */
+  finished: boolean;
+}
+
+interface ProjectRecord {
+  base: string | null;
+  run: StoredRun | null;
+}
+
+interface StudioDB extends DBSchema {
+  files: { key: string; value: { name: string; bytes: ArrayBuffer } };
+  project: { key: string; value: ProjectRecord };
+  journal: { key: number; value: JournalEntry };
+}
+
+export interface StoredProjectSummary {
+  files: string[];
+  base: string | null;
+  /** An unfinished run and how many scores it stored. */
+  run: (StoredRun & { scores: number }) | null;
+}
+
+let db: Promise<IDBPDatabase<StudioDB>> | null = null;
+
+function open(): Promise<IDBPDatabase<StudioDB>> {
+  db ??= openDB<StudioDB>(DB_NAME, DB_VERSION, {
+    upgrade(database) {
+      database.createObjectStore('files', { keyPath: 'name' });
+      database.createObjectStore('project');
+      database.createObjectStore('journal');
+    },
+  });
+  return db;
+}
+
+/** False where IndexedDB is missing or refused (some private modes): the studio then works without storing. */
+export async function storageAvailable(): Promise<boolean> {
+  if (typeof indexedDB === 'undefined') return false;
+  try {
+    await open();
+    return true;
+  } catch {
+    db = null;
+    return false;
+  }
+}
+
+async function project(database: IDBPDatabase<StudioDB>): Promise<ProjectRecord> {
+  return (await database.get('project', PROJECT_KEY)) ?? { base: null, run: null };
+}
+
+export async function storeFiles(files: readonly NamedBytes[]): Promise<void> {
+  const database = await open();
+  const tx = database.transaction('files', 'readwrite');
+  // A copy: the caller's buffers are transferred to the engine worker right after.
+  await Promise.all(files.map((f) => tx.store.put({ name: f.name, bytes: f.bytes.slice().buffer as ArrayBuffer })));
+  await tx.done;
+}
+
+export async function forgetFile(name: string): Promise<void> {
+  await (await open()).delete('files', name);
+}
+
+export async function storeBase(base: string | null): Promise<void> {
+  const database = await open();
+  await database.put('project', { ...(await project(database)), base }, PROJECT_KEY);
+}
+
+/** A new run: its settings, and an empty journal. */
+export async function storeRunStart(settings: EvolverSettings): Promise<void> {
+  const database = await open();
+  const tx = database.transaction(['project', 'journal'], 'readwrite');
+  const record = (await tx.objectStore('project').get(PROJECT_KEY)) ?? { base: null, run: null };
+  await tx.objectStore('journal').clear();
+  await tx.objectStore('project').put({ ...record, run: { settings, startedAt: new Date().toISOString(), finished: false } }, PROJECT_KEY);
+  await tx.done;
+}
+
+export async function storeJournalEntry(index: number, entry: JournalEntry): Promise<void> {
+  await (await open()).put('journal', entry, index);
+}
+
+export async function storeRunFinished(): Promise<void> {
+  const database = await open();
+  const record = await project(database);
+  if (record.run) await database.put('project', { ...record, run: { ...record.run, finished: true } }, PROJECT_KEY);
+}
+
+export async function storedProject(): Promise<StoredProjectSummary | null> {
+  const database = await open();
+  const files = await database.getAllKeys('files');
+  const record = await project(database);
+  if (files.length === 0) return null;
+  const run = record.run && !record.run.finished ? { ...record.run, scores: await database.count('journal') } : null;
+  return { files, base: record.base, run };
+}
+
+export async function storedFiles(): Promise<NamedBytes[]> {
+  const rows = await (await open()).getAll('files');
+  return rows.map((r) => ({ name: r.name, bytes: new Uint8Array(r.bytes) }));
+}
+
+/** The stored journal, in order, up to the first gap (a write lost with the tab). */
+export async function storedJournal(): Promise<JournalEntry[]> {
+  const database = await open();
+  const keys = await database.getAllKeys('journal');
+  const values = await database.getAll('journal');
+  const entries: JournalEntry[] = [];
+  for (let i = 0; i < keys.length && keys[i] === i; i++) entries.push(values[i]!);
+  return entries;
+}
+
+export async function clearStoredProject(): Promise<void> {
+  const database = await open();
+  const tx = database.transaction(['files', 'project', 'journal'], 'readwrite');
+  await Promise.all([tx.objectStore('files').clear(), tx.objectStore('project').clear(), tx.objectStore('journal').clear()]);
+  await tx.done;
+}

@@ -1,0 +1,52 @@
+/**
+ * What this browser keeps of the project: the offer to resume an interrupted run (or reload
+ * the last files) when the studio opens empty, and a way to delete the stored data.
+ */
+import { useStudioStore } from '../../state/store';
+import { discardStoredProject, reloadStoredFiles, resumeStoredRun } from '../../state/actions';
+
+export function StoredProjectOffer() {
+  const stored = useStudioStore((s) => s.stored);
+  const busy = useStudioStore((s) => s.loading || s.status === 'running');
+  if (!stored) return null;
+  const { run } = stored;
+  return (
+    <div className="stored" role="region" aria-label="Stored session" data-testid="stored-project">
+      <p>
+        This browser kept your last session: {stored.files.length} files ({stored.files.join(', ')})
+        {run
+          ? ` and a run (${run.settings.strategy === 'kinship_topk' ? 'Top-k merging' : 'Evolver'}, seed ${run.settings.seed}, started ${new Date(run.startedAt).toLocaleString()}) that stopped after ${run.scores} dev evaluations.`
+          : '.'}
+      </p>
+      <div className="run-buttons">
+        {run && (
+          <button type="button" className="primary" disabled={busy} onClick={() => void resumeStoredRun()}>
+            Resume the run
+          </button>
+        )}
+        <button type="button" disabled={busy} onClick={() => void reloadStoredFiles()}>
+          Reload the files
+        </button>
+        <button type="button" disabled={busy} onClick={() => void discardStoredProject()}>
+          Delete stored data
+        </button>
+      </div>
+    </div>
+  );
+}
+
+export function StorageNote() {
+  const storage = useStudioStore((s) => s.storage);
+  const error = useStudioStore((s) => s.storageError);
+  const hasFiles = useStudioStore((s) => s.snapshot.checkpoints.length > 0);
+  if (storage === 'off') return error ? <p className="muted" data-testid="storage-note">{error}</p> : null;
+  if (!hasFiles) return null;
+  return (
+    <p className="muted" data-testid="storage-note">
+      This project is kept in this browser (never uploaded) so a closed tab can resume its run.{' '}
+      <button type="button" className="link" onClick={() => void discardStoredProject()}>
+        Delete stored data
+      </button>
+    </p>
+  );
+}
