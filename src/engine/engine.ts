@@ -72,6 +72,8 @@ export class MergeEngine implements EngineApi {
   private workspace = new Workspace();
   private environment: EnvironmentReport = { path: 'wasm', reason: 'not initialised', adapter: null, software: false };
   private gpu: { device: GPUDevice; adapter: string; software: boolean } | null = null;
+  /** Why the GPU device was lost, once it was (the browser, a driver reset, an out-of-memory). */
+  private gpuLost: string | null = null;
 
   /**
    * findGpu: where WebGPU comes from. The browser's navigator.gpu by default; Node (the
@@ -105,6 +107,16 @@ export class MergeEngine implements EngineApi {
         const info = studio.adapterInfo;
         const adapter = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter';
         this.gpu = { device: studio.device, adapter, software: studio.isSoftware };
+        this.gpuLost = null;
+        void studio.device.lost.then((info) => {
+          if (this.gpu?.device !== studio.device) return;
+          this.gpuLost = info.message || info.reason || 'unknown reason';
+          // Not running: switch now, so the next run starts on the WASM path.
+          if (!this.running) {
+            this.gpu = null;
+            this.environment = { path: 'wasm', reason: `the GPU device was lost (${this.gpuLost})`, adapter, software: studio.isSoftware };
+          }
+        });
       } catch (err) {
         this.environment = { path: 'wasm', reason: `WebGPU device request failed: ${(err as Error).message}`, adapter: null, software: false };
         return this.environment;
@@ -267,107 +279,138 @@ export class MergeEngine implements EngineApi {
    */
   run(settings: EvolverSettings, onProgress: (event: ProgressEvent) => void, journal: readonly JournalEntry[] = []): Promise<RunResult> {
     return this.exclusive(async () => {
-      const problem = settingsProblem(settings);
-      if (problem) throw new NotReadyError(problem);
-      const topK = settings.strategy === 'kinship_topk';
-      const mergerParams = topK || settings.mode === 'merged' ? settings.merger : DEFAULT_MERGE;
-      const prepared = await this.prepare(mergerParams, onProgress, topK ? 2 : null);
-      const { population, dev, members } = prepared;
-      const selection = settings.subset > 0 && settings.subset < dev.dataset.size ? this.subsetEvaluator(prepared, settings) : dev;
-      const individuals = await this.scoreMembers(prepared, onProgress);
-      const mergerLabel = describeMerge(mergerParams);
-      const names = members.map((m) => m.name);
-      const kinship = new KinshipTracker(population, this.workspace.baseName, onProgress);
-
-      const sessionsBefore = ortCounters.sessionsCreated;
-      const readBackBefore = gpuTransferCounters.bytesReadBack;
-      const started = performance.now();
-      onProgress({ type: 'phase', text: topK ? 'Top-k kinship merging' : 'Evolving' });
-      const scores = new ScoreJournal(journal, (entry, index) => onProgress({ type: 'journal', index, entry }));
-      if (journal.length > 0) onProgress({ type: 'phase', text: `Resuming: replaying ${journal.length} stored scores` });
-      const score = (set: WeightSetId) => scores.score(set, () => selection.score(population.handles(set)));
-      const shouldStop = () => this.stopRequested;
-      let outcome: { result: WeightSetId; history: GenerationStat[]; evaluations: number; offspring: number; accepted: number; stopReason: StopReason; selectionStart: Fitness[]; selectionResult: Fitness };
-      let initialMerge: ModelScores;
-      let lineage: RunResult['lineage'] = null;
-      let resultName: string;
-      if (topK) {
-        const top = await runKinshipTopK(population, names, settings, {
-          score,
-          onProgress,
-          shouldStop,
-          kinship: async (sets, setNames, report) => (await kinship.matrix(sets, setNames, report?.round ?? null)).overall,
-        });
-        lineage = { nodes: top.lineage, result: top.resultNode.id };
-        initialMerge = { ...individuals.reduce((b, m) => (isBetter(m.dev, b.dev) ? m : b)) };
-        initialMerge = { ...initialMerge, name: `best checkpoint (${initialMerge.name})` };
-        resultName = `top-k ${top.resultNode.name} (${mergerLabel})`;
-        outcome = { ...top, offspring: top.merges, accepted: top.lineage.filter((l) => l.inTopK && l.parents).length, selectionStart: top.seedFitness, selectionResult: top.resultFitness };
-      } else {
-        await population.merge(null);
-        initialMerge = await this.scoreSet(prepared, mergerLabel, 'merged');
-        const evolved = await runEvolver(population, settings, {
-          score,
-          onProgress,
-          shouldStop,
-          afterGeneration: async (generation, result) => {
-            const sets: WeightSetId[] = [...names.keys(), ...(result === 'merged' ? ['merged' as const] : [])];
-            const report = await kinship.matrix(sets, [...names, ...(result === 'merged' ? ['merged'] : [])], generation);
-            const resultIndex = result === 'merged' ? names.length : (result as number);
-            const parents = names.map((_, i) => i).filter((i) => i !== resultIndex);
-            return {
-              kinship: {
-                population: meanPairwise(report.overall, 'pearson', names.map((_, i) => i)),
-                bestToParents: mean(parents.map((i) => report.overall[resultIndex]![i]!.pearson).filter((v) => !Number.isNaN(v))),
-              },
-            };
-          },
-        });
-        resultName = evolved.result === 'merged' ? `evolved merge (${mergerLabel})` : `evolved ${members[evolved.result as number]!.name}`;
-        outcome = { ...evolved, selectionStart: [...evolved.initialIndividualFitness, evolved.initialMergeFitness], selectionResult: evolved.resultFitness };
-      }
-      const elapsed = performance.now() - started;
-
-      onProgress({ type: 'phase', text: selection === dev ? 'Scoring the result on held-out data' : 'Re-scoring the result on the whole dev split and held-out data' });
-      const final = await this.scoreSet(prepared, resultName, outcome.result);
-      const report: RunResult = {
-        strategy: settings.strategy,
-        settings: { ...settings },
-        mergerLabel,
-        path: population.path,
-        stopped: outcome.stopReason === 'user',
-        stopReason: outcome.stopReason,
-        history: outcome.history,
-        individuals,
-        initialMerge,
-        final,
-        counters: {
-          sessionsCreated: ortCounters.sessionsCreated,
-          sessionsCreatedDuringRun: ortCounters.sessionsCreated - sessionsBefore,
-          gpuBytesReadBackDuringRun: gpuTransferCounters.bytesReadBack - readBackBefore - kinship.bytesReadBack,
-          kinshipBytesReadBack: kinship.bytesReadBack,
-          evaluations: outcome.evaluations,
-          replayedEvaluations: scores.replayed,
-          offspring: outcome.offspring,
-          accepted: outcome.accepted,
-          msPerEvaluation: elapsed / Math.max(1, outcome.evaluations - scores.replayed),
-        },
-        kinship: kinship.last,
-        lineage,
-        subset:
-          selection === dev
-            ? null
-            : subsetAgreement(
-                selection.dataset.size,
-                dev.dataset.size,
-                [...individuals, ...(topK ? [] : [initialMerge]), final],
-                [...outcome.selectionStart, outcome.selectionResult],
-              ),
+      // The scores made so far, so a run that loses its GPU can go on without them.
+      const scores = [...journal];
+      const recording = (event: ProgressEvent) => {
+        if (event.type === 'journal') scores[event.index] = event.entry;
+        onProgress(event);
       };
-      this.finished = { population, result: outcome.result, report };
-      onProgress({ type: 'phase', text: outcome.stopReason === 'user' ? 'Stopped' : 'Done' });
-      return report;
+      try {
+        return await this.runOnce(settings, recording, journal);
+      } catch (err) {
+        // A lost device makes the run fail before device.lost has settled: give it a moment.
+        if (this.environment.path !== 'webgpu' || !this.gpu || !(await settlesWithin(this.gpu.device.lost, 2000))) throw err;
+        this.gpuLost ??= 'device lost';
+        // The GPU device is gone, and with it the population's buffers: rebuild the population
+        // on the WASM path by replaying the scores made so far, and go on there.
+        this.environment = { path: 'wasm', reason: `the GPU device was lost (${this.gpuLost}); continuing on the WASM path`, adapter: this.environment.adapter, software: this.environment.software };
+        this.gpu = null;
+        this.finished = null;
+        await this.sessionEntry?.session.release().catch(() => undefined);
+        this.sessionEntry = null;
+        onProgress({ type: 'environment', report: this.environment });
+        onProgress({ type: 'phase', text: `GPU device lost: resuming on the WASM path from ${scores.length} stored scores` });
+        return await this.runOnce(settings, recording, scores);
+      }
     });
+  }
+
+  private async runOnce(settings: EvolverSettings, onProgress: (event: ProgressEvent) => void, journal: readonly JournalEntry[]): Promise<RunResult> {
+    const problem = settingsProblem(settings);
+    if (problem) throw new NotReadyError(problem);
+    const topK = settings.strategy === 'kinship_topk';
+    const mergerParams = topK || settings.mode === 'merged' ? settings.merger : DEFAULT_MERGE;
+    const prepared = await this.prepare(mergerParams, onProgress, topK ? 2 : null);
+    const { population, dev, members } = prepared;
+    const selection = settings.subset > 0 && settings.subset < dev.dataset.size ? this.subsetEvaluator(prepared, settings) : dev;
+    const individuals = await this.scoreMembers(prepared, onProgress);
+    const mergerLabel = describeMerge(mergerParams);
+    const names = members.map((m) => m.name);
+    const kinship = new KinshipTracker(population, this.workspace.baseName, onProgress);
+
+    const sessionsBefore = ortCounters.sessionsCreated;
+    const readBackBefore = gpuTransferCounters.bytesReadBack;
+    const started = performance.now();
+    onProgress({ type: 'phase', text: topK ? 'Top-k kinship merging' : 'Evolving' });
+    const scores = new ScoreJournal(journal, (entry, index) => onProgress({ type: 'journal', index, entry }));
+    if (journal.length > 0) onProgress({ type: 'phase', text: `Resuming: replaying ${journal.length} stored scores` });
+    const score = async (set: WeightSetId) => {
+      // onnxruntime-web's WASM runs settle as microtasks, so a run would otherwise never let
+      // the worker take a message (Stop) or report an error until it ends: yield once per score.
+      await yieldToEventLoop();
+      return scores.score(set, () => selection.score(population.handles(set)));
+    };
+    const shouldStop = () => this.stopRequested;
+    let outcome: { result: WeightSetId; history: GenerationStat[]; evaluations: number; offspring: number; accepted: number; stopReason: StopReason; selectionStart: Fitness[]; selectionResult: Fitness };
+    let initialMerge: ModelScores;
+    let lineage: RunResult['lineage'] = null;
+    let resultName: string;
+    if (topK) {
+      const top = await runKinshipTopK(population, names, settings, {
+        score,
+        onProgress,
+        shouldStop,
+        kinship: async (sets, setNames, report) => (await kinship.matrix(sets, setNames, report?.round ?? null)).overall,
+      });
+      lineage = { nodes: top.lineage, result: top.resultNode.id };
+      initialMerge = { ...individuals.reduce((b, m) => (isBetter(m.dev, b.dev) ? m : b)) };
+      initialMerge = { ...initialMerge, name: `best checkpoint (${initialMerge.name})` };
+      resultName = `top-k ${top.resultNode.name} (${mergerLabel})`;
+      outcome = { ...top, offspring: top.merges, accepted: top.lineage.filter((l) => l.inTopK && l.parents).length, selectionStart: top.seedFitness, selectionResult: top.resultFitness };
+    } else {
+      await population.merge(null);
+      initialMerge = await this.scoreSet(prepared, mergerLabel, 'merged');
+      const evolved = await runEvolver(population, settings, {
+        score,
+        onProgress,
+        shouldStop,
+        afterGeneration: async (generation, result) => {
+          const sets: WeightSetId[] = [...names.keys(), ...(result === 'merged' ? ['merged' as const] : [])];
+          const report = await kinship.matrix(sets, [...names, ...(result === 'merged' ? ['merged'] : [])], generation);
+          const resultIndex = result === 'merged' ? names.length : (result as number);
+          const parents = names.map((_, i) => i).filter((i) => i !== resultIndex);
+          return {
+            kinship: {
+              population: meanPairwise(report.overall, 'pearson', names.map((_, i) => i)),
+              bestToParents: mean(parents.map((i) => report.overall[resultIndex]![i]!.pearson).filter((v) => !Number.isNaN(v))),
+            },
+          };
+        },
+      });
+      resultName = evolved.result === 'merged' ? `evolved merge (${mergerLabel})` : `evolved ${members[evolved.result as number]!.name}`;
+      outcome = { ...evolved, selectionStart: [...evolved.initialIndividualFitness, evolved.initialMergeFitness], selectionResult: evolved.resultFitness };
+    }
+    const elapsed = performance.now() - started;
+
+    onProgress({ type: 'phase', text: selection === dev ? 'Scoring the result on held-out data' : 'Re-scoring the result on the whole dev split and held-out data' });
+    const final = await this.scoreSet(prepared, resultName, outcome.result);
+    const report: RunResult = {
+      strategy: settings.strategy,
+      settings: { ...settings },
+      mergerLabel,
+      path: population.path,
+      stopped: outcome.stopReason === 'user',
+      stopReason: outcome.stopReason,
+      history: outcome.history,
+      individuals,
+      initialMerge,
+      final,
+      counters: {
+        sessionsCreated: ortCounters.sessionsCreated,
+        sessionsCreatedDuringRun: ortCounters.sessionsCreated - sessionsBefore,
+        gpuBytesReadBackDuringRun: gpuTransferCounters.bytesReadBack - readBackBefore - kinship.bytesReadBack,
+        kinshipBytesReadBack: kinship.bytesReadBack,
+        evaluations: outcome.evaluations,
+        replayedEvaluations: scores.replayed,
+        offspring: outcome.offspring,
+        accepted: outcome.accepted,
+        msPerEvaluation: elapsed / Math.max(1, outcome.evaluations - scores.replayed),
+      },
+      kinship: kinship.last,
+      lineage,
+      subset:
+        selection === dev
+          ? null
+          : subsetAgreement(
+              selection.dataset.size,
+              dev.dataset.size,
+              [...individuals, ...(topK ? [] : [initialMerge]), final],
+              [...outcome.selectionStart, outcome.selectionResult],
+            ),
+    };
+    this.finished = { population, result: outcome.result, report };
+    onProgress({ type: 'phase', text: outcome.stopReason === 'user' ? 'Stopped' : 'Done' });
+    return report;
   }
 
   /** A fixed, seeded, stratified subset of the dev split for selection (re-scoring uses all of it). */
@@ -526,6 +569,24 @@ export function settingsProblem(settings: EvolverSettings): string | null {
 
 function mean(values: number[]): number {
   return values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/** Lets the event loop run its queued tasks (messages, timers) before going on. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      channel.port2.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
+}
+
+/** Whether a promise settles within ms. */
+function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return Promise.race([promise.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))]);
 }
 
 /**

@@ -224,6 +224,8 @@ export type ProgressEvent =
   | { type: 'offspring'; generation: number; index: number; perGeneration: number; accuracy: number; accepted: boolean }
   | { type: 'generation'; stat: GenerationStat }
   | { type: 'kinship'; generation: number; report: KinshipReport }
+  /** The compute path changed during the run (the GPU device was lost). */
+  | { type: 'environment'; report: EnvironmentReport }
   /** A selection score as it is made: store these to resume the run (engine.run's journal). */
   | { type: 'journal'; index: number; entry: JournalEntry };
 

@@ -7,6 +7,7 @@ import { proxy, transfer, wrap, type Remote } from 'comlink';
 import type { EngineApi, EvolverSettings, NamedBytes, ProgressEvent } from '../engine/types';
 import { useStudioStore } from './store';
 import { idleProgress } from './slices/run';
+import { emptySnapshot } from './slices/workspace';
 import { looksLikeRecipe, parseRecipe } from '../engine/recipe';
 import type { JournalEntry } from '../engine/journal';
 import {
@@ -24,14 +25,47 @@ import {
 } from './project-store';
 
 let engine: Remote<EngineApi> | null = null;
+let engineWorker: Worker | null = null;
 let initialised: Promise<void> | null = null;
 
 function getEngine(): Remote<EngineApi> {
   if (!engine) {
     const worker = new Worker(new URL('../../workers/engine.worker.ts', import.meta.url), { type: 'module', name: 'engine' });
+    worker.addEventListener('error', (event) => void recoverFromCrash(worker, event.message || 'unknown error'));
+    engineWorker = worker;
     engine = wrap<EngineApi>(worker);
   }
   return engine;
+}
+
+/**
+ * The engine worker died (an uncaught error, a crash in wasm): start a new one, load the
+ * files again from this browser's store and, if a run was going, resume it from its stored
+ * journal — the population is rebuilt by replay, so only the evaluation in flight is lost.
+ */
+async function recoverFromCrash(worker: Worker, reason: string): Promise<void> {
+  if (worker !== engineWorker) return;
+  worker.terminate();
+  engine = null;
+  engineWorker = null;
+  initialised = null;
+  const state = useStudioStore.getState();
+  const wasRunning = state.status === 'running';
+  const notice = `The engine stopped unexpectedly (${reason}) and was restarted`;
+  if (state.storage !== 'on') {
+    useStudioStore.setState({ status: wasRunning ? 'failed' : state.status, runError: `${notice}; this browser does not store projects, so load the files again.`, snapshot: emptySnapshot });
+    return;
+  }
+  await writes;
+  const stored = await storedProject();
+  useStudioStore.setState({ stored, snapshot: emptySnapshot, runError: null });
+  if (wasRunning && stored?.run) {
+    useStudioStore.setState({ recovery: `${notice}; the run resumes from its ${stored.run.scores} stored scores.` });
+    await resumeStoredRun();
+  } else {
+    useStudioStore.setState({ recovery: `${notice}; the loaded files were restored.` });
+    await reloadStoredFiles();
+  }
 }
 
 function message(err: unknown): string {
@@ -215,6 +249,9 @@ function onProgress(event: ProgressEvent): void {
       case 'journal':
         persist(() => storeJournalEntry(event.index, event.entry));
         return {};
+      case 'environment':
+        // The run starts over on the new path and replays what it had scored: its charts too.
+        return { environment: event.report, history: [], individuals: [], progress: { ...s.progress, offspringDone: 0, accepted: 0 } };
     }
   });
 }
@@ -243,7 +280,10 @@ export async function startRun(journal: JournalEntry[] = []): Promise<void> {
   const { settings, snapshot } = useStudioStore.getState();
   const n = snapshot.checkpoints.filter((c) => !c.isBase).length;
   beginRun(plannedOffspring(settings, n), n);
-  if (journal.length === 0) persist(() => storeRunStart(settings));
+  if (journal.length === 0) {
+    useStudioStore.setState({ recovery: null });
+    persist(() => storeRunStart(settings));
+  }
   try {
     const result = await (await ready()).run(settings, proxy(onProgress), journal);
     useStudioStore.setState({ result, status: result.stopped ? 'stopped' : 'done' });

@@ -37,6 +37,8 @@ export interface RunSlice {
   recipeError: string | null;
   /** The recipe file the settings came from, until the user edits them. */
   recipeSource: string | null;
+  /** What the studio did after a fault (engine restarted, run resumed), shown until the next run. */
+  recovery: string | null;
   setSettings(patch: Partial<EvolverSettings>): void;
   setPreference(preference: ComputePreference): void;
 }
@@ -63,6 +65,7 @@ export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set)
   runError: null,
   recipeError: null,
   recipeSource: null,
+  recovery: null,
   setSettings: (patch) => set((s) => ({ settings: { ...s.settings, ...patch }, recipeSource: null })),
   setPreference: (preference) => set({ preference }),
 });

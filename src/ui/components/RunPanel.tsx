@@ -11,6 +11,8 @@ export function RunPanel() {
     (s) => s.snapshot.checkpoints.filter((c) => !c.isBase).length >= 2 && s.snapshot.dataset !== null && !s.loading && s.recipeError === null,
   );
   const runError = useStudioStore((s) => s.runError);
+  const recovery = useStudioStore((s) => s.recovery);
+  const environment = useStudioStore((s) => s.environment);
   const running = status === 'running';
   const fraction = progress.offspringTotal > 0 ? progress.offspringDone / progress.offspringTotal : 0;
   return (
@@ -42,6 +44,16 @@ export function RunPanel() {
       <div data-testid="run-status" data-status={status} className="muted">
         Status: {status}
       </div>
+      {recovery && (
+        <p className="muted" role="status" data-testid="recovery">
+          {recovery}
+        </p>
+      )}
+      {environment?.reason.includes('was lost') && (
+        <p className="muted" role="status" data-testid="device-lost">
+          {environment.reason}
+        </p>
+      )}
       {runError && (
         <p className="problems" role="alert">
           {runError}
