@@ -19,7 +19,7 @@ import { kinshipReport, meanPairwise, type KinshipReport } from './kinship';
 import { datasetStrata, splitDevHeldout } from '../eval/split';
 import { subsetDataset } from '../eval/dataset';
 import { assembleTensors, flattenParameters, mergedLayout, onnxFloatTensors, type ParameterLayout } from './layout';
-import type { PopulationStore, WeightSetId } from './population';
+import { allocatePopulation, type PopulationStore, type WeightSetId } from './population';
 import { NotReadyError, RunInProgressError } from './errors';
 import { Workspace, type Checkpoint } from './workspace';
 import { CpuMerger, type FisherInputs, type RegMeanInputs } from './cpu-merger';
@@ -205,8 +205,8 @@ export class MergeEngine implements EngineApi {
     }
     // The result reports the path that ran (RegMean falls back to the CPU store when a solve needed a ridge).
     const population: PopulationStore = gpuInputs
-      ? new GpuPopulation(this.gpu!.device, layout, flats, mergeParams, baseFlat, gpuInputs)
-      : new CpuPopulation(layout, flats, new CpuMerger(layout, mergeParams, baseFlat, regmean, fisher), baseFlat);
+      ? allocatePopulation('GPU', layout.totalSize, members.length, () => new GpuPopulation(this.gpu!.device, layout, flats, mergeParams, baseFlat, gpuInputs))
+      : allocatePopulation('WASM path', layout.totalSize, members.length, () => new CpuPopulation(layout, flats, new CpuMerger(layout, mergeParams, baseFlat, regmean, fisher), baseFlat));
     const session = await this.sessionFor(members[0], layout, population.path);
     return { members, population, dev: new DatasetEvaluator(session, splits.dev), heldout: new DatasetEvaluator(session, splits.heldout) };
   }

@@ -22,3 +22,11 @@ export class RunInProgressError extends Error {
     this.name = 'RunInProgressError';
   }
 }
+
+/** A population or buffer did not fit: the run stops before it starts, with the numbers. */
+export class OutOfMemoryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OutOfMemoryError';
+  }
+}

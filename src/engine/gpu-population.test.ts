@@ -190,4 +190,15 @@ describe('GpuPopulation vs CpuPopulation', () => {
       gpuPop.dispose();
     }
   });
+
+  it('a tensor above the device\'s buffer limit stops the run as out of memory, with the numbers', async () => {
+    if (!gpu) return;
+    const { allocatePopulation } = await import('./population');
+    const { OutOfMemoryError } = await import('./errors');
+    const size = Math.floor(gpu.device.limits.maxBufferSize / 4) + 1024;
+    const big: ParameterLayout = { slots: [{ name: 'w', dims: [size], size, offset: 0, depth: 0, layer: 'w' }], totalSize: size };
+    const build = () => new GpuPopulation(gpu!.device, big, [new Float32Array(0), new Float32Array(0)], DEFAULT_MERGE, null);
+    expect(() => allocatePopulation('GPU', size, 2, build)).toThrow(OutOfMemoryError);
+    expect(() => allocatePopulation('GPU', size, 2, build)).toThrow(/Out of memory on the GPU: the run needs about .* \(5 copies of .* evolved parameters in f32\), and allocating it failed \(buffers\.ts: .* exceed this device's maxBufferSize/);
+  });
 });

@@ -40,3 +40,20 @@ describe('checkpoints the studio cannot or should not merge as they are', () => 
     expect(byName.get('expert-a.onnx')).toBe(0);
   });
 });
+
+describe('running out of memory', () => {
+  it('a population that cannot be allocated stops the run with the numbers', async () => {
+    const { allocatePopulation } = await import('./population');
+    const { CpuPopulation } = await import('./cpu-population');
+    const { CpuMerger } = await import('./cpu-merger');
+    const { OutOfMemoryError } = await import('./errors');
+    const huge = 2 ** 33;
+    const layout = { slots: [{ name: 'w', dims: [huge], size: huge, offset: 0, depth: 0, layer: 'w' }], totalSize: huge };
+    const small = [new Float32Array(4), new Float32Array(4)];
+    const attempt = () => allocatePopulation('WASM path', huge, 2, () => new CpuPopulation(layout, small, new CpuMerger(layout, { method: 'average', lambda: 1, density: 0.5, t: 0.5, alpha: 0.9, seed: 0 }, null)));
+    expect(attempt).toThrow(OutOfMemoryError);
+    expect(attempt).toThrow(/Out of memory on the WASM path: the run needs about 160\.00 GiB \(5 copies of 8,589,934,592 evolved parameters in f32\)/);
+    // Anything else is not an allocation failure and passes through.
+    expect(() => allocatePopulation('GPU', 1, 2, () => { throw new TypeError('bug'); })).toThrow(TypeError);
+  });
+});

@@ -10,6 +10,7 @@ import { loadTokenizer, type TextTokenizer } from '../eval/tokenize';
 import { datasetStrata, splitDevHeldout } from '../eval/split';
 import { floatInitializers, mergedLayout, onnxFloatTensors } from './layout';
 import { externalWeightsProblem, nonFiniteCount } from './tensor-sets';
+import { populationBytes } from './population';
 import type { CheckpointSummary, DatasetSummary, FileProblem, LoadReport, NamedBytes, StudioSnapshot } from './types';
 
 export const MAX_CHECKPOINTS = 8;
@@ -288,16 +289,6 @@ export class Workspace {
         : null,
     };
   }
-}
-
-/**
- * Bytes a run holds for the evolved parameters (f32): every individual, the candidate and
- * the merged set, the base when there is one, and on the CPU path the kinship reference
- * (the checkpoints' mean) when there is not, so N + 3 copies either way. The graph itself
- * adds about one checkpoint's size inside onnxruntime-web.
- */
-export function populationBytes(parameters: number, models: number): number {
-  return 4 * parameters * (models + 3);
 }
 
 function summarizeCheckpoint(c: Checkpoint, isBase: boolean): CheckpointSummary {
