@@ -3,16 +3,14 @@
  * run two generations, watch the chart grow, export, and check the downloaded
  * safetensors strictly and by re-scoring it outside the browser.
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { readSafetensors, tensorToFloat32 } from '../src/formats/safetensors';
 import { readOnnx } from '../src/formats/onnx';
 import { parseJsonl, encodeDataset } from '../src/eval/dataset';
 import { loadTokenizer } from '../src/eval/tokenize';
 import { scoreWeights } from '../src/eval/score-checkpoint';
-import { captureConsoleErrors, dropFiles, sampleDrop, sampleFile, sampleManifest } from './helpers';
+import { captureConsoleErrors, cliEvolveFromRecipe, dropFiles, sampleDrop, sampleFile, sampleManifest } from './helpers';
 
 async function chartPoints(page: Page): Promise<number> {
   return Number(await page.getByTestId('fitness-chart').getAttribute('data-points'));
@@ -98,9 +96,6 @@ test('drop samples, evolve 2 generations on the WASM path, export and re-score',
   await page.screenshot({ path: 'test-results/studio-wasm-done.png', fullPage: true });
 
   // The studio's recipe re-runs in the CLI on the same files to the same bytes.
-  const cliOut = path.resolve('test-results', 'cli-rerun.safetensors');
-  const args = ['--recipe', downloaded, '--dev', `public/samples/${manifest.dev}`, '--heldout', `public/samples/${manifest.heldout}`, '--tokenizer', `public/samples/${manifest.tokenizer}`, '--out', cliOut];
-  execFileSync(process.execPath, ['bin/evolver-studio.mjs', 'evolve', ...args, ...experts.map((m) => `public/samples/${m.file}`)], { stdio: 'pipe' });
-  expect(Buffer.from(readFileSync(cliOut)).equals(Buffer.from(bytes))).toBe(true);
+  expect(cliEvolveFromRecipe(downloaded, 'cli-rerun.safetensors', { withBase: false }).equals(Buffer.from(bytes))).toBe(true);
   expect(errors).toEqual([]);
 });

@@ -4,11 +4,9 @@
  * run from the journal stored in IndexedDB; a lost device sends the run on to the WASM
  * path with its population rebuilt by replay. Nothing the user loaded is lost.
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { captureConsoleErrors, dropFiles, sampleFile, sampleManifest, waitDone } from './helpers';
+import { captureConsoleErrors, cliEvolveFromRecipe, dropFiles, everyNthRow, sampleManifest, waitDone } from './helpers';
 
 function engineWorker(page: Page) {
   const worker = page.workers().find((w) => w.url().includes('engine.worker'));
@@ -40,20 +38,10 @@ test('the engine worker crashes mid-run: restarted, the run resumes and ends as 
   const downloadPromise = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Export safetensors' }).click();
   const downloaded = (await (await downloadPromise).path())!;
-  const m = sampleManifest();
-  const out = path.resolve('test-results', 'crash-uninterrupted.safetensors');
-  const files = m.models.filter((x) => x.role !== 'base').map((x) => `public/samples/${x.file}`);
-  execFileSync(process.execPath, ['bin/evolver-studio.mjs', 'evolve', '--recipe', downloaded, '--base', 'public/samples/base.onnx', '--dev', `public/samples/${m.dev}`, '--heldout', `public/samples/${m.heldout}`, '--tokenizer', `public/samples/${m.tokenizer}`, '--out', out, ...files], { stdio: 'pipe' });
-  expect(readFileSync(out).equals(readFileSync(downloaded))).toBe(true);
+  expect(cliEvolveFromRecipe(downloaded, 'crash-uninterrupted.safetensors', { withBase: true }).equals(readFileSync(downloaded))).toBe(true);
   // The injected error is the only console error.
   expect(errors.filter((e) => !e.includes('injected engine crash'))).toEqual([]);
 });
-
-/** Every 12th row of a sample file: SwiftShader emulates the GPU, so the WebGPU path scores a small dev set here. */
-function everyNthRow(name: string, asName: string, n: number): { name: string; bytes: Buffer } {
-  const lines = sampleFile(name).bytes.toString('utf8').split('\n').filter((l) => l.trim() !== '');
-  return { name: asName, bytes: Buffer.from(lines.filter((_, i) => i % n === 0).join('\n') + '\n') };
-}
 
 test('the GPU device is lost mid-run: the run goes on to the end on the WASM path', async ({ page }) => {
   const errors = captureConsoleErrors(page);

@@ -3,6 +3,7 @@
  * WebGPU validation errors only there), real file drops through the drop zone,
  * and the bundled sample files read from disk.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, type Page } from '@playwright/test';
@@ -74,4 +75,27 @@ export async function exportAndRead(page: Page) {
   await page.getByRole('button', { name: 'Export safetensors' }).click();
   const download = await downloadPromise;
   return { name: download.suggestedFilename(), file: readSafetensors(new Uint8Array(readFileSync((await download.path())!)), download.suggestedFilename()) };
+}
+
+/**
+ * Every nth row of a sample file under another name: SwiftShader emulates the GPU, so the
+ * WebGPU path scores a small dev set in these tests (the path is under test, not the scores).
+ */
+export function everyNthRow(name: string, asName: string, n: number): { name: string; bytes: Buffer } {
+  const lines = sampleFile(name).bytes.toString('utf8').split('\n').filter((l) => l.trim() !== '');
+  return { name: asName, bytes: Buffer.from(lines.filter((_, i) => i % n === 0).join('\n') + '\n') };
+}
+
+/**
+ * Runs the CLI's `evolve` on the sample's experts and data with a recipe (a studio export)
+ * and returns the bytes it writes: an uninterrupted run to compare a studio run with.
+ */
+export function cliEvolveFromRecipe(recipe: string, outName: string, { withBase }: { withBase: boolean }): Buffer {
+  const m = sampleManifest();
+  const out = path.resolve('test-results', outName);
+  const experts = m.models.filter((x) => x.role !== 'base').map((x) => `public/samples/${x.file}`);
+  const base = withBase ? ['--base', 'public/samples/base.onnx'] : [];
+  const data = ['--dev', `public/samples/${m.dev}`, '--heldout', `public/samples/${m.heldout}`, '--tokenizer', `public/samples/${m.tokenizer}`];
+  execFileSync(process.execPath, ['bin/evolver-studio.mjs', 'evolve', '--recipe', recipe, ...base, ...data, '--out', out, ...experts], { stdio: 'pipe' });
+  return readFileSync(out);
 }

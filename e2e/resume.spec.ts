@@ -3,11 +3,9 @@
  * IndexedDB as the run goes, the reopened studio offers to resume, and the resumed run ends
  * byte for byte where an uninterrupted run with the same seed ends (the CLI runs that one).
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { expect, test } from '@playwright/test';
-import { captureConsoleErrors, sampleManifest, waitDone } from './helpers';
+import { captureConsoleErrors, cliEvolveFromRecipe, waitDone } from './helpers';
 
 test('reload mid-run, resume from the stored journal, and end as an uninterrupted run', async ({ page }) => {
   const errors = captureConsoleErrors(page);
@@ -37,11 +35,7 @@ test('reload mid-run, resume from the stored journal, and end as an uninterrupte
   const downloaded = (await (await downloadPromise).path())!;
 
   // The same recipe, uninterrupted, in the CLI: the same bytes.
-  const m = sampleManifest();
-  const out = path.resolve('test-results', 'resume-uninterrupted.safetensors');
-  const files = m.models.filter((x) => x.role !== 'base').map((x) => `public/samples/${x.file}`);
-  execFileSync(process.execPath, ['bin/evolver-studio.mjs', 'evolve', '--recipe', downloaded, '--base', 'public/samples/base.onnx', '--dev', `public/samples/${m.dev}`, '--heldout', `public/samples/${m.heldout}`, '--tokenizer', `public/samples/${m.tokenizer}`, '--out', out, ...files], { stdio: 'pipe' });
-  expect(readFileSync(out).equals(readFileSync(downloaded))).toBe(true);
+  expect(cliEvolveFromRecipe(downloaded, 'resume-uninterrupted.safetensors', { withBase: true }).equals(readFileSync(downloaded))).toBe(true);
 
   // Deleting the stored data leaves nothing to offer on the next visit.
   await page.getByTestId('storage-note').getByRole('button', { name: 'Delete stored data' }).click();

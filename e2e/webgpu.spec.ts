@@ -5,17 +5,7 @@
  * the same device, no session created and no weight byte read back during the run.
  */
 import { expect, test } from '@playwright/test';
-import { captureConsoleErrors, dropFiles, sampleFile, sampleManifest } from './helpers';
-
-/**
- * SwiftShader runs ORT's WebGPU kernels on the CPU in emulation (tens of seconds per
- * 588-row evaluation), so this test evolves on every 12th row of the sample's dev and
- * held-out files: the path is what is under test here, not the scores.
- */
-function everyNthRow(name: string, asName: string, n: number): { name: string; bytes: Buffer } {
-  const lines = sampleFile(name).bytes.toString('utf8').split('\n').filter((l) => l.trim() !== '');
-  return { name: asName, bytes: Buffer.from(lines.filter((_, i) => i % n === 0).join('\n') + '\n') };
-}
+import { captureConsoleErrors, dropFiles, everyNthRow, sampleManifest } from './helpers';
 
 test('forced WebGPU path: one generation with zero sessions and zero weight read-back per offspring, then TIES and RegMean merges', async ({ page }) => {
   const errors = captureConsoleErrors(page);
