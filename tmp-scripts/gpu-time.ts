@@ -1,2 +1,0 @@
-import { getNodeGpu } from '../src/gpu/node-gpu';
-console.log(!!(await getNodeGpu()));
