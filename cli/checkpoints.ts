@@ -3,9 +3,7 @@
  * they share one architecture, and builds the population store the merge and kinship
  * commands work on: the CPU one, or the GPU one on a WebGPU device.
  */
-import { CpuMerger } from '../src/engine/cpu-merger';
-import { CpuPopulation } from '../src/engine/cpu-population';
-import { GpuPopulation, GPU_MERGE_METHODS } from '../src/engine/gpu-population';
+import { weightOnlyPopulation } from '../src/engine/make-population';
 import { flattenTensors, layoutOfTensors, type ParameterLayout } from '../src/engine/layout';
 import { DEFAULT_MERGE, type MergeParams } from '../src/engine/merge-params';
 import type { PopulationStore } from '../src/engine/population';
@@ -34,6 +32,5 @@ export function loadModels(files: readonly string[], baseFile: string | undefine
 export function populationOf(loaded: LoadedModels, device: StudioDevice | null, params: MergeParams = DEFAULT_MERGE): PopulationStore {
   const flats = loaded.models.map((m) => flattenTensors(m.tensors, loaded.layout));
   const base = loaded.base ? flattenTensors(loaded.base.tensors, loaded.layout) : null;
-  if (device && GPU_MERGE_METHODS.has(params.method)) return new GpuPopulation(device.device, loaded.layout, flats, params, base);
-  return new CpuPopulation(loaded.layout, flats, new CpuMerger(loaded.layout, params, base), base);
+  return weightOnlyPopulation(device?.device ?? null, loaded.layout, flats, base, params);
 }

@@ -4,7 +4,8 @@
  * WebGPU); data-aware ones (regmean, fisher), or any method given --dev, go through the
  * studio's engine on ONNX inputs and also report dev and held-out scores.
  */
-import { MergeEngine, STUDIO_VERSION } from '../../src/engine/engine';
+import { MergeEngine } from '../../src/engine/engine';
+import { exportMetadata } from '../../src/engine/export-metadata';
 import { assembleTensors } from '../../src/engine/layout';
 import { DEFAULT_MERGE, describeMerge, METHOD_INFO, methodProblem, type MergeMethod, type MergeParams } from '../../src/engine/merge-params';
 import { readSafetensors, tensorToFloat32, writeSafetensors, type SafetensorsWriteDtype } from '../../src/formats/safetensors';
@@ -128,14 +129,8 @@ export async function merge({ values, positionals }: Parsed): Promise<number> {
     await store.merge(null);
     const merged = await store.read('merged');
     const tensors = assembleTensors(loaded.models[0]!.tensors, loaded.layout, merged);
-    const metadata = {
-      format: 'pt',
-      producer: `evolver-studio ${STUDIO_VERSION}`,
-      recipe: JSON.stringify({ strategy: 'merge', merger: params, base: loaded.base?.name ?? null, sources: loaded.models.map((m) => m.name) }),
-      merger: describeMerge(params),
-      sources: loaded.models.map((m) => m.name).join(','),
-      compute_path: store.path,
-    };
+    const sources = loaded.models.map((m) => m.name);
+    const metadata = exportMetadata({ recipe: { strategy: 'merge', merger: params, base: loaded.base?.name ?? null, sources }, merger: describeMerge(params), sources, path: store.path });
     writeOutput(out, writeSafetensors(tensors.map((t) => ({ name: t.name, shape: t.dims, data: t.data })), metadata, dtype));
     process.stdout.write(`merged ${loaded.models.length} models (${loaded.layout.slots.length} of ${tensors.length} tensors differ) with ${describeMerge(params)} on ${describeDevice(device)}\nwrote ${out} (${dtype})\n`);
     return 0;

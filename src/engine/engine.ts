@@ -20,6 +20,8 @@ import { datasetStrata, splitDevHeldout } from '../eval/split';
 import { subsetDataset } from '../eval/dataset';
 import { assembleTensors, flattenParameters, mergedLayout, onnxFloatTensors, type ParameterLayout } from './layout';
 import { allocatePopulation, type PopulationStore, type WeightSetId } from './population';
+import { exportMetadata } from './export-metadata';
+import { weightOnlyPopulation } from './make-population';
 import { NotReadyError, RunInProgressError } from './errors';
 import { Workspace, type Checkpoint } from './workspace';
 import { CpuMerger, type FisherInputs, type RegMeanInputs } from './cpu-merger';
@@ -48,7 +50,7 @@ import type {
   StudioSnapshot,
 } from './types';
 
-export const STUDIO_VERSION = '0.1.0';
+export { STUDIO_VERSION } from './export-metadata';
 
 interface SessionEntry {
   key: string;
@@ -74,16 +76,16 @@ export class MergeEngine implements EngineApi {
   private gpu: { device: GPUDevice; adapter: string; software: boolean } | null = null;
   /** Why the GPU device was lost, once it was (the browser, a driver reset, an out-of-memory). */
   private gpuLost: string | null = null;
+  private sessionEntry: SessionEntry | null = null;
+  private running = false;
+  private stopRequested = false;
+  private finished: FinishedRun | null = null;
 
   /**
    * findGpu: where WebGPU comes from. The browser's navigator.gpu by default; Node (the
    * CLI, tests) passes the `webgpu` package's GPU (gpu/node-gpu.ts).
    */
   constructor(private readonly findGpu: () => GPU | null | Promise<GPU | null> = getNavigatorGpu) {}
-  private sessionEntry: SessionEntry | null = null;
-  private running = false;
-  private stopRequested = false;
-  private finished: FinishedRun | null = null;
 
   /**
    * Chooses the compute path. The GPUDevice is requested once and kept across path
@@ -343,8 +345,8 @@ export class MergeEngine implements EngineApi {
         kinship: async (sets, setNames, report) => (await kinship.matrix(sets, setNames, report?.round ?? null)).overall,
       });
       lineage = { nodes: top.lineage, result: top.resultNode.id };
-      initialMerge = { ...individuals.reduce((b, m) => (isBetter(m.dev, b.dev) ? m : b)) };
-      initialMerge = { ...initialMerge, name: `best checkpoint (${initialMerge.name})` };
+      const bestCheckpoint = individuals.reduce((b, m) => (isBetter(m.dev, b.dev) ? m : b));
+      initialMerge = { ...bestCheckpoint, name: `best checkpoint (${bestCheckpoint.name})` };
       resultName = `top-k ${top.resultNode.name} (${mergerLabel})`;
       outcome = { ...top, offspring: top.merges, accepted: top.lineage.filter((l) => l.inTopK && l.parents).length, selectionStart: top.seedFitness, selectionResult: top.resultFitness };
     } else {
@@ -471,10 +473,7 @@ export class MergeEngine implements EngineApi {
     const flats = members.map((c) => flattenParameters(c.model, layout));
     const base = this.workspace.base();
     const baseFlat = base ? flattenParameters(base.model, layout) : null;
-    const store: PopulationStore =
-      this.environment.path === 'webgpu' && this.gpu
-        ? new GpuPopulation(this.gpu.device, layout, flats, DEFAULT_MERGE, baseFlat)
-        : new CpuPopulation(layout, flats, new CpuMerger(layout, DEFAULT_MERGE, baseFlat), baseFlat);
+    const store = weightOnlyPopulation(this.environment.path === 'webgpu' && this.gpu ? this.gpu.device : null, layout, flats, baseFlat);
     try {
       return await new KinshipTracker(store, this.workspace.baseName, () => {}).matrix(
         members.map((_, i) => i),
@@ -492,23 +491,19 @@ export class MergeEngine implements EngineApi {
     const { population, result, report } = this.finished;
     const merged = await population.read(result);
     const tensors = assembleTensors(onnxFloatTensors(this.workspace.population()[0]!.model), population.layout, merged).map((t) => ({ name: t.name, shape: t.dims, data: t.data }));
-    const metadata: Record<string, string> = {
-      format: 'pt',
-      producer: `evolver-studio ${STUDIO_VERSION}`,
-      recipe: JSON.stringify({
-        ...report.settings,
-        strategy: report.strategy,
-        base: this.workspace.baseName,
-        sources: report.individuals.map((m) => m.name),
-      }),
+    const sources = report.individuals.map((m) => m.name);
+    const metadata = exportMetadata({
+      recipe: { ...report.settings, strategy: report.strategy, base: this.workspace.baseName, sources },
       merger: report.mergerLabel,
-      seed: String(report.settings.seed),
-      sources: report.individuals.map((m) => m.name).join(','),
-      dev_accuracy: String(report.final.dev.accuracy),
-      dev_macro_f1: String(report.final.dev.macroF1),
-      heldout_accuracy: String(report.final.heldout?.accuracy ?? ''),
-      compute_path: report.path,
-    };
+      sources,
+      path: report.path,
+      extra: {
+        seed: String(report.settings.seed),
+        dev_accuracy: String(report.final.dev.accuracy),
+        dev_macro_f1: String(report.final.dev.macroF1),
+        heldout_accuracy: String(report.final.heldout?.accuracy ?? ''),
+      },
+    });
     // Top-k: which model came from which, so the result can be traced back to the checkpoints.
     if (report.lineage) {
       const { nodes } = report.lineage;

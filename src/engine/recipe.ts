@@ -4,6 +4,7 @@
  * the search settings plus the base and source checkpoint names. A recipe is untrusted
  * input, so every field is checked. Pure module.
  */
+import { FileError } from '../formats/errors';
 import { DEFAULT_MERGE, METHOD_INFO, parseRules, type MergeParams } from './merge-params';
 import { DEFAULT_SETTINGS, type EvolverSettings } from './types';
 
@@ -13,14 +14,8 @@ export interface Recipe {
   sources: string[];
 }
 
-export class RecipeError extends Error {
-  constructor(
-    readonly fileName: string,
-    detail: string,
-  ) {
-    super(`${fileName}: ${detail}`);
-    this.name = 'RecipeError';
-  }
+export class RecipeError extends FileError {
+  override name = 'RecipeError';
 }
 
 /** A file that looks like a recipe (so the studio routes it to the recipe loader, not the data loader). */

@@ -5,6 +5,7 @@
  * Used by the CLI; the studio's workspace keeps ONNX checkpoints.
  * Pure module: bytes in, tensors out; errors name the file.
  */
+import { FileError } from '../formats/errors';
 import { describeArchitectureDifference, readOnnx, type OnnxModel } from '../formats/onnx';
 import { readSafetensors, tensorToFloat32, type SafetensorsDtype } from '../formats/safetensors';
 import { detectFormat } from '../formats/registry';
@@ -27,14 +28,8 @@ export interface TensorCheckpoint {
   metadata: Record<string, string>;
 }
 
-export class CheckpointError extends Error {
-  constructor(
-    readonly fileName: string,
-    detail: string,
-  ) {
-    super(`${fileName}: ${detail}`);
-    this.name = 'CheckpointError';
-  }
+export class CheckpointError extends FileError {
+  override name = 'CheckpointError';
 }
 
 /** Why the graph's weights cannot be read from this file alone, or null. */

@@ -2,24 +2,28 @@
 // Messages always start with the file name so the UI can show them as they are; the
 // UI and comlink (which rebuilds thrown errors as plain Error) check `err.name`.
 
-/** A safetensors file (or a request to write one) breaks the format's rules. */
-export class SafetensorsFormatError extends Error {
-  readonly fileName: string;
-  constructor(fileName: string, detail: string) {
+/**
+ * A problem with a user's file: the message is "<file>: <detail>". Subclasses spell their
+ * name out (a minifier renames classes, and the UI checks err.name).
+ */
+export class FileError extends Error {
+  override name = 'FileError';
+  constructor(
+    readonly fileName: string,
+    detail: string,
+  ) {
     super(`${fileName}: ${detail}`);
-    this.name = 'SafetensorsFormatError';
-    this.fileName = fileName;
   }
 }
 
+/** A safetensors file (or a request to write one) breaks the format's rules. */
+export class SafetensorsFormatError extends FileError {
+  override name = 'SafetensorsFormatError';
+}
+
 /** An ONNX model that cannot be parsed, or a request that does not fit the model. */
-export class OnnxFormatError extends Error {
-  readonly fileName: string;
-  constructor(fileName: string, detail: string) {
-    super(`${fileName}: ${detail}`);
-    this.name = 'OnnxFormatError';
-    this.fileName = fileName;
-  }
+export class OnnxFormatError extends FileError {
+  override name = 'OnnxFormatError';
 }
 
 /**
