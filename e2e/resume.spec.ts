@@ -39,6 +39,7 @@ test('reload mid-run, resume from the stored journal, and end as an uninterrupte
 
   // Deleting the stored data leaves nothing to offer on the next visit.
   await page.getByTestId('storage-note').getByRole('button', { name: 'Delete stored data' }).click();
+  await expect(page.getByTestId('storage-note')).toContainText('Stored data deleted');
   await page.reload();
   await expect(page.getByRole('button', { name: 'Load sample' })).toBeEnabled();
   await page.waitForTimeout(500);

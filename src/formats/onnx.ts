@@ -99,6 +99,17 @@ export interface OnnxInitializer {
   byteLength: number;
   /** Data lives in an external file (data_location = EXTERNAL); no values were read. */
   external: boolean;
+  /** Where the external data is (external_data entries), when `external` and they name a location. */
+  externalData: ExternalDataRef | null;
+}
+
+/** An initializer's bytes in an external data file (`*.onnx_data`), as onnx.proto's external_data keys say. */
+export interface ExternalDataRef {
+  /** Path relative to the .onnx file's folder. */
+  location: string;
+  offset: number;
+  /** Bytes; null when the entry leaves it out (then the tensor's size says). */
+  length: number | null;
 }
 
 export interface OnnxNode {
@@ -154,6 +165,8 @@ const SHAPE_DIM = 1;
 const DIM_VALUE = 1;
 const DIM_PARAM = 2;
 const DATA_LOCATION_EXTERNAL = 1;
+const ENTRY_KEY = 1;
+const ENTRY_VALUE = 2;
 
 /** Run `fn`, turning wire errors into OnnxFormatError naming the file. */
 export function withFile<T>(fileName: string, fn: () => T): T {
@@ -292,6 +305,7 @@ interface TensorHeader {
   dataType: number;
   dims: number[];
   external: boolean;
+  externalEntries: Map<string, string>;
   raw: WireField | null;
   /** float_data: packed LEN fields or single fixed32 fields, in order. */
   floatFields: WireField[];
@@ -299,7 +313,7 @@ interface TensorHeader {
 }
 
 function parseTensorHeader(bytes: Uint8Array, f: WireField): TensorHeader {
-  const t: TensorHeader = { name: '', dataType: 0, dims: [], external: false, raw: null, floatFields: [], stringBytes: 0 };
+  const t: TensorHeader = { name: '', dataType: 0, dims: [], external: false, externalEntries: new Map(), raw: null, floatFields: [], stringBytes: 0 };
   for (const x of readFields(bytes, f.start, f.end)) {
     switch (x.num) {
       case TENSOR_DIMS:
@@ -325,9 +339,18 @@ function parseTensorHeader(bytes: Uint8Array, f: WireField): TensorHeader {
         expectType(x, WIRE_LEN, 'TensorProto.raw_data');
         t.raw = x;
         break;
-      case TENSOR_EXTERNAL_DATA:
+      case TENSOR_EXTERNAL_DATA: {
+        expectType(x, WIRE_LEN, 'TensorProto.external_data');
         t.external = true;
+        let key = '';
+        let value = '';
+        for (const e of readFields(bytes, x.start, x.end)) {
+          if (e.num === ENTRY_KEY && e.type === WIRE_LEN) key = fieldString(bytes, e);
+          else if (e.num === ENTRY_VALUE && e.type === WIRE_LEN) value = fieldString(bytes, e);
+        }
+        t.externalEntries.set(key, value);
         break;
+      }
       case TENSOR_DATA_LOCATION:
         expectType(x, WIRE_VARINT, 'TensorProto.data_location');
         if (x.value === DATA_LOCATION_EXTERNAL) t.external = true;
@@ -375,7 +398,21 @@ function parseInitializer(bytes: Uint8Array, f: WireField, fileName: string): On
       }
     }
   }
-  return { name: t.name, dataType: t.dataType, dims: t.dims, floats, byteLength, external: t.external };
+  return { name: t.name, dataType: t.dataType, dims: t.dims, floats, byteLength, external: t.external, externalData: t.external ? externalDataRef(t, fail) : null };
+}
+
+/** Null when the entries name no location: resolving the data then says so. */
+function externalDataRef(t: TensorHeader, fail: (detail: string) => never): ExternalDataRef | null {
+  const location = t.externalEntries.get('location');
+  if (!location) return null;
+  const number = (key: string): number | null => {
+    const text = t.externalEntries.get(key);
+    if (text === undefined) return null;
+    const n = Number(text);
+    if (!Number.isSafeInteger(n) || n < 0) fail(`has external_data ${key} "${text}", not a byte count`);
+    return n;
+  };
+  return { location, offset: number('offset') ?? 0, length: number('length') };
 }
 
 interface ModelFields {
@@ -541,6 +578,50 @@ export function weightsToInputs(bytes: Uint8Array, names: ReadonlySet<string>, f
     if (missing.length > 0) {
       throw new OnnxFormatError(fileName, `no initializer named ${listNames(missing)}`);
     }
+    return out.finish();
+  });
+}
+
+/**
+ * New model bytes in which each named initializer holds the given little-endian bytes as
+ * raw_data (its dims and data type kept; float_data and external_data dropped). Used to
+ * embed external data, to give a graph another checkpoint's weights, and to write the
+ * merged model. Everything else is copied byte for byte.
+ */
+export function replaceInitializerData(bytes: Uint8Array, data: ReadonlyMap<string, Uint8Array>, fileName = 'model.onnx'): Uint8Array {
+  return withFile(fileName, () => {
+    parseModelFields(bytes, fileName);
+    const replaced = new Set<string>();
+    const out = new WireWriter();
+    let cursor = 0;
+    for (const g of readFields(bytes)) {
+      if (g.num !== MODEL_GRAPH || g.type !== WIRE_LEN) continue;
+      out.raw(bytes.subarray(cursor, g.tagStart));
+      const graph = new WireWriter();
+      let inner = g.start;
+      for (const f of readFields(bytes, g.start, g.end)) {
+        if (f.num !== GRAPH_INITIALIZER || f.type !== WIRE_LEN) continue;
+        const t = parseTensorHeader(bytes, f);
+        const values = data.get(t.name);
+        if (!values) continue;
+        const size = ELEMENT_SIZE[t.dataType];
+        const count = t.dims.reduce((n, d) => n * d, 1);
+        if (size === undefined || values.byteLength !== Math.ceil(count * size)) {
+          throw new OnnxFormatError(fileName, `initializer "${t.name}" (${onnxDataTypeName(t.dataType)} × [${t.dims.join(', ')}]) cannot take ${values.byteLength} bytes`);
+        }
+        graph.raw(bytes.subarray(inner, f.tagStart));
+        const tensor = new WireWriter().packedVarints(TENSOR_DIMS, t.dims).varintField(TENSOR_DATA_TYPE, t.dataType).stringField(TENSOR_NAME, t.name).bytesField(TENSOR_RAW_DATA, values);
+        graph.messageField(GRAPH_INITIALIZER, tensor);
+        inner = f.end;
+        replaced.add(t.name);
+      }
+      graph.raw(bytes.subarray(inner, g.end));
+      out.messageField(MODEL_GRAPH, graph);
+      cursor = g.end;
+    }
+    out.raw(bytes.subarray(cursor));
+    const missing = [...data.keys()].filter((n) => !replaced.has(n));
+    if (missing.length > 0) throw new OnnxFormatError(fileName, `no initializer named ${listNames(missing)}`);
     return out.finish();
   });
 }

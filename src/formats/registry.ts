@@ -5,14 +5,17 @@
 import { sniffOnnx } from './onnx';
 import { sniffSafetensors } from './safetensors';
 
-export type FileFormat = 'onnx' | 'safetensors' | 'jsonl' | 'tokenizer' | 'json' | 'unknown';
+export type FileFormat = 'onnx' | 'onnx-data' | 'safetensors' | 'safetensors-index' | 'jsonl' | 'csv' | 'tokenizer' | 'json' | 'unknown';
 
 const BY_EXTENSION: Readonly<Record<string, FileFormat>> = {
   onnx: 'onnx',
   ort: 'onnx',
+  onnx_data: 'onnx-data',
   safetensors: 'safetensors',
   jsonl: 'jsonl',
   ndjson: 'jsonl',
+  csv: 'csv',
+  tsv: 'csv',
 };
 
 const decoder = new TextDecoder();
@@ -54,6 +57,10 @@ export function detectFormat(fileName: string, head: Uint8Array): FileFormat {
   const ext = dot > 0 ? base.slice(dot + 1) : '';
   const known = BY_EXTENSION[ext];
   if (known) return known;
+  // torch.onnx / onnx.save_model name external data freely; ".data" beside ".onnx" is common.
+  if (/\.onnx\.data$/.test(base)) return 'onnx-data';
+  // Hugging Face's sharded checkpoints: model.safetensors.index.json maps tensors to shards.
+  if (/\.safetensors\.index\.json$/.test(base)) return 'safetensors-index';
   if (ext === 'json') {
     return looksLikeTokenizer(decoder.decode(head)) ? 'tokenizer' : 'json';
   }

@@ -2,7 +2,7 @@
  * Node-only: the bundled sample (public/samples) read from disk, for tests and tools.
  * The studio itself fetches the same files (state/actions.ts loadSample).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { NamedBytes } from '../engine/types';
 
@@ -30,4 +30,15 @@ export function sampleFiles({ withBase = false }: { withBase?: boolean } = {}): 
   const manifest = sampleManifest();
   const models = manifest.models.filter((m) => withBase || m.role !== 'base').map((m) => m.file);
   return ['manifest.json', manifest.tokenizer, manifest.dev, manifest.heldout, ...models].map((name) => ({ name, bytes: sampleBytes(name) }));
+}
+
+/** The sample checkpoints as Hugging Face sharded BF16 safetensors (tools/fixtures/make_sharded_safetensors.py), one folder each. */
+export const SHARDED_BF16 = path.resolve(import.meta.dirname, '../../e2e/fixtures/sharded-bf16');
+
+/** A sharded checkpoint's files, named "<model>/<file>" as a folder drop names them. */
+export function shardedCheckpointFiles(model: string): NamedBytes[] {
+  const folder = path.join(SHARDED_BF16, model);
+  return readdirSync(folder)
+    .sort()
+    .map((file) => ({ name: `${model}/${file}`, bytes: new Uint8Array(readFileSync(path.join(folder, file))) }));
 }

@@ -18,7 +18,7 @@ export interface WorkspaceSlice {
   setLoading(loading: boolean): void;
 }
 
-export const emptySnapshot: StudioSnapshot = { checkpoints: [], dataset: null, tokenizer: null, architecture: null };
+export const emptySnapshot: StudioSnapshot = { checkpoints: [], dataset: null, tokenizer: null, architecture: null, graph: null };
 
 export const createWorkspaceSlice: StateCreator<StudioState, [], [], WorkspaceSlice> = (set) => ({
   snapshot: emptySnapshot,
