@@ -1,0 +1,77 @@
+/**
+ * Export choices for a finished run: safetensors in F32/F16/BF16, one file or sharded at a
+ * chosen size (Hugging Face layout, delivered as one zip), under the checkpoints' own tensor
+ * names when they came as safetensors; the merged ONNX model; the recipe; a model card; or
+ * everything in one zip.
+ */
+import { useState } from 'react';
+import { create } from 'zustand';
+import { exportResult } from '../../state/actions';
+import { useStudioStore } from '../../state/store';
+import type { ExportKind, ExportOptions } from '../../engine/exports';
+
+const BUTTONS: { kind: ExportKind; label: string; primary?: boolean }[] = [
+  { kind: 'safetensors', label: 'Export safetensors', primary: true },
+  { kind: 'onnx', label: 'Export ONNX' },
+  { kind: 'recipe', label: 'Export recipe' },
+  { kind: 'model-card', label: 'Export model card' },
+  { kind: 'zip', label: 'Export all (.zip)' },
+];
+
+interface ExportChoices {
+  /** null until chosen: then the checkpoints' own dtype (BF16 in, BF16 out), else F32. */
+  dtype: ExportOptions['dtype'] | null;
+  shardMb: string;
+  names: ExportOptions['names'];
+}
+
+/** Kept across runs (the panel unmounts while a run goes): a user picks these once. */
+const useExportChoices = create<ExportChoices>(() => ({ dtype: null, shardMb: '0', names: 'source' }));
+const choose = (choice: Partial<ExportChoices>) => useExportChoices.setState(choice);
+
+export function ExportPanel() {
+  const fromSafetensors = useStudioStore((s) => s.snapshot.graph !== null);
+  const sourceDtype = useStudioStore((s) => s.snapshot.checkpoints.find((c) => c.format === 'safetensors')?.dtype);
+  const { dtype: chosen, shardMb, names } = useExportChoices();
+  const dtype = chosen ?? (sourceDtype === 'BF16' || sourceDtype === 'F16' ? sourceDtype : 'F32');
+  const [busy, setBusy] = useState(false);
+  const shardBytes = Math.max(0, Math.round(Number(shardMb) * 1e6)) || 0;
+  const run = async (kind: ExportKind) => {
+    setBusy(true);
+    try {
+      await exportResult({ kind, dtype, shardBytes, names });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="export" role="group" aria-label="Export">
+      <label className="field">
+        Weights dtype
+        <select value={dtype} onChange={(e) => choose({ dtype: e.target.value as ExportOptions['dtype'] })}>
+          <option value="F32">F32</option>
+          <option value="F16">F16</option>
+          <option value="BF16">BF16</option>
+        </select>
+      </label>
+      <label className="field" title="Split the safetensors into shards of at most this size, with model.safetensors.index.json (0: one file)">
+        Shard size (MB)
+        <input type="number" min={0} step="any" value={shardMb} onChange={(e) => choose({ shardMb: e.target.value })} />
+      </label>
+      {fromSafetensors && (
+        <label className="field">
+          Tensor names
+          <select value={names} onChange={(e) => choose({ names: e.target.value as ExportOptions['names'] })}>
+            <option value="source">the checkpoints’ own</option>
+            <option value="graph">the ONNX graph’s</option>
+          </select>
+        </label>
+      )}
+      {BUTTONS.map((b) => (
+        <button key={b.kind} type="button" className={b.primary ? 'primary' : undefined} disabled={busy} onClick={() => void run(b.kind)}>
+          {b.label}
+        </button>
+      ))}
+    </div>
+  );
+}
