@@ -4,7 +4,6 @@
  * and scripts use it directly (style.md §6).
  */
 import { weightsToInputs } from '../formats/onnx';
-import { writeSafetensors } from '../formats/safetensors';
 import { DatasetEvaluator } from '../eval/evaluator';
 import { WeightFedSession, ortCounters } from '../eval/ort';
 import { getNavigatorGpu, requestStudioDevice } from '../gpu/device';
@@ -18,12 +17,16 @@ import { runKinshipTopK } from './kinship-topk';
 import { kinshipReport, meanPairwise, type KinshipReport } from './kinship';
 import { datasetStrata, splitDevHeldout } from '../eval/split';
 import { subsetDataset } from '../eval/dataset';
-import { assembleTensors, flattenParameters, mergedLayout, onnxFloatTensors, type ParameterLayout } from './layout';
+import { flattenParameters, mergedLayout, type ParameterLayout } from './layout';
 import { allocatePopulation, type PopulationStore, type WeightSetId } from './population';
-import { exportMetadata } from './export-metadata';
+import { DEFAULT_EXPORT, type ExportOptions } from './exports';
+import { exportResultFile } from './result-export';
 import { weightOnlyPopulation } from './make-population';
 import { NotReadyError, RunInProgressError } from './errors';
+import { PauseGate } from './pause-gate';
 import { Workspace, type Checkpoint } from './workspace';
+import type { MemoryLimits } from './memory-plan';
+import type { ColumnChoice } from '../eval/csv';
 import { CpuMerger, type FisherInputs, type RegMeanInputs } from './cpu-merger';
 import { computeHeadFisher, findHeadLayer } from '../eval/fisher';
 import { DEFAULT_MERGE, describeMerge, METHOD_INFO, methodProblem, paramsForTensor, type MergeParams } from './merge-params';
@@ -79,6 +82,8 @@ export class MergeEngine implements EngineApi {
   private sessionEntry: SessionEntry | null = null;
   private running = false;
   private stopRequested = false;
+  /** Held before each score while the user has paused the run (pause-gate.ts). */
+  private readonly gate = new PauseGate();
   private finished: FinishedRun | null = null;
 
   /**
@@ -93,6 +98,18 @@ export class MergeEngine implements EngineApi {
    * cached session is keyed by path so switching back reuses both.
    */
   async init(preference: ComputePreference): Promise<EnvironmentReport> {
+    const environment = await this.choosePath(preference);
+    this.workspace.limits = this.memoryLimits();
+    return environment;
+  }
+
+  /** What the up-front memory plan checks against on the chosen path (memory-plan.ts). */
+  private memoryLimits(): MemoryLimits {
+    const limits = this.environment.path === 'webgpu' ? this.gpu?.device.limits : undefined;
+    return { path: this.environment.path, maxStorageBufferBindingSize: limits?.maxStorageBufferBindingSize ?? null, maxBufferSize: limits?.maxBufferSize ?? null };
+  }
+
+  private async choosePath(preference: ComputePreference): Promise<EnvironmentReport> {
     if (this.running) throw new RunInProgressError();
     if (preference === 'wasm') {
       this.environment = { path: 'wasm', reason: 'WASM path chosen', adapter: this.gpu?.adapter ?? null, software: this.gpu?.software ?? false };
@@ -148,11 +165,23 @@ export class MergeEngine implements EngineApi {
     this.finished?.population.dispose();
     this.finished = null;
     this.workspace = new Workspace();
+    this.workspace.limits = this.memoryLimits();
     return this.workspace.snapshot();
   }
 
   async stop(): Promise<void> {
     this.stopRequested = true;
+    // A paused run must reach its next stop check to end.
+    this.gate.resume();
+  }
+
+  /** Holds the run before its next score (the score in flight finishes); ignored when nothing runs. */
+  async pause(): Promise<void> {
+    if (this.running) this.gate.pause();
+  }
+
+  async resume(): Promise<void> {
+    this.gate.resume();
   }
 
   private async sessionFor(checkpoint: Checkpoint, layout: ParameterLayout, path: ComputePath): Promise<WeightFedSession> {
@@ -174,6 +203,12 @@ export class MergeEngine implements EngineApi {
   async setBase(name: string | null): Promise<StudioSnapshot> {
     if (this.running) throw new RunInProgressError();
     this.workspace.setBase(name);
+    return this.workspace.snapshot();
+  }
+
+  async setDatasetColumns(fileName: string, choice: ColumnChoice): Promise<StudioSnapshot> {
+    if (this.running) throw new RunInProgressError();
+    this.workspace.setDatasetColumns(fileName, choice);
     return this.workspace.snapshot();
   }
 
@@ -267,6 +302,7 @@ export class MergeEngine implements EngineApi {
     if (this.running) throw new RunInProgressError();
     this.running = true;
     this.stopRequested = false;
+    this.gate.resume();
     try {
       return await work();
     } finally {
@@ -323,13 +359,16 @@ export class MergeEngine implements EngineApi {
     const sessionsBefore = ortCounters.sessionsCreated;
     const readBackBefore = gpuTransferCounters.bytesReadBack;
     const started = performance.now();
-    onProgress({ type: 'phase', text: topK ? 'Top-k kinship merging' : 'Evolving' });
+    const pausedBefore = this.gate.pausedMs;
+    const searchPhase = topK ? 'Top-k kinship merging' : 'Evolving';
+    onProgress({ type: 'phase', text: searchPhase });
     const scores = new ScoreJournal(journal, (entry, index) => onProgress({ type: 'journal', index, entry }));
     if (journal.length > 0) onProgress({ type: 'phase', text: `Resuming: replaying ${journal.length} stored scores` });
     const score = async (set: WeightSetId) => {
       // onnxruntime-web's WASM runs settle as microtasks, so a run would otherwise never let
       // the worker take a message (Stop) or report an error until it ends: yield once per score.
       await yieldToEventLoop();
+      if (await this.gate.pass(() => onProgress({ type: 'phase', text: 'Paused' }))) onProgress({ type: 'phase', text: searchPhase });
       return scores.score(set, () => selection.score(population.handles(set)));
     };
     const shouldStop = () => this.stopRequested;
@@ -372,7 +411,7 @@ export class MergeEngine implements EngineApi {
       resultName = evolved.result === 'merged' ? `evolved merge (${mergerLabel})` : `evolved ${members[evolved.result as number]!.name}`;
       outcome = { ...evolved, selectionStart: [...evolved.initialIndividualFitness, evolved.initialMergeFitness], selectionResult: evolved.resultFitness };
     }
-    const elapsed = performance.now() - started;
+    const elapsed = performance.now() - started - (this.gate.pausedMs - pausedBefore);
 
     onProgress({ type: 'phase', text: selection === dev ? 'Scoring the result on held-out data' : 'Re-scoring the result on the whole dev split and held-out data' });
     const final = await this.scoreSet(prepared, resultName, outcome.result);
@@ -487,37 +526,15 @@ export class MergeEngine implements EngineApi {
 
   /** The result as F32 safetensors: every float tensor of the checkpoint, merged ones replaced. */
   async exportSafetensors(): Promise<ExportedFile> {
+    return this.exportFile(DEFAULT_EXPORT);
+  }
+
+  /** The result as the asked kind of file (result-export.ts); the merged weights are read back once here. */
+  async exportFile(options: ExportOptions): Promise<ExportedFile> {
     if (!this.finished) throw new NotReadyError('Run the Evolver before exporting.');
     const { population, result, report } = this.finished;
     const merged = await population.read(result);
-    const tensors = assembleTensors(onnxFloatTensors(this.workspace.population()[0]!.model), population.layout, merged).map((t) => ({ name: t.name, shape: t.dims, data: t.data }));
-    const sources = report.individuals.map((m) => m.name);
-    const metadata = exportMetadata({
-      recipe: { ...report.settings, strategy: report.strategy, base: this.workspace.baseName, sources },
-      merger: report.mergerLabel,
-      sources,
-      path: report.path,
-      extra: {
-        seed: String(report.settings.seed),
-        dev_accuracy: String(report.final.dev.accuracy),
-        dev_macro_f1: String(report.final.dev.macroF1),
-        heldout_accuracy: String(report.final.heldout?.accuracy ?? ''),
-      },
-    });
-    // Top-k: which model came from which, so the result can be traced back to the checkpoints.
-    if (report.lineage) {
-      const { nodes } = report.lineage;
-      metadata.lineage = JSON.stringify(nodes.map(({ name, parents, round, exploration, parentKinship, fitness }) => ({ name, parents: parents?.map((p) => nodes[p]!.name) ?? null, round, exploration, parentKinship, dev: fitness.accuracy })));
-      metadata.lineage_result = nodes[report.lineage.result]!.name;
-    }
-    const bytes = writeSafetensors(tensors, metadata);
-    const fileName =
-      report.strategy === 'evolver'
-        ? `evolved-seed${report.settings.seed}.safetensors`
-        : report.strategy === 'kinship_topk'
-          ? `topk-${report.settings.merger.method}.safetensors`
-          : `merged-${report.settings.merger.method}.safetensors`;
-    return { fileName, bytes };
+    return exportResultFile({ report, layout: population.layout, merged }, this.workspace, { ...DEFAULT_EXPORT, ...options });
   }
 }
 

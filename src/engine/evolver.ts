@@ -179,6 +179,7 @@ export async function runEvolver(population: PopulationStore, settings: EvolverS
 
       let fitness: Fitness;
       let better: boolean;
+      const previous = merged ? mergedFitness : individualFitness[target]!;
       if (merged) {
         await population.merge(target);
         fitness = await score('merged');
@@ -196,7 +197,7 @@ export async function runEvolver(population: PopulationStore, settings: EvolverS
         accepted++;
       }
       scored.push(fitness.accuracy);
-      hooks.onProgress?.({ type: 'offspring', generation, index: k + 1, perGeneration: n, accuracy: fitness.accuracy, accepted: better });
+      hooks.onProgress?.({ type: 'offspring', generation, index: k + 1, perGeneration: n, individual: target, accuracy: fitness.accuracy, previousAccuracy: previous.accuracy, accepted: better });
     }
     if (scored.length === 0) break;
     acceptedTotal += accepted;

@@ -179,7 +179,7 @@ export async function runKinshipTopK(store: PopulationStore, seedNames: readonly
       };
       lineage.push(node);
       scoredThisRound.push(fitness.accuracy);
-      hooks.onProgress?.({ type: 'offspring', generation: round, index: scoredThisRound.length, perGeneration: candidates.length, accuracy: fitness.accuracy, accepted: false });
+      hooks.onProgress?.({ type: 'offspring', generation: round, index: scoredThisRound.length, perGeneration: candidates.length, individual: null, accuracy: fitness.accuracy, previousAccuracy: null, accepted: false });
       const ranked = [...top, { node, slot }].sort(rank);
       top = ranked.slice(0, k);
       // Dropped merges are released when the round ends: a later candidate may still merge them.

@@ -14,6 +14,9 @@ import type { KinshipMoments } from '../kernels/kinship/kinship.cpu';
 import type { ComputePath } from './types';
 import type { ParameterLayout } from './layout';
 import { OutOfMemoryError } from './errors';
+import { formatBytes, populationBytes } from './memory-plan';
+
+export { populationBytes };
 
 export type WeightHandle = Float32Array | GPUBuffer;
 export type WeightSetId = number | 'candidate' | 'merged';
@@ -90,14 +93,6 @@ export function occupySlot<T>(slots: (T | null)[], set: T): number {
   return slots.push(set) - 1;
 }
 
-/**
- * Bytes a run holds for the evolved parameters (f32): every individual, the candidate and
- * the merged set, and the base or, without one, the kinship reference (the checkpoints'
- * mean): N + 3 copies. The graph itself adds about one checkpoint inside onnxruntime-web.
- */
-export function populationBytes(parameters: number, models: number): number {
-  return 4 * parameters * (models + 3);
-}
 
 /**
  * Builds a population, turning an allocation failure (a RangeError from a typed array, a
@@ -114,8 +109,4 @@ export function allocatePopulation<T extends PopulationStore>(where: string, par
       `Out of memory on the ${where}: the run needs about ${formatBytes(needed)} (${models + 3} copies of ${parameters.toLocaleString('en-US')} evolved parameters in f32), and allocating it failed (${e.message}). Remove checkpoints or use a machine with more memory.`,
     );
   }
-}
-
-function formatBytes(n: number): string {
-  return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : `${(n / 2 ** 20).toFixed(1)} MiB`;
 }

@@ -3,10 +3,13 @@
  * Plain data only: everything here crosses the worker boundary via structured clone.
  */
 import type { Scores } from '../eval/metrics';
+import type { ColumnChoice, TablePreview } from '../eval/csv';
 import type { KinshipReport } from './kinship';
 import type { LineageNode } from './kinship-topk';
 import type { JournalEntry } from './journal';
 import { DEFAULT_MERGE, type MergeParams } from './merge-params';
+import type { ExportOptions } from './exports';
+import type { MemoryPlan } from './memory-plan';
 
 /** How the Evolver scores a candidate (see shared notes: "with merger" / "without merger"). */
 export type SelectionMode = 'merged' | 'individual';
@@ -114,6 +117,22 @@ export interface CheckpointSummary {
   dtype: string;
   /** NaN and ±Inf weights (0 for a healthy checkpoint): merging would spread them. */
   nonFinite: number;
+  /** An ONNX checkpoint, or safetensors tensors run on the project's graph (StudioSnapshot.graph). */
+  format: 'onnx' | 'safetensors';
+  /** The files it came from (a sharded checkpoint: its index and shards). */
+  files: string[];
+}
+
+/** The ONNX graph safetensors checkpoints run on, and which tensor feeds which initializer. */
+export interface GraphSummary {
+  file: string;
+  /** The checkpoint whose values matched the graph's (renamed tensors were found in it). */
+  reference: string | null;
+  mapped: { initializer: string; tensor: string; transposed: boolean; how: 'name' | 'value' }[];
+  /** Graph initializers no tensor feeds: every checkpoint keeps the graph's values there. */
+  unmappedInitializers: string[];
+  /** Checkpoint tensors with no place in the graph: exported from the first model unchanged. */
+  unmappedTensors: string[];
 }
 
 export interface DatasetSummary {
@@ -129,6 +148,8 @@ export interface DatasetSummary {
   domains: string[];
   /** How held-out rows were obtained: a separate file, or a seeded split of the dev file. */
   heldoutSource: 'file' | 'split';
+  /** CSV/TSV dev and held-out files: columns, first rows and the column choice, for the preview table. */
+  tables?: { dev?: TablePreview; heldout?: TablePreview };
 }
 
 export interface FileProblem {
@@ -144,7 +165,9 @@ export interface StudioSnapshot {
    * mergedTensors / mergedParameters: float tensors (and their values) that differ across the
    * checkpoints, the ones evolved; populationBytes: what a run holds of them (see workspace.ts).
    */
-  architecture: { inputs: string[]; outputs: string[]; opset: number; mergedTensors: number; mergedParameters: number; populationBytes: number } | null;
+  architecture: { inputs: string[]; outputs: string[]; opset: number; mergedTensors: number; mergedParameters: number; populationBytes: number; memory: MemoryPlan | null } | null;
+  /** Set when safetensors checkpoints are loaded. */
+  graph: GraphSummary | null;
 }
 
 export interface LoadReport extends StudioSnapshot {
@@ -221,13 +244,27 @@ export interface RunResult {
 export type ProgressEvent =
   | { type: 'phase'; text: string }
   | { type: 'individual'; scores: ModelScores }
-  | { type: 'offspring'; generation: number; index: number; perGeneration: number; accuracy: number; accepted: boolean }
+  | ({ type: 'offspring' } & OffspringReport)
   | { type: 'generation'; stat: GenerationStat }
   | { type: 'kinship'; generation: number; report: KinshipReport }
   /** The compute path changed during the run (the GPU device was lost). */
   | { type: 'environment'; report: EnvironmentReport }
   /** A selection score as it is made: store these to resume the run (engine.run's journal). */
   | { type: 'journal'; index: number; entry: JournalEntry };
+
+/** One scored offspring (Top-k: one merge), as the run panel's live charts and log show it. */
+export interface OffspringReport {
+  generation: number;
+  /** 1-based position in its generation. */
+  index: number;
+  perGeneration: number;
+  /** The individual it would replace (its target); null for Top-k's merges. */
+  individual: number | null;
+  accuracy: number;
+  /** The dev accuracy it had to beat: the merged population's ('merged' mode) or its target's; null for Top-k. */
+  previousAccuracy: number | null;
+  accepted: boolean;
+}
 
 export interface ExportedFile {
   fileName: string;
@@ -246,6 +283,8 @@ export interface EngineApi {
   removeCheckpoint(name: string): Promise<StudioSnapshot>;
   reset(): Promise<StudioSnapshot>;
   setBase(name: string | null): Promise<StudioSnapshot>;
+  /** Reads a CSV/TSV dev or held-out file through other columns; a choice that does not fit throws naming the file and changes nothing. */
+  setDatasetColumns(fileName: string, choice: ColumnChoice): Promise<StudioSnapshot>;
   /** A search; with a journal of an earlier run of the same settings and files, it resumes that run. */
   run(settings: EvolverSettings, onProgress: (event: ProgressEvent) => void, journal?: readonly JournalEntry[]): Promise<RunResult>;
   /** One-shot merge of the population (no evolution) with the given method. */
@@ -253,5 +292,10 @@ export interface EngineApi {
   /** Pairwise kinship of the loaded checkpoints (task vectors from the base, else from their mean). */
   kinship(): Promise<KinshipReport>;
   stop(): Promise<void>;
+  /** Holds a run before its next score until resume(); the run then ends exactly as an unpaused one. */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
   exportSafetensors(): Promise<ExportedFile>;
+  /** The finished result as safetensors (single or sharded, any dtype), ONNX, recipe, model card or a zip of all. */
+  exportFile(options: ExportOptions): Promise<ExportedFile>;
 }

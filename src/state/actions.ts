@@ -7,14 +7,18 @@ import { proxy, transfer, wrap, type Remote } from 'comlink';
 import type { EngineApi, EvolverSettings, NamedBytes, ProgressEvent } from '../engine/types';
 import { useStudioStore } from './store';
 import { idleProgress } from './slices/run';
+import { activeMs, pauseClock, resumeClock, startClock } from './run-clock';
 import { emptySnapshot } from './slices/workspace';
 import { looksLikeRecipe, parseRecipe } from '../engine/recipe';
 import type { JournalEntry } from '../engine/journal';
+import type { ColumnChoice } from '../eval/csv';
+import { DEFAULT_EXPORT, type ExportOptions } from '../engine/exports';
 import {
   clearStoredProject,
   forgetFile,
   storageAvailable,
   storeBase,
+  storeColumns,
   storedFiles,
   storedJournal,
   storedProject,
@@ -112,13 +116,18 @@ export async function addFiles(files: NamedBytes[], { store: keep = true }: { st
     const buffers = files.map((f) => f.bytes.buffer as ArrayBuffer);
     const report = await api.addFiles(transfer(files, buffers));
     useStudioStore.setState({
-      snapshot: { checkpoints: report.checkpoints, dataset: report.dataset, tokenizer: report.tokenizer, architecture: report.architecture },
+      snapshot: { checkpoints: report.checkpoints, dataset: report.dataset, tokenizer: report.tokenizer, architecture: report.architecture, graph: report.graph },
       problems: report.problems,
       stored: null,
     });
     const accepted = new Set(report.accepted);
     const kept = copies.filter((f) => accepted.has(f.name));
     if (kept.length > 0) persist(() => storeFiles(kept));
+    // A dev or held-out file this drop replaced is no longer part of the project: a reload must not bring it back.
+    const before = store.snapshot.dataset;
+    const after = report.dataset;
+    const replaced = after ? [before?.devFile, before?.heldoutFile].filter((n) => n && n !== after.devFile && n !== after.heldoutFile) : [];
+    for (const name of replaced) persist(() => forgetFile(name!));
     const base = report.checkpoints.find((c) => c.isBase)?.name ?? null;
     persist(() => storeBase(base));
     await refreshKinship();
@@ -129,8 +138,9 @@ export async function addFiles(files: NamedBytes[], { store: keep = true }: { st
   }
 }
 
-export async function addBrowserFiles(list: Iterable<File>): Promise<void> {
-  const files = await Promise.all(Array.from(list, async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })));
+/** Files from a drop or the picker, named by their path inside the drop (dropped-files.ts). */
+export async function addBrowserFiles(list: readonly { path: string; file: File }[]): Promise<void> {
+  const files = await Promise.all(list.map(async ({ path, file }) => ({ name: path, bytes: new Uint8Array(await file.arrayBuffer()) })));
   // Recipes set the run's settings here; everything else is data for the engine.
   const data = files.filter((f) => !applyRecipeFile(f));
   if (data.length > 0) await addFiles(data);
@@ -202,6 +212,21 @@ export async function setBase(name: string | null): Promise<void> {
   await refreshKinship();
 }
 
+/**
+ * Reads a CSV/TSV dev or held-out file through other columns. A choice that does not fit is
+ * listed under the file's name and changes nothing; a good one clears that file's problem.
+ */
+export async function setDatasetColumns(fileName: string, choice: ColumnChoice): Promise<void> {
+  const others = () => useStudioStore.getState().problems.filter((p) => p.fileName !== fileName);
+  try {
+    const snapshot = await (await ready()).setDatasetColumns(fileName, choice);
+    useStudioStore.setState({ snapshot, problems: others() });
+    persist(() => storeColumns(fileName, choice));
+  } catch (err) {
+    useStudioStore.setState({ problems: [...others(), { fileName, message: message(err) }] });
+  }
+}
+
 export async function removeCheckpoint(name: string): Promise<void> {
   const snapshot = await (await ready()).removeCheckpoint(name);
   useStudioStore.setState({ snapshot });
@@ -233,10 +258,15 @@ function onProgress(event: ProgressEvent): void {
         return { individuals: [...s.individuals, event.scores] };
       case 'generation':
         return { history: [...s.history, event.stat], progress: { ...s.progress, generation: event.stat.generation } };
-      case 'offspring':
+      case 'offspring': {
+        const { type: _, ...report } = event;
+        const at = activeMs(s.clock, performance.now());
         return {
+          offspringScores: [...s.offspringScores, report],
           progress: {
             ...s.progress,
+            firstOffspringAt: s.progress.firstOffspringAt ?? at,
+            lastOffspringAt: at,
             generation: event.generation,
             offspringInGeneration: event.index,
             perGeneration: event.perGeneration,
@@ -244,6 +274,7 @@ function onProgress(event: ProgressEvent): void {
             accepted: s.progress.accepted + (event.accepted ? 1 : 0),
           },
         };
+      }
       case 'kinship':
         return { kinship: event.report, kinshipGeneration: event.generation };
       case 'journal':
@@ -251,14 +282,18 @@ function onProgress(event: ProgressEvent): void {
         return {};
       case 'environment':
         // The run starts over on the new path and replays what it had scored: its charts too.
-        return { environment: event.report, history: [], individuals: [], progress: { ...s.progress, offspringDone: 0, accepted: 0 } };
+        return { environment: event.report, history: [], individuals: [], offspringScores: [], progress: { ...s.progress, offspringDone: 0, accepted: 0, firstOffspringAt: null, lastOffspringAt: null } };
     }
   });
 }
 
-function beginRun(offspringTotal: number, perGeneration: number): void {
+function beginRun(offspringTotal: number, perGeneration: number, pausable: boolean): void {
   useStudioStore.setState({
     status: 'running',
+    paused: false,
+    pausable,
+    clock: startClock(performance.now()),
+    offspringScores: [],
     history: [],
     individuals: [],
     result: null,
@@ -279,7 +314,7 @@ export function plannedOffspring(settings: EvolverSettings, models: number): num
 export async function startRun(journal: JournalEntry[] = []): Promise<void> {
   const { settings, snapshot } = useStudioStore.getState();
   const n = snapshot.checkpoints.filter((c) => !c.isBase).length;
-  beginRun(plannedOffspring(settings, n), n);
+  beginRun(plannedOffspring(settings, n), n, true);
   if (journal.length === 0) {
     useStudioStore.setState({ recovery: null });
     persist(() => storeRunStart(settings));
@@ -308,6 +343,10 @@ export async function reloadStoredFiles(): Promise<void> {
   const stored = useStudioStore.getState().stored;
   await addFiles(await storedFiles(), { store: false });
   if (stored?.base) await setBase(stored.base);
+  // Choices of files no longer in use as dev or held-out set (replaced by a later drop) are left alone.
+  const tables = useStudioStore.getState().snapshot.dataset?.tables;
+  const loaded = new Set([tables?.dev?.fileName, tables?.heldout?.fileName]);
+  for (const [fileName, choice] of Object.entries(stored?.columns ?? {})) if (loaded.has(fileName)) await setDatasetColumns(fileName, choice);
 }
 
 /** Reloads the stored files and resumes the interrupted run exactly where it stopped. */
@@ -319,16 +358,26 @@ export async function resumeStoredRun(): Promise<void> {
   await startRun(await storedJournal());
 }
 
-/** Deletes everything this browser stored of the project (files, run, journal); what is loaded stays loaded. */
+/**
+ * Deletes everything this browser stored of the project (files, run, journal); what is loaded
+ * stays loaded. With a project open, storing stops for this page too: otherwise the next score
+ * would quietly store the project again.
+ */
 export async function discardStoredProject(): Promise<void> {
+  const projectOpen = useStudioStore.getState().snapshot.checkpoints.length > 0;
+  if (projectOpen) useStudioStore.setState({ storage: 'off' });
   await writes;
   await clearStoredProject();
-  useStudioStore.setState({ stored: null });
+  useStudioStore.setState(
+    projectOpen
+      ? { stored: null, storageError: 'Stored data deleted: this project is no longer kept in this browser, so a closed tab cannot resume it.' }
+      : { stored: null },
+  );
 }
 
 /** One-shot merge with the recipe's merger (no evolution). */
 export async function startMerge(): Promise<void> {
-  beginRun(0, 0);
+  beginRun(0, 0, false);
   try {
     const result = await (await ready()).merge(useStudioStore.getState().settings.merger, proxy(onProgress));
     useStudioStore.setState({ result, status: 'done' });
@@ -339,12 +388,25 @@ export async function startMerge(): Promise<void> {
 
 export async function stopRun(): Promise<void> {
   await (await ready()).stop();
+  // Stop releases a paused run (engine.stop), so it is no longer paused.
+  useStudioStore.setState((s) => ({ paused: false, clock: resumeClock(s.clock, performance.now()) }));
 }
 
-/** Exports the result and hands it to the browser as a download. */
-export async function exportResult(): Promise<void> {
+/** Holds the run before its next score; the score in flight finishes first. */
+export async function pauseRun(): Promise<void> {
+  await (await ready()).pause();
+  useStudioStore.setState((s) => (s.status === 'running' ? { paused: true, clock: pauseClock(s.clock, performance.now()) } : {}));
+}
+
+export async function resumeRun(): Promise<void> {
+  await (await ready()).resume();
+  useStudioStore.setState((s) => ({ paused: false, clock: resumeClock(s.clock, performance.now()) }));
+}
+
+/** Exports the result (safetensors by default; see result-export.ts) and hands it to the browser as a download. */
+export async function exportResult(options: Partial<ExportOptions> = {}): Promise<void> {
   try {
-    const file = await (await ready()).exportSafetensors();
+    const file = await (await ready()).exportFile({ ...DEFAULT_EXPORT, ...options });
     const url = URL.createObjectURL(new Blob([file.bytes as BlobPart], { type: 'application/octet-stream' }));
     const a = document.createElement('a');
     a.href = url;

@@ -1,6 +1,6 @@
 /**
  * The user's project kept in this browser's IndexedDB (through idb) as they work: the
- * files the engine accepted, the base, and the run in progress — its settings and its
+ * files the engine accepted, the base, the columns chosen in CSV dev sets, and the run in progress — its settings and its
  * score journal, one entry per selection score (engine/journal.ts). Weights are never
  * stored: replaying the journal rebuilds the population, so a closed tab or a crashed
  * worker loses at most the evaluation in flight. Nothing here leaves the machine.
@@ -9,6 +9,7 @@
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { JournalEntry } from '../engine/journal';
 import type { EvolverSettings, NamedBytes } from '../engine/types';
+import type { ColumnChoice } from '../eval/csv';
 
 const DB_NAME = 'evolver-studio';
 const DB_VERSION = 1;
@@ -24,6 +25,8 @@ export interface StoredRun {
 interface ProjectRecord {
   base: string | null;
   run: StoredRun | null;
+  /** Columns chosen per CSV/TSV file name (absent in records stored before CSV dev sets). */
+  columns?: Record<string, ColumnChoice>;
 }
 
 interface StudioDB extends DBSchema {
@@ -35,6 +38,8 @@ interface StudioDB extends DBSchema {
 export interface StoredProjectSummary {
   files: string[];
   base: string | null;
+  /** Columns chosen in CSV/TSV dev and held-out files, by file name; files not listed use the guess. */
+  columns: Record<string, ColumnChoice>;
   /** An unfinished run and how many scores it stored. */
   run: (StoredRun & { scores: number }) | null;
 }
@@ -70,10 +75,24 @@ async function project(database: IDBPDatabase<StudioDB>): Promise<ProjectRecord>
 
 export async function storeFiles(files: readonly NamedBytes[]): Promise<void> {
   const database = await open();
-  const tx = database.transaction('files', 'readwrite');
+  const tx = database.transaction(['files', 'project'], 'readwrite');
   // A copy: the caller's buffers are transferred to the engine worker right after.
-  await Promise.all(files.map((f) => tx.store.put({ name: f.name, bytes: f.bytes.slice().buffer as ArrayBuffer })));
+  const puts = files.map((f) => tx.objectStore('files').put({ name: f.name, bytes: f.bytes.slice().buffer as ArrayBuffer }));
+  // A file dropped again starts from its guessed columns, as the engine does: forget the old choice.
+  const record = await tx.objectStore('project').get(PROJECT_KEY);
+  if (record?.columns && files.some((f) => f.name in record.columns!)) {
+    const columns = Object.fromEntries(Object.entries(record.columns).filter(([name]) => !files.some((f) => f.name === name)));
+    await tx.objectStore('project').put({ ...record, columns }, PROJECT_KEY);
+  }
+  await Promise.all(puts);
   await tx.done;
+}
+
+/** The columns chosen in a CSV/TSV dev or held-out file, applied again when the project is reloaded. */
+export async function storeColumns(fileName: string, choice: ColumnChoice): Promise<void> {
+  const database = await open();
+  const record = await project(database);
+  await database.put('project', { ...record, columns: { ...record.columns, [fileName]: choice } }, PROJECT_KEY);
 }
 
 export async function forgetFile(name: string): Promise<void> {
@@ -111,7 +130,7 @@ export async function storedProject(): Promise<StoredProjectSummary | null> {
   const record = await project(database);
   if (files.length === 0) return null;
   const run = record.run && !record.run.finished ? { ...record.run, scores: await database.count('journal') } : null;
-  return { files, base: record.base, run };
+  return { files, base: record.base, columns: record.columns ?? {}, run };
 }
 
 export async function storedFiles(): Promise<NamedBytes[]> {

@@ -5,6 +5,7 @@ import { StorageNote, StoredProjectOffer } from './components/StoredProject';
 import { DropZone } from './components/DropZone';
 import { ProblemList } from './components/ProblemList';
 import { CheckpointTable } from './components/CheckpointTable';
+import { GraphMappingPanel } from './components/GraphMappingPanel';
 import { DatasetPanel } from './components/DatasetPanel';
 import { MergerForm, SettingsForm } from './components/SettingsForm';
 import { RunPanel } from './components/RunPanel';
@@ -13,6 +14,10 @@ import { ComputeBadge } from './components/ComputeBadge';
 import { FitnessChart } from './charts/FitnessChart';
 import { KinshipChart } from './charts/KinshipChart';
 import { KinshipHeatmap } from './charts/KinshipHeatmap';
+import { AcceptanceChart } from './charts/AcceptanceChart';
+import { OffspringScatter } from './charts/OffspringScatter';
+import { AcceptedLog } from './charts/AcceptedLog';
+import { ThemeToggle } from './components/ThemeToggle';
 
 export function App() {
   useEffect(() => {
@@ -25,6 +30,7 @@ export function App() {
         <h1>Evolver Studio</h1>
         <p className="tagline">Evolve fine-tuned checkpoints into one model, entirely in your browser.</p>
         <ComputeBadge />
+        <ThemeToggle />
       </header>
       <main>
         <section className="card" aria-labelledby="load-title">
@@ -33,6 +39,7 @@ export function App() {
           <DropZone />
           <ProblemList />
           <CheckpointTable />
+          <GraphMappingPanel />
           <DatasetPanel />
           <KinshipHeatmap />
           <StorageNote />
@@ -42,8 +49,13 @@ export function App() {
           <MergerForm />
           <SettingsForm />
           <RunPanel />
-          <FitnessChart />
-          <KinshipChart />
+          <div className="charts">
+            <FitnessChart />
+            <KinshipChart />
+            <AcceptanceChart />
+            <OffspringScatter />
+          </div>
+          <AcceptedLog />
         </section>
         <section className="card" aria-labelledby="result-title">
           <h2 id="result-title">3. Result</h2>

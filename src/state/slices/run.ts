@@ -7,11 +7,24 @@ import {
   type EvolverSettings,
   type GenerationStat,
   type ModelScores,
+  type OffspringReport,
   type RunResult,
 } from '../../engine/types';
 import type { StudioState } from '../store';
+import { startClock, type RunClock } from '../run-clock';
 
 export type RunStatus = 'idle' | 'running' | 'done' | 'stopped' | 'failed';
+
+/**
+ * The status the run panel shows. A paused run keeps status 'running' in the store, so
+ * everything that locks while a run is in progress (loading files, removing checkpoints,
+ * the settings) stays locked while it is paused; 'paused' is shown on top of it.
+ */
+export type ShownRunStatus = RunStatus | 'paused';
+
+export function shownRunStatus(status: RunStatus, paused: boolean): ShownRunStatus {
+  return status === 'running' && paused ? 'paused' : status;
+}
 
 export interface RunProgress {
   phase: string;
@@ -21,6 +34,9 @@ export interface RunProgress {
   offspringDone: number;
   offspringTotal: number;
   accepted: number;
+  /** Active run time (run-clock.ts) when the first and the latest offspring were scored: the ETA's rate. */
+  firstOffspringAt: number | null;
+  lastOffspringAt: number | null;
 }
 
 export interface RunSlice {
@@ -28,7 +44,14 @@ export interface RunSlice {
   preference: ComputePreference;
   environment: EnvironmentReport | null;
   status: RunStatus;
+  /** The running search is paused (see ShownRunStatus). */
+  paused: boolean;
+  /** Whether the run in progress can pause: searches can, a one-shot merge cannot. */
+  pausable: boolean;
+  clock: RunClock;
   progress: RunProgress;
+  /** Every offspring scored in this run, in order: the acceptance chart, scatter and log. */
+  offspringScores: OffspringReport[];
   history: GenerationStat[];
   individuals: ModelScores[];
   result: RunResult | null;
@@ -51,6 +74,8 @@ export const idleProgress: RunProgress = {
   offspringDone: 0,
   offspringTotal: 0,
   accepted: 0,
+  firstOffspringAt: null,
+  lastOffspringAt: null,
 };
 
 export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set) => ({
@@ -58,7 +83,11 @@ export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set)
   preference: 'auto',
   environment: null,
   status: 'idle',
+  paused: false,
+  pausable: false,
+  clock: startClock(0),
   progress: idleProgress,
+  offspringScores: [],
   history: [],
   individuals: [],
   result: null,

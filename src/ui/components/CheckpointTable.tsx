@@ -16,6 +16,7 @@ export function CheckpointTable() {
           <tr>
             <th>Checkpoint</th>
             <th title="The pre-trained model task vectors are taken from; it is not evolved">Base</th>
+            <th>Format</th>
             <th>Size</th>
             <th>Parameters</th>
             <th>Tensors</th>
@@ -47,6 +48,10 @@ export function CheckpointTable() {
                     onChange={(e) => void setBase(e.target.checked ? c.name : null)}
                   />
                 </td>
+                <td title={c.files.join('\n')}>
+                  {c.format === 'safetensors' ? 'safetensors' : 'ONNX'} {c.dtype}
+                  {c.files.length > 1 && <span className="muted"> · {c.files.length} files</span>}
+                </td>
                 <td>{bytes(c.bytes)}</td>
                 <td>{count(c.parameterCount)}</td>
                 <td>{c.tensorCount}</td>
@@ -66,9 +71,15 @@ export function CheckpointTable() {
         <p className="muted">
           One architecture: opset {architecture.opset}, inputs {architecture.inputs.join(', ')} → {architecture.outputs.join(', ')};{' '}
           {architecture.mergedTensors} tensors ({count(architecture.mergedParameters)} parameters) differ across checkpoints and are evolved
-          {architecture.populationBytes > 0 && <>; a run holds about {bytes(architecture.populationBytes)} of them</>}.
+          {architecture.populationBytes > 0 && <>; a run holds about {bytes(architecture.populationBytes)} of them</>}
+          {architecture.memory && <>, and scoring needs about {bytes(architecture.memory.wasmHeapBytes)} in onnxruntime</>}.
         </p>
       )}
+      {architecture?.memory?.problems.map((p) => (
+        <p key={p} className="warning" role="alert" data-testid="memory-warning">
+          ⚠ Will not fit: {p}
+        </p>
+      ))}
     </>
   );
 }

@@ -1,5 +1,6 @@
-/** Dev and held-out split sizes and class balance. */
+/** Dev and held-out split sizes and class balance; for CSV/TSV files, their columns to choose from. */
 import { useStudioStore } from '../../state/store';
+import { ColumnChoiceTable } from './ColumnChoiceTable';
 
 export function DatasetPanel() {
   const dataset = useStudioStore((s) => s.snapshot.dataset);
@@ -7,19 +8,23 @@ export function DatasetPanel() {
   if (!dataset) return <p className="muted">No dev set loaded yet{tokenizer ? ` (tokenizer: ${tokenizer})` : ''}.</p>;
   const balance = (counts: number[]) => counts.map((n, i) => `${dataset.labels[i] ?? i}: ${n}`).join(', ');
   return (
-    <div className="dataset" data-testid="dataset">
-      <div>
-        <strong>Dev</strong> {dataset.devFile}: {dataset.devSize} rows ({balance(dataset.devClassBalance)}) — used for selection
+    <>
+      <div className="dataset" data-testid="dataset">
+        <div>
+          <strong>Dev</strong> {dataset.devFile}: {dataset.devSize} rows ({balance(dataset.devClassBalance)}) — used for selection
+        </div>
+        <div>
+          <strong>Held-out</strong> {dataset.heldoutSource === 'file' ? dataset.heldoutFile : `seeded split of ${dataset.devFile}`}:{' '}
+          {dataset.heldoutSize} rows ({balance(dataset.heldoutClassBalance)}) — reported only, never used for selection
+        </div>
+        <div className="muted">
+          Sequence length {dataset.sequenceLength}
+          {tokenizer ? `, tokenizer ${tokenizer}` : ', pre-tokenized'}
+          {dataset.domains.length > 0 ? `, domains: ${dataset.domains.join(', ')}` : ''}
+        </div>
       </div>
-      <div>
-        <strong>Held-out</strong> {dataset.heldoutSource === 'file' ? dataset.heldoutFile : `seeded split of ${dataset.devFile}`}:{' '}
-        {dataset.heldoutSize} rows ({balance(dataset.heldoutClassBalance)}) — reported only, never used for selection
-      </div>
-      <div className="muted">
-        Sequence length {dataset.sequenceLength}
-        {tokenizer ? `, tokenizer ${tokenizer}` : ', pre-tokenized'}
-        {dataset.domains.length > 0 ? `, domains: ${dataset.domains.join(', ')}` : ''}
-      </div>
-    </div>
+      {dataset.tables?.dev && <ColumnChoiceTable preview={dataset.tables.dev} split="dev" />}
+      {dataset.tables?.heldout && <ColumnChoiceTable preview={dataset.tables.heldout} split="held-out" />}
+    </>
   );
 }

@@ -1,6 +1,6 @@
 /** Final scores (dev for selection, held-out reported separately) and export. */
 import { useStudioStore } from '../../state/store';
-import { exportResult } from '../../state/actions';
+import { ExportPanel } from './ExportPanel';
 import { percent } from '../format';
 import type { ModelScores, RunResult, StopReason } from '../../engine/types';
 import { LineageTree } from './LineageTree';
@@ -97,9 +97,7 @@ export function ResultsPanel() {
         {result.counters.kinshipBytesReadBack > 0 ? ` (plus ${result.counters.kinshipBytesReadBack} bytes of kinship moments)` : ''} ·{' '}
         {result.counters.msPerEvaluation.toFixed(0)} ms per evaluation
       </p>
-      <button type="button" className="primary" onClick={() => void exportResult()}>
-        Export safetensors
-      </button>
+      <ExportPanel />
     </div>
   );
 }

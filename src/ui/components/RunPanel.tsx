@@ -1,9 +1,39 @@
-/** Start / Stop and the progress bar (generation and offspring counts). */
+/** Start / Pause / Resume / Stop, the progress bar (generation and offspring counts) and the ETA. */
 import { useStudioStore } from '../../state/store';
-import { startMerge, startRun, stopRun } from '../../state/actions';
+import { pauseRun, resumeRun, startMerge, startRun, stopRun } from '../../state/actions';
+import { shownRunStatus } from '../../state/slices/run';
+import { activeMs } from '../../state/run-clock';
+import { estimateRemainingMs, formatDuration } from '../../state/eta';
+import { useNow } from '../use-now';
+
+/** Elapsed and remaining time of the run in progress, paused time left out. */
+function RunTiming() {
+  const running = useStudioStore((s) => s.status === 'running');
+  const paused = useStudioStore((s) => s.paused);
+  const clock = useStudioStore((s) => s.clock);
+  const progress = useStudioStore((s) => s.progress);
+  const now = useNow(1000, running && !paused);
+  if (!running) return <span data-testid="eta" className="eta" />;
+  const active = activeMs(clock, now);
+  const remaining = estimateRemainingMs({
+    planned: progress.offspringTotal,
+    done: progress.offspringDone,
+    firstOffspringAt: progress.firstOffspringAt,
+    lastOffspringAt: progress.lastOffspringAt,
+    now: active,
+  });
+  const eta = paused ? 'paused' : remaining === null ? (progress.offspringTotal > 0 ? 'estimating…' : 'unknown') : formatDuration(remaining);
+  return (
+    <span data-testid="eta" className="eta">
+      elapsed {formatDuration(active)} · ETA {eta}
+    </span>
+  );
+}
 
 export function RunPanel() {
   const status = useStudioStore((s) => s.status);
+  const paused = useStudioStore((s) => s.paused);
+  const pausable = useStudioStore((s) => s.pausable);
   const progress = useStudioStore((s) => s.progress);
   const generations = useStudioStore((s) => s.settings.generations);
   const topK = useStudioStore((s) => s.settings.strategy === 'kinship_topk');
@@ -14,6 +44,9 @@ export function RunPanel() {
   const recovery = useStudioStore((s) => s.recovery);
   const environment = useStudioStore((s) => s.environment);
   const running = status === 'running';
+  const shown = shownRunStatus(status, paused);
+  // Pause takes effect before the next score: until the engine reports it holds, the evaluation in flight goes on.
+  const pausing = paused && progress.phase !== 'Paused';
   const fraction = progress.offspringTotal > 0 ? progress.offspringDone / progress.offspringTotal : 0;
   return (
     <div className="run">
@@ -24,6 +57,10 @@ export function RunPanel() {
         <button type="button" disabled={!canStart || running} onClick={() => void startMerge()} title="Merge once with the selected merger, no evolution">
           Merge once
         </button>
+        {/* One button that turns into Resume, so keyboard focus stays on it. */}
+        <button type="button" className="pause" disabled={!running || !pausable} onClick={() => void (paused ? resumeRun() : pauseRun())} title={paused ? 'Go on with the run' : 'Hold the run after the evaluation in flight'}>
+          {paused ? 'Resume' : 'Pause'}
+        </button>
         <button type="button" disabled={!running} onClick={() => void stopRun()}>
           Stop
         </button>
@@ -31,7 +68,7 @@ export function RunPanel() {
       </div>
       <div className="progress-row" aria-live="polite">
         <progress max={1} value={fraction} aria-label="Run progress" data-testid="progress" />
-        <span data-testid="progress-text">
+        <span data-testid="progress-text" data-done={progress.offspringDone}>
           {status === 'idle'
             ? 'Not started'
             : topK && progress.offspringDone > 0
@@ -41,8 +78,11 @@ export function RunPanel() {
                 : `${progress.phase} · generation ${progress.generation}/${generations} · offspring ${progress.offspringInGeneration}/${progress.perGeneration} · ${progress.offspringDone}/${progress.offspringTotal} total · ${progress.accepted} accepted`}
         </span>
       </div>
-      <div data-testid="run-status" data-status={status} className="muted">
-        Status: {status}
+      <div className="run-status-row muted">
+        <span data-testid="run-status" data-status={shown}>
+          Status: {pausing ? 'pausing after the evaluation in flight' : shown}
+        </span>
+        <RunTiming />
       </div>
       {recovery && (
         <p className="muted" role="status" data-testid="recovery">
