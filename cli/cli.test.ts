@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { MergeEngine } from '../src/engine/engine';
 import { DEFAULT_MERGE } from '../src/engine/merge-params';
 import { readSafetensors, tensorToFloat32 } from '../src/formats/safetensors';
-import { hasSamples, SAMPLES, sampleFiles } from '../src/testing/samples';
+import { hasSamples, SAMPLES, SHARDED_BF16, sampleFiles } from '../src/testing/samples';
 
 const run = promisify(execFile);
 const BIN = path.resolve(import.meta.dirname, '../bin/evolver-studio.mjs');
@@ -154,6 +154,23 @@ describe.skipIf(!hasSamples)('evolver-studio CLI on the sample', () => {
     const bad = await cli('evolve', ...DATA, '--strategy', 'kinship-topk', '--merger', 'regmean', '--out', path.join(tmp, 'y.safetensors'), ...EXPERTS);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('Top-k merging merges merged models again');
+  });
+
+  it('evolve takes sharded safetensors folders with their ONNX graph, and says when the graph is missing', async () => {
+    const folder = (m: string) => path.join(SHARDED_BF16, m);
+    const out = path.join(tmp, 'sharded.safetensors');
+    const run = await cli('evolve', ...DATA, '--graph', sample('base.onnx'), '--base', folder('base'), '--generations', '1', '--seed', '2', '--json', '--out', out, folder('expert-a'), folder('expert-b'), folder('expert-c'));
+    expect(run.stderr).not.toMatch(/error/i);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout) as { individuals: { name: string }[]; final: { dev: { accuracy: number } } };
+    expect(report.individuals.map((m) => m.name)).toEqual(['expert-a', 'expert-b', 'expert-c']);
+    expect(report.final.dev.accuracy).toBeGreaterThan(0.9);
+    const file = readSafetensors(new Uint8Array(readFileSync(out)), out);
+    expect(file.tensors.map((t) => t.name)).toContain('layers.1.ff2.weight'); // torch's names, as they came in
+    expect(JSON.parse(file.metadata.recipe!)).toMatchObject({ base: 'base', sources: ['expert-a', 'expert-b', 'expert-c'] });
+    const noGraph = await cli('evolve', ...DATA, '--out', path.join(tmp, 'x.safetensors'), folder('expert-a'), folder('expert-b'));
+    expect(noGraph.code).toBe(1);
+    expect(noGraph.stderr).toContain('expert-a/model.safetensors.index.json: safetensors checkpoints run on the ONNX graph of their architecture');
   });
 
   it('evolve --journal resumes an interrupted run to the same bytes and refuses another run\'s journal', async () => {

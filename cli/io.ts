@@ -2,9 +2,11 @@
  * File input and output for the CLI: whole files as NamedBytes (the engine's input),
  * errors that name the path, progress on stderr.
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { NamedBytes } from '../src/engine/types';
+import { readOnnx } from '../src/formats/onnx';
+import { externalDataFiles } from '../src/formats/onnx-external';
 
 export class InputError extends Error {
   constructor(message: string) {
@@ -18,6 +20,30 @@ export function readInput(file: string): NamedBytes {
   if (!existsSync(file)) throw new InputError(`${file}: no such file.`);
   if (!statSync(file).isFile()) throw new InputError(`${file}: not a file.`);
   return { name: path.basename(file), bytes: new Uint8Array(readFileSync(file)) };
+}
+
+/** Files of a checkpoint folder the engine reads: safetensors shards and their index, ONNX and its external data. */
+const CHECKPOINT_FILE = /\.(safetensors|onnx|onnx_data|data)$|\.safetensors\.index\.json$/i;
+
+/**
+ * A model argument as the files the engine needs, named as a folder drop names them
+ * ("expert-a/model-00001-of-00002.safetensors"): a checkpoint folder, a sharded
+ * checkpoint's index (its folder), an .onnx with the external data it points to, or one file.
+ */
+export function readModelInput(arg: string): NamedBytes[] {
+  if (!existsSync(arg)) throw new InputError(`${arg}: no such file or folder.`);
+  const folder = statSync(arg).isDirectory() ? arg : /\.safetensors\.index\.json$/i.test(arg) ? path.dirname(arg) : null;
+  if (folder) {
+    const files = readdirSync(folder).filter((f) => CHECKPOINT_FILE.test(f)).sort();
+    if (files.length === 0) throw new InputError(`${folder}: no .safetensors or .onnx files in this folder.`);
+    const name = path.basename(path.resolve(folder));
+    return files.map((f) => ({ name: `${name}/${f}`, bytes: new Uint8Array(readFileSync(path.join(folder, f))) }));
+  }
+  const file = readInput(arg);
+  if (!/\.onnx$/i.test(file.name)) return [file];
+  // External data sits beside the model, where its initializers' location points.
+  const sideFiles = externalDataFiles(readOnnx(file.bytes, file.name), file.name);
+  return [file, ...sideFiles.map((side) => ({ name: side, bytes: readInput(path.join(path.dirname(arg), side)).bytes }))];
 }
 
 export function writeOutput(file: string, bytes: Uint8Array | string): void {

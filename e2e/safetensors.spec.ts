@@ -107,5 +107,13 @@ test('sharded BF16 safetensors + one ONNX graph: map, evolve, export every forma
   const again = await download(page, 'Export safetensors');
   expect(Buffer.from(again.bytes).equals(Buffer.from(f32.bytes))).toBe(true);
   await page.screenshot({ path: 'test-results/studio-safetensors-exported.png', fullPage: true });
+
+  // The dropped Files were stored as Blobs in IndexedDB: a reopened studio loads them again.
+  await page.reload();
+  await expect(page.getByTestId('stored-project')).toContainText('16 files');
+  await page.getByRole('button', { name: 'Reload the files' }).click();
+  await expect(page.getByTestId('checkpoints').locator('tbody tr')).toHaveCount(4);
+  await expect(page.getByTestId('graph-mapping')).toContainText('38 tensors mapped');
+  await expect(page.getByLabel('Use base as the base model')).toBeChecked();
   expect(errors).toEqual([]);
 });

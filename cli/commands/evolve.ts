@@ -15,7 +15,7 @@ import { readSafetensors } from '../../src/formats/safetensors';
 import { detectFormat } from '../../src/formats/registry';
 import type { CommandSpec, Parsed } from '../args';
 import { choiceOption, numberOption, requireOption, stringOption, UsageError } from '../args';
-import { formatTable, InputError, Progress, readInput, writeOutput } from '../io';
+import { formatTable, InputError, Progress, readInput, readModelInput, writeOutput } from '../io';
 import { MERGEKIT_METHODS, mergeParamsFrom } from './merge';
 import { scoreRows } from './scores';
 
@@ -32,12 +32,13 @@ const MERGERS: Record<string, MergeMethod> = { avg: 'average', average: 'average
 export const evolveSpec: CommandSpec = {
   name: 'evolve',
   summary: 'Evolves checkpoints with the studio engine (WASM path) and writes the result and its recipe.',
-  usage: 'evolve --dev DEV.jsonl [--tokenizer tokenizer.json] [--heldout H.jsonl] [--strategy S] [--merger M] [--generations G] [--seed S] [--recipe R.json] --out OUT.safetensors MODEL...',
+  usage: 'evolve --dev DEV.jsonl [--tokenizer tokenizer.json] [--heldout H.jsonl] [--graph G.onnx] [--strategy S] [--merger M] [--generations G] [--seed S] [--recipe R.json] --out OUT.safetensors MODEL...',
   help: [
     '  --dev FILE              dev rows for selection (required)',
     '  --tokenizer FILE        tokenizer.json for text rows',
     '  --heldout FILE          held-out rows, reported only (default: 25% of dev held out by a seeded split)',
     '  --base FILE             the base checkpoint (task-vector mergers, kinship)',
+    '  --graph G.onnx          the ONNX graph safetensors MODELs run on (one export of the architecture)',
     `  --strategy S            ${Object.keys(STRATEGIES).join(', ')} (default evolver: the paper's mutation)`,
     `  --merger M              ${Object.keys(MERGERS).join(', ')} (default avg)`,
     '  --mode merged|individual  select on the merged population (default) or each model alone',
@@ -61,6 +62,7 @@ export const evolveSpec: CommandSpec = {
     tokenizer: { type: 'string' },
     heldout: { type: 'string' },
     base: { type: 'string' },
+    graph: { type: 'string' },
     strategy: { type: 'string' },
     merger: { type: 'string' },
     mode: { type: 'string' },
@@ -177,21 +179,24 @@ export async function evolve({ values, positionals }: Parsed): Promise<number> {
   const problem = settingsProblem(settings);
   if (problem) throw new UsageError(problem, 'evolve');
 
-  const models = positionals.map(readInput);
-  if (models.length < 2) throw new UsageError(`give at least 2 ONNX model files (got ${models.length}).`, 'evolve');
+  if (positionals.length < 2) throw new UsageError(`give at least 2 models (got ${positionals.length}).`, 'evolve');
+  const models = positionals.map(readModelInput);
   const baseFile = stringOption(values, 'base');
-  const base = baseFile ? [readInput(baseFile)] : [];
+  const base = baseFile ? readModelInput(baseFile) : [];
+  const graphFile = stringOption(values, 'graph');
+  const graph = graphFile ? [readInput(graphFile)] : [];
   const data = [requireOption(values, 'dev'), stringOption(values, 'tokenizer'), stringOption(values, 'heldout')].filter((f): f is string => f !== undefined).map(readInput);
   const engine = new MergeEngine();
   await engine.init('wasm');
-  const loaded = await engine.addFiles([...models, ...base, ...data]);
+  const loaded = await engine.addFiles([...graph, ...models.flat(), ...base, ...data]);
   if (loaded.problems.length > 0) throw new InputError(loaded.problems.map((p) => p.message).join('\n'));
-  const baseName = base[0]?.name ?? null;
+  // A folder or sharded base is known by its files: the checkpoint that holds its first one.
+  const baseName = base.length > 0 ? (loaded.checkpoints.find((c) => c.files.includes(base[0]!.name))?.name ?? null) : null;
   if (recipe.base && recipe.base !== baseName) process.stderr.write(`note: the recipe's base was ${recipe.base}; this run's base is ${baseName ?? 'none'}.\n`);
   await engine.setBase(baseName);
 
   const journalPath = stringOption(values, 'journal');
-  const journal = journalPath ? openJournal(journalPath, { journal: 1, settings, models: models.map((m) => m.name), base: baseName }) : [];
+  const journal = journalPath ? openJournal(journalPath, { journal: 1, settings, models: models.map((files) => files.map((f) => f.name).join('+')), base: baseName }) : [];
   const progress = new Progress(values.json === true);
   const perGeneration = models.length;
   let done = 0;

@@ -26,6 +26,7 @@ import { NotReadyError, RunInProgressError } from './errors';
 import { PauseGate } from './pause-gate';
 import { Workspace, type Checkpoint } from './workspace';
 import type { MemoryLimits } from './memory-plan';
+import { readInputFile } from './input-files';
 import type { ColumnChoice } from '../eval/csv';
 import { CpuMerger, type FisherInputs, type RegMeanInputs } from './cpu-merger';
 import { computeHeadFisher, findHeadLayer } from '../eval/fisher';
@@ -47,6 +48,8 @@ import type {
   SubsetReport,
   LoadReport,
   ModelScores,
+  FileProblem,
+  NamedBlob,
   NamedBytes,
   ProgressEvent,
   RunResult,
@@ -149,9 +152,23 @@ export class MergeEngine implements EngineApi {
     return this.environment;
   }
 
-  async addFiles(files: NamedBytes[]): Promise<LoadReport> {
+  /**
+   * Files as bytes, or as Blobs (dropped Files, stored projects) that are read here:
+   * safetensors tensor by tensor through Blob slices, the rest whole.
+   */
+  async addFiles(files: (NamedBytes | NamedBlob)[]): Promise<LoadReport> {
     if (this.running) throw new RunInProgressError();
-    return this.workspace.addFiles(files);
+    const problems: FileProblem[] = [];
+    const read: NamedBytes[] = [];
+    for (const file of files) {
+      try {
+        read.push(await readInputFile(file));
+      } catch (err) {
+        problems.push({ fileName: file.name, message: (err as Error).message });
+      }
+    }
+    const report = this.workspace.addFiles(read);
+    return { ...report, problems: [...problems, ...report.problems] };
   }
 
   async removeCheckpoint(name: string): Promise<StudioSnapshot> {

@@ -95,6 +95,27 @@ export function groupSafetensors(indexes: readonly NamedBytes[], files: readonly
   return { groups, problems };
 }
 
+interface ShardTensor {
+  name: string;
+  /** null: not a float tensor (read from a Blob, only its name is kept). */
+  dtype: SafetensorsDtype | null;
+  shape: number[];
+  floats: () => Float32Array;
+}
+
+/** A shard's tensors in file order, whether it was read whole or tensor by tensor from a Blob. */
+function shardTensors(shard: NamedBytes): ShardTensor[] {
+  if (shard.streamed) {
+    return [...shard.streamed.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, floats: () => t.data })), ...shard.streamed.otherTensors.map((name) => ({ name, dtype: null, shape: [], floats: () => new Float32Array(0) }))];
+  }
+  return readSafetensors(shard.bytes, shard.name).tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, floats: () => tensorToFloat32(t) }));
+}
+
+/** Bytes of a file as dropped (a Blob-read shard's size, not its empty bytes). */
+export function fileSize(file: NamedBytes): number {
+  return file.streamed?.size ?? file.bytes.byteLength;
+}
+
 /** A grouped checkpoint's float tensors, in shard order; checks each tensor sits in the shard its index names. */
 export function readSafetensorsCheckpoint(group: SafetensorsGroup): SourceCheckpoint {
   const weightMap = group.index ? indexShards(group.index).weightMap : null;
@@ -102,16 +123,15 @@ export function readSafetensorsCheckpoint(group: SafetensorsGroup): SourceCheckp
   const dtypes = new Map<SafetensorsDtype, number>();
   const seen = new Set<string>();
   for (const shard of group.shards) {
-    const file = readSafetensors(shard.bytes, shard.name);
-    for (const t of file.tensors) {
+    for (const t of shardTensors(shard)) {
       if (seen.has(t.name)) throw new SafetensorsCheckpointError(shard.name, `repeats tensor "${t.name}" from another shard of ${group.name}.`);
       seen.add(t.name);
       if (weightMap && weightMap.get(t.name) !== baseName(shard.name)) {
         throw new SafetensorsCheckpointError(shard.name, `holds "${t.name}", which ${group.index!.name} places in ${weightMap.get(t.name) ?? 'no shard'}.`);
       }
-      if (!FLOAT_DTYPES.has(t.dtype)) continue;
+      if (!t.dtype || !FLOAT_DTYPES.has(t.dtype)) continue;
       dtypes.set(t.dtype, (dtypes.get(t.dtype) ?? 0) + 1);
-      tensors.push({ name: t.name, dims: t.shape, data: tensorToFloat32(t) });
+      tensors.push({ name: t.name, dims: t.shape, data: t.floats() });
     }
   }
   if (weightMap) {

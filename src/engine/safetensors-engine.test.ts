@@ -122,6 +122,23 @@ describe.skipIf(!hasSamples)('sharded BF16 safetensors with an ONNX graph', () =
     expect(card).toMatch(/seed \(4\)/);
   }, 120_000);
 
+  it('files handed over as Blobs (dropped Files) load the same: safetensors read tensor by tensor', async () => {
+    const fromBytes = await new MergeEngine().addFiles(shardedDrop());
+    const engine = new MergeEngine();
+    const fromBlobs = await engine.addFiles(shardedDrop().map((f) => ({ name: f.name, blob: new Blob([f.bytes as BlobPart]) })));
+    expect(fromBlobs.problems).toEqual([]);
+    expect(fromBlobs.checkpoints).toEqual(fromBytes.checkpoints);
+    expect(fromBlobs.graph).toEqual(fromBytes.graph);
+    expect(fromBlobs.dataset).toEqual(fromBytes.dataset);
+    const cut = shardedCheckpointFiles('expert-c').map((f) => ({ name: `cut-${f.name}`, blob: new Blob([(f.name.endsWith('00001-of-00002.safetensors') ? f.bytes.subarray(0, 1000) : f.bytes) as BlobPart]) }));
+    const bad = await engine.addFiles(cut);
+    expect(bad.problems.map((p) => p.message)).toEqual([
+      expect.stringMatching(/^cut-expert-c\/model-00001-of-00002\.safetensors: data section is \d+ bytes but tensors need/),
+      expect.stringMatching(/^cut-expert-c\/model\.safetensors\.index\.json: names shard model-00001-of-00002\.safetensors/),
+    ]);
+    expect(bad.checkpoints).toEqual(fromBlobs.checkpoints); // nothing lost
+  });
+
   it('explains what is missing: no graph, a shard left out', () => {
     const workspace = new Workspace();
     const alone = workspace.addFiles(shardedCheckpointFiles('expert-a'));

@@ -7,7 +7,7 @@
 import { readOnnx, replaceInitializerData, type OnnxModel } from '../formats/onnx';
 import { graphValues, mapToGraph, type GraphMapping, type SourceCheckpoint } from './graph-mapping';
 import { onnxFloatTensors } from './layout';
-import { groupSafetensors, readSafetensorsCheckpoint } from './safetensors-checkpoints';
+import { fileSize, groupSafetensors, readSafetensorsCheckpoint } from './safetensors-checkpoints';
 import { nonFiniteCount } from './tensor-sets';
 import type { FileProblem, GraphSummary, NamedBytes } from './types';
 
@@ -99,7 +99,7 @@ export function loadSafetensors(indexes: readonly NamedBytes[], shards: readonly
         nonFinite: nonFiniteCount(onnxFloatTensors(model)),
         source,
         files: files.map((f) => f.name),
-        fileBytes: files.reduce((n, f) => n + f.bytes.byteLength, 0),
+        fileBytes: files.reduce((n, f) => n + fileSize(f), 0),
       });
     } catch (err) {
       problems.push({ fileName: firstFile(group), message: err instanceof Error ? err.message : String(err) });

@@ -10,6 +10,7 @@ import type { JournalEntry } from './journal';
 import { DEFAULT_MERGE, type MergeParams } from './merge-params';
 import type { ExportOptions } from './exports';
 import type { MemoryPlan } from './memory-plan';
+import type { StreamedSafetensors } from '../formats/safetensors-blob';
 
 /** How the Evolver scores a candidate (see shared notes: "with merger" / "without merger"). */
 export type SelectionMode = 'merged' | 'individual';
@@ -274,12 +275,20 @@ export interface ExportedFile {
 export interface NamedBytes {
   name: string;
   bytes: Uint8Array;
+  /** A safetensors file read tensor by tensor from a Blob (engine.addFiles): then `bytes` is empty. */
+  streamed?: StreamedSafetensors;
+}
+
+/** A file the UI hands over unread (a dropped File): the engine reads it in slices where it can. */
+export interface NamedBlob {
+  name: string;
+  blob: Blob;
 }
 
 /** The engine's API; MergeEngine implements it and the UI calls it through comlink. */
 export interface EngineApi {
   init(preference: ComputePreference): Promise<EnvironmentReport>;
-  addFiles(files: NamedBytes[]): Promise<LoadReport>;
+  addFiles(files: (NamedBytes | NamedBlob)[]): Promise<LoadReport>;
   removeCheckpoint(name: string): Promise<StudioSnapshot>;
   reset(): Promise<StudioSnapshot>;
   setBase(name: string | null): Promise<StudioSnapshot>;

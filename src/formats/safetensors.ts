@@ -153,21 +153,47 @@ interface PendingTensor {
   end: number;
 }
 
+/** Where each tensor lies in a safetensors file: what the header says, checked against the file's length. */
+export interface SafetensorsLayout {
+  /** Byte offset of the data section (8 + header length). */
+  dataStart: number;
+  /** In data-section order; begin/end are relative to dataStart. */
+  tensors: { name: string; dtype: SafetensorsDtype; shape: number[]; begin: number; end: number }[];
+  metadata: Record<string, string>;
+}
+
+/** Bytes to read from the start of a file to parse its header: 8, then 8 + the length they give. */
+export function safetensorsHeaderBytes(first8: Uint8Array): number {
+  return first8.length < 8 ? 8 : 8 + Math.max(0, Math.min(headerLength(first8), MAX_HEADER_BYTES));
+}
+
 /**
  * Parse a complete safetensors file. Tensor data are views into `bytes` (no copy).
  * Throws SafetensorsFormatError naming `fileName` on any deviation from the format.
  */
 export function readSafetensors(bytes: Uint8Array, fileName: string): SafetensorsFile {
+  const { dataStart, tensors, metadata } = readSafetensorsLayout(bytes, bytes.length, fileName);
+  return { tensors: tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, data: bytes.subarray(dataStart + t.begin, dataStart + t.end) })), metadata };
+}
+
+/**
+ * Parse the header of a safetensors file of `fileLength` bytes from its first bytes (`head`,
+ * at least the header: safetensorsHeaderBytes says how many), with every check of the
+ * format, so a large file can be read tensor by tensor (safetensors-blob.ts).
+ */
+export function readSafetensorsLayout(head: Uint8Array, fileLength: number, fileName: string): SafetensorsLayout {
   const fail = (detail: string): never => {
     throw new SafetensorsFormatError(fileName, detail);
   };
-  if (bytes.length < 8) fail(`file is ${bytes.length} bytes, too short for the 8-byte header length`);
-  const n = headerLength(bytes);
+  if (fileLength < 8) fail(`file is ${fileLength} bytes, too short for the 8-byte header length`);
+  const n = headerLength(head);
   if (n < 0 || n > MAX_HEADER_BYTES) fail(`header length ${n < 0 ? '≥ 2^53' : n} bytes exceeds the 100 MB limit`);
-  if (n > bytes.length - 8) {
-    fail(`header length ${n} bytes exceeds the file (${bytes.length} bytes): the file is truncated or not safetensors`);
+  if (n > fileLength - 8) {
+    fail(`header length ${n} bytes exceeds the file (${fileLength} bytes): the file is truncated or not safetensors`);
   }
   if (n < 2) fail(`header length ${n} bytes is too short for a JSON object`);
+  if (head.length < 8 + n) fail(`only ${head.length} bytes of the ${8 + n}-byte header were read`);
+  const bytes = head;
 
   let text = '';
   try {
@@ -201,7 +227,7 @@ export function readSafetensors(bytes: Uint8Array, fileName: string): Safetensor
   }
 
   const dataStart = 8 + n;
-  const dataLength = bytes.length - dataStart;
+  const dataLength = fileLength - dataStart;
   const pending: PendingTensor[] = [];
   for (const [name, entry] of Object.entries(json)) {
     if (name === METADATA_KEY) continue;
@@ -252,13 +278,7 @@ export function readSafetensors(bytes: Uint8Array, fileName: string): Safetensor
     );
   }
 
-  const tensors = pending.map((t) => ({
-    name: t.name,
-    dtype: t.dtype,
-    shape: t.shape,
-    data: bytes.subarray(dataStart + t.begin, dataStart + t.end),
-  }));
-  return { tensors, metadata };
+  return { dataStart, tensors: pending, metadata };
 }
 
 /** Number of elements of a shape (1 for a 0-d scalar). */

@@ -4,7 +4,7 @@
  * outside React.
  */
 import { proxy, transfer, wrap, type Remote } from 'comlink';
-import type { EngineApi, EvolverSettings, NamedBytes, ProgressEvent } from '../engine/types';
+import type { EngineApi, EvolverSettings, NamedBlob, NamedBytes, ProgressEvent } from '../engine/types';
 import { useStudioStore } from './store';
 import { idleProgress } from './slices/run';
 import { activeMs, pauseClock, resumeClock, startClock } from './run-clock';
@@ -106,14 +106,15 @@ function persist(write: () => Promise<void>): void {
 }
 
 /** Sends files to the engine; the ones it accepts are stored (unless they came from the store). */
-export async function addFiles(files: NamedBytes[], { store: keep = true }: { store?: boolean } = {}): Promise<void> {
+export async function addFiles(files: (NamedBytes | NamedBlob)[], { store: keep = true }: { store?: boolean } = {}): Promise<void> {
   const store = useStudioStore.getState();
   store.setLoading(true);
   try {
     const api = await ready();
-    // Copies for the store: the buffers themselves are transferred to the worker.
-    const copies = keep && store.storage === 'on' ? files.map((f) => ({ name: f.name, bytes: f.bytes.slice() })) : [];
-    const buffers = files.map((f) => f.bytes.buffer as ArrayBuffer);
+    // Copies of bytes for the store (the buffers themselves are transferred to the worker);
+    // Blobs are handed over unread, to the worker and to the store alike.
+    const copies = keep && store.storage === 'on' ? files.map((f) => ('blob' in f ? f : { name: f.name, bytes: f.bytes.slice() })) : [];
+    const buffers = files.flatMap((f) => ('blob' in f ? [] : [f.bytes.buffer as ArrayBuffer]));
     const report = await api.addFiles(transfer(files, buffers));
     useStudioStore.setState({
       snapshot: { checkpoints: report.checkpoints, dataset: report.dataset, tokenizer: report.tokenizer, architecture: report.architecture, graph: report.graph },
@@ -140,9 +141,10 @@ export async function addFiles(files: NamedBytes[], { store: keep = true }: { st
 
 /** Files from a drop or the picker, named by their path inside the drop (dropped-files.ts). */
 export async function addBrowserFiles(list: readonly { path: string; file: File }[]): Promise<void> {
-  const files = await Promise.all(list.map(async ({ path, file }) => ({ name: path, bytes: new Uint8Array(await file.arrayBuffer()) })));
-  // Recipes set the run's settings here; everything else is data for the engine.
-  const data = files.filter((f) => !applyRecipeFile(f));
+  // JSON files are read here (a recipe sets the run's settings); everything else goes to the
+  // engine unread, as Blobs: the worker reads them (safetensors in slices), the page never holds them.
+  const files = await Promise.all(list.map(async ({ path, file }) => (/\.json$/i.test(path) ? { name: path, bytes: new Uint8Array(await file.arrayBuffer()) } : { name: path, blob: file as Blob })));
+  const data = files.filter((f) => 'blob' in f || !applyRecipeFile(f));
   if (data.length > 0) await addFiles(data);
 }
 

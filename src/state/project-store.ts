@@ -8,7 +8,7 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { JournalEntry } from '../engine/journal';
-import type { EvolverSettings, NamedBytes } from '../engine/types';
+import type { EvolverSettings, NamedBlob, NamedBytes } from '../engine/types';
 import type { ColumnChoice } from '../eval/csv';
 
 const DB_NAME = 'evolver-studio';
@@ -30,7 +30,8 @@ interface ProjectRecord {
 }
 
 interface StudioDB extends DBSchema {
-  files: { key: string; value: { name: string; bytes: ArrayBuffer } };
+  /** A file as dropped: its Blob (IndexedDB keeps it on disk, not in page memory), or bytes (the sample, older projects). */
+  files: { key: string; value: { name: string; bytes?: ArrayBuffer; blob?: Blob } };
   project: { key: string; value: ProjectRecord };
   journal: { key: number; value: JournalEntry };
 }
@@ -73,11 +74,11 @@ async function project(database: IDBPDatabase<StudioDB>): Promise<ProjectRecord>
   return (await database.get('project', PROJECT_KEY)) ?? { base: null, run: null };
 }
 
-export async function storeFiles(files: readonly NamedBytes[]): Promise<void> {
+export async function storeFiles(files: readonly (NamedBytes | NamedBlob)[]): Promise<void> {
   const database = await open();
   const tx = database.transaction(['files', 'project'], 'readwrite');
-  // A copy: the caller's buffers are transferred to the engine worker right after.
-  const puts = files.map((f) => tx.objectStore('files').put({ name: f.name, bytes: f.bytes.slice().buffer as ArrayBuffer }));
+  // Bytes are copied: the caller's buffers are transferred to the engine worker right after.
+  const puts = files.map((f) => tx.objectStore('files').put('blob' in f ? { name: f.name, blob: f.blob } : { name: f.name, bytes: f.bytes.slice().buffer as ArrayBuffer }));
   // A file dropped again starts from its guessed columns, as the engine does: forget the old choice.
   const record = await tx.objectStore('project').get(PROJECT_KEY);
   if (record?.columns && files.some((f) => f.name in record.columns!)) {
@@ -133,9 +134,9 @@ export async function storedProject(): Promise<StoredProjectSummary | null> {
   return { files, base: record.base, columns: record.columns ?? {}, run };
 }
 
-export async function storedFiles(): Promise<NamedBytes[]> {
+export async function storedFiles(): Promise<(NamedBytes | NamedBlob)[]> {
   const rows = await (await open()).getAll('files');
-  return rows.map((r) => ({ name: r.name, bytes: new Uint8Array(r.bytes) }));
+  return rows.map((r) => (r.blob ? { name: r.name, blob: r.blob } : { name: r.name, bytes: new Uint8Array(r.bytes!) }));
 }
 
 /** The stored journal, in order, up to the first gap (a write lost with the tab). */

@@ -37,7 +37,7 @@ export function AcceptanceChart() {
         <BarChart data={points} margin={{ top: 8, right: 24, bottom: 8, left: 8 }}>
           <CartesianGrid strokeDasharray="3 3" stroke={GRID_COLOR} vertical={false} />
           <XAxis dataKey="generation" stroke={AXIS_COLOR} />
-          <YAxis domain={[0, 1]} ticks={[0, 0.25, 0.5, 0.75, 1]} tickFormatter={pct} stroke={AXIS_COLOR} width={48} />
+          <YAxis domain={[0, 1]} ticks={[0, 0.25, 0.5, 0.75, 1]} tickFormatter={pct} stroke={AXIS_COLOR} width={56} />
           <Tooltip
             cursor={{ fill: 'var(--grid)' }}
             contentStyle={TOOLTIP_STYLE}

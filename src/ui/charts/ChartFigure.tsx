@@ -35,7 +35,8 @@ export function ChartFigure<Row>({ testId, title, fileName, height, points, empt
     const svg = area.current?.querySelector<SVGSVGElement>('.recharts-wrapper > svg');
     if (!svg) return setError('The chart has not been drawn yet.');
     try {
-      downloadBlob(await chartToPng(svg, { title, legend }), `${fileName}.png`);
+      const legendHeight = area.current?.querySelector('.recharts-legend-wrapper')?.getBoundingClientRect().height ?? 0;
+      downloadBlob(await chartToPng(svg, { title, legend, legendHeight }), `${fileName}.png`);
       setError(null);
     } catch (err) {
       setError(`Could not make the PNG: ${err instanceof Error ? err.message : String(err)}`);

@@ -3,7 +3,7 @@ import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, X
 import { useStudioStore } from '../../state/store';
 import type { GenerationStat } from '../../engine/types';
 import { ChartFigure } from './ChartFigure';
-import { AXIS_COLOR, GRID_COLOR, SERIES, TOOLTIP_STYLE, legendLabel } from './chart-style';
+import { AXIS_COLOR, DOT, GRID_COLOR, SERIES, TOOLTIP_STYLE, legendLabel } from './chart-style';
 import type { CsvColumn } from './csv';
 
 const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
@@ -46,9 +46,10 @@ export function FitnessChart() {
           <YAxis domain={['auto', 'auto']} tickFormatter={pct} stroke={AXIS_COLOR} width={56} />
           <Tooltip formatter={(v) => pct(Number(v))} labelFormatter={(g) => `generation ${g}`} contentStyle={TOOLTIP_STYLE} />
           <Legend formatter={legendLabel} />
-          <Line type="monotone" dataKey="best" name="best" stroke={SERIES.best} isAnimationActive={false} dot />
-          <Line type="monotone" dataKey="mean" name="mean" stroke={SERIES.mean} isAnimationActive={false} dot />
-          <Line type="monotone" dataKey="merged" name="merged population" stroke={SERIES.merged} strokeWidth={2} isAnimationActive={false} dot />
+          <Line type="monotone" dataKey="mean" name="mean" stroke={SERIES.mean} isAnimationActive={false} dot={DOT} />
+          <Line type="monotone" dataKey="merged" name="merged population" stroke={SERIES.merged} strokeWidth={2} isAnimationActive={false} dot={DOT} />
+          {/* Drawn last and dashed: in 'merged' mode the best is often the merged score, and would hide under it. */}
+          <Line type="monotone" dataKey="best" name="best" stroke={SERIES.best} strokeDasharray="6 4" isAnimationActive={false} dot={DOT} />
         </LineChart>
       </ResponsiveContainer>
     </ChartFigure>

@@ -7,7 +7,7 @@
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useStudioStore } from '../../state/store';
 import { ChartFigure } from './ChartFigure';
-import { AXIS_COLOR, GRID_COLOR, SERIES, TOOLTIP_STYLE, legendLabel } from './chart-style';
+import { AXIS_COLOR, DOT, GRID_COLOR, SERIES, TOOLTIP_STYLE, legendLabel } from './chart-style';
 import type { CsvColumn } from './csv';
 
 interface KinshipPoint {
@@ -56,8 +56,8 @@ export function KinshipChart() {
           <YAxis domain={[-1, 1]} stroke={AXIS_COLOR} width={56} />
           <Tooltip formatter={(v) => Number(v).toFixed(4)} labelFormatter={(g) => `${unit} ${g}`} contentStyle={TOOLTIP_STYLE} />
           <Legend formatter={legendLabel} />
-          <Line type="monotone" dataKey="population" name={populationName} stroke={SERIES.kinshipPopulation} isAnimationActive={false} dot connectNulls />
-          <Line type="monotone" dataKey="bestToParents" name="best ↔ its parents" stroke={SERIES.kinshipParents} isAnimationActive={false} dot connectNulls />
+          <Line type="monotone" dataKey="population" name={populationName} stroke={SERIES.kinshipPopulation} isAnimationActive={false} dot={DOT} connectNulls />
+          <Line type="monotone" dataKey="bestToParents" name="best ↔ its parents" stroke={SERIES.kinshipParents} isAnimationActive={false} dot={DOT} connectNulls />
         </LineChart>
       </ResponsiveContainer>
     </ChartFigure>

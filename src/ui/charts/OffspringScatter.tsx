@@ -13,6 +13,9 @@ import type { CsvColumn } from './csv';
 
 const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 
+/** Half a point of accuracy above and below the scores, so no point sits on the axis. */
+const Y_DOMAIN: [(min: number) => number, (max: number) => number] = [(min) => Math.max(0, min - 0.005), (max) => Math.min(1, max + 0.005)];
+
 const CSV_COLUMNS: CsvColumn<ScatterPoint>[] = [
   { header: 'generation', value: (p) => p.generation },
   { header: 'offspring', value: (p) => p.index },
@@ -69,7 +72,7 @@ export function OffspringScatter() {
             tickFormatter={(v: number) => (axis === 'generation' ? String(v) : individualName(v))}
             stroke={AXIS_COLOR}
           />
-          <YAxis dataKey="accuracy" type="number" domain={['auto', 'auto']} tickFormatter={pct} stroke={AXIS_COLOR} width={56} />
+          <YAxis dataKey="accuracy" type="number" domain={Y_DOMAIN} tickFormatter={pct} stroke={AXIS_COLOR} width={56} />
           <Tooltip
             contentStyle={TOOLTIP_STYLE}
             content={({ active, payload }) => {

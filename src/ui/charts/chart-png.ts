@@ -75,10 +75,15 @@ function legendLayout(ctx: CanvasRenderingContext2D, items: readonly LegendItem[
   return placed;
 }
 
-export async function chartToPng(svg: SVGSVGElement, { title, legend }: { title: string; legend: readonly LegendItem[] }): Promise<Blob> {
+/**
+ * legendHeight: the strip at the SVG's bottom that recharts keeps for its HTML legend;
+ * left out of the image, since the legend is drawn on the canvas instead.
+ */
+export async function chartToPng(svg: SVGSVGElement, { title, legend, legendHeight: reserved = 0 }: { title: string; legend: readonly LegendItem[]; legendHeight?: number }): Promise<Blob> {
   const box = svg.getBoundingClientRect();
   const width = Math.ceil(box.width);
-  const height = Math.ceil(box.height);
+  const fullHeight = Math.ceil(box.height);
+  const height = Math.max(1, fullHeight - Math.floor(reserved));
   const page = getComputedStyle(svg);
   const background = resolveCssColor('var(--card)', svg.parentElement ?? svg);
   const foreground = resolveCssColor('var(--fg)', svg.parentElement ?? svg);
@@ -101,7 +106,7 @@ export async function chartToPng(svg: SVGSVGElement, { title, legend }: { title:
   ctx.textBaseline = 'middle';
   ctx.font = `600 ${font}`;
   ctx.fillText(title, PAD, TITLE_HEIGHT / 2);
-  ctx.drawImage(await svgImage(svg, width, height), 0, TITLE_HEIGHT, width, height);
+  ctx.drawImage(await svgImage(svg, width, fullHeight), 0, 0, width, height, 0, TITLE_HEIGHT, width, height);
   ctx.font = font;
   for (const { item, x, row } of placed) {
     const y = TITLE_HEIGHT + height + row * LEGEND_ROW + LEGEND_ROW / 2;

@@ -25,5 +25,8 @@ export function legendLabel(value: ReactNode): ReactNode {
   return createElement('span', { style: { color: 'var(--fg)' } }, value);
 }
 
+/** Line dots hollow in the card's colour (recharts fills them white: a bright spot in the dark theme). */
+export const DOT = { r: 3, fill: 'var(--card)' } as const;
+
 export const AXIS_COLOR = 'var(--fg-muted)';
 export const GRID_COLOR = 'var(--grid)';

@@ -1,0 +1,20 @@
+/**
+ * Reads what the UI hands the engine: bytes pass through; a Blob (a dropped File, a stored
+ * project's file) is read here, in the worker, so the page never holds it. Safetensors
+ * files are read tensor by tensor through Blob slices (safetensors-blob.ts); the rest
+ * whole (an ONNX protobuf is parsed whole; dev sets and tokenizers are small).
+ */
+import { readSafetensorsBlob } from '../formats/safetensors-blob';
+import type { NamedBlob, NamedBytes } from './types';
+
+const EMPTY = new Uint8Array(0);
+
+export function isBlobFile(file: NamedBytes | NamedBlob): file is NamedBlob {
+  return 'blob' in file;
+}
+
+export async function readInputFile(file: NamedBytes | NamedBlob): Promise<NamedBytes> {
+  if (!isBlobFile(file)) return file;
+  if (/\.safetensors$/i.test(file.name)) return { name: file.name, bytes: EMPTY, streamed: await readSafetensorsBlob(file.blob, file.name) };
+  return { name: file.name, bytes: new Uint8Array(await file.blob.arrayBuffer()) };
+}
