@@ -5,7 +5,7 @@
 // adds what a dev set needs on top: a header row, rectangular rows, line numbers in errors,
 // a guess of which column is which, and a short preview for the UI.
 import Papa from 'papaparse';
-import { DatasetError, MAX_DEV_ROWS, checkDevFileSize, type DevRow } from './dataset';
+import { DatasetError, MAX_DEV_ROWS, checkDevFileSize, decodeDevText, type DevRow } from './dataset';
 
 /** Which column (0-based index into the header) holds what. Indices, not names: header cells may repeat or be empty. */
 export interface ColumnChoice {
@@ -61,14 +61,7 @@ function listColumns(table: CsvTable): string {
 
 /** Decodes UTF-8 bytes (refusing invalid ones) and parses them; see parseCsv. */
 export function parseCsvBytes(bytes: Uint8Array, fileName: string): CsvTable {
-  checkDevFileSize(bytes.byteLength, fileName);
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw new DatasetError(fileName, `${fileName}: not valid UTF-8 text`);
-  }
-  return parseCsv(text, fileName);
+  return parseCsv(decodeDevText(bytes, fileName), fileName);
 }
 
 /**

@@ -86,16 +86,19 @@ export function checkDevFileSize(byteLength: number, fileName: string): void {
   }
 }
 
-/** Decodes UTF-8 bytes (a BOM is dropped) and parses them as JSONL. */
-export function parseJsonlBytes(bytes: Uint8Array, fileName: string): DevRow[] {
+/** A dev file's text: within the size limit and valid UTF-8, else a DatasetError naming the file. */
+export function decodeDevText(bytes: Uint8Array, fileName: string): string {
   checkDevFileSize(bytes.byteLength, fileName);
-  let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     throw new DatasetError(fileName, `${fileName}: not valid UTF-8 text`);
   }
-  return parseJsonl(text, fileName);
+}
+
+/** Decodes UTF-8 bytes (a BOM is dropped) and parses them as JSONL. */
+export function parseJsonlBytes(bytes: Uint8Array, fileName: string): DevRow[] {
+  return parseJsonl(decodeDevText(bytes, fileName), fileName);
 }
 
 function parseRow(obj: unknown, fileName: string, line: number): DevRow {

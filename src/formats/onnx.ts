@@ -562,19 +562,28 @@ function rewriteGraph(
  * Throws OnnxFormatError if a name is not a FLOAT initializer of the model.
  */
 export function weightsToInputs(bytes: Uint8Array, names: ReadonlySet<string>, fileName = 'model.onnx'): Uint8Array {
+  return rewriteGraphs(bytes, fileName, names, (graph, done) => rewriteGraph(bytes, graph, names, done, fileName));
+}
+
+/**
+ * Model bytes with every graph field rebuilt by `rewrite` (which records the names it
+ * handled in `done`) and everything else copied byte for byte; a name of `names` that no
+ * graph handled is an OnnxFormatError.
+ */
+function rewriteGraphs(bytes: Uint8Array, fileName: string, names: Iterable<string>, rewrite: (graph: WireField, done: Set<string>) => WireWriter): Uint8Array {
   return withFile(fileName, () => {
     parseModelFields(bytes, fileName); // validates the top level and that a graph exists
-    const moved = new Set<string>();
+    const done = new Set<string>();
     const out = new WireWriter();
     let cursor = 0;
     for (const f of readFields(bytes)) {
       if (f.num !== MODEL_GRAPH || f.type !== WIRE_LEN) continue;
       out.raw(bytes.subarray(cursor, f.tagStart));
-      out.messageField(MODEL_GRAPH, rewriteGraph(bytes, f, names, moved, fileName));
+      out.messageField(MODEL_GRAPH, rewrite(f, done));
       cursor = f.end;
     }
     out.raw(bytes.subarray(cursor));
-    const missing = [...names].filter((n) => !moved.has(n));
+    const missing = [...names].filter((n) => !done.has(n));
     if (missing.length > 0) {
       throw new OnnxFormatError(fileName, `no initializer named ${listNames(missing)}`);
     }
@@ -589,40 +598,26 @@ export function weightsToInputs(bytes: Uint8Array, names: ReadonlySet<string>, f
  * merged model. Everything else is copied byte for byte.
  */
 export function replaceInitializerData(bytes: Uint8Array, data: ReadonlyMap<string, Uint8Array>, fileName = 'model.onnx'): Uint8Array {
-  return withFile(fileName, () => {
-    parseModelFields(bytes, fileName);
-    const replaced = new Set<string>();
-    const out = new WireWriter();
-    let cursor = 0;
-    for (const g of readFields(bytes)) {
-      if (g.num !== MODEL_GRAPH || g.type !== WIRE_LEN) continue;
-      out.raw(bytes.subarray(cursor, g.tagStart));
-      const graph = new WireWriter();
-      let inner = g.start;
-      for (const f of readFields(bytes, g.start, g.end)) {
-        if (f.num !== GRAPH_INITIALIZER || f.type !== WIRE_LEN) continue;
-        const t = parseTensorHeader(bytes, f);
-        const values = data.get(t.name);
-        if (!values) continue;
-        const size = ELEMENT_SIZE[t.dataType];
-        const count = t.dims.reduce((n, d) => n * d, 1);
-        if (size === undefined || values.byteLength !== Math.ceil(count * size)) {
-          throw new OnnxFormatError(fileName, `initializer "${t.name}" (${onnxDataTypeName(t.dataType)} × [${t.dims.join(', ')}]) cannot take ${values.byteLength} bytes`);
-        }
-        graph.raw(bytes.subarray(inner, f.tagStart));
-        const tensor = new WireWriter().packedVarints(TENSOR_DIMS, t.dims).varintField(TENSOR_DATA_TYPE, t.dataType).stringField(TENSOR_NAME, t.name).bytesField(TENSOR_RAW_DATA, values);
-        graph.messageField(GRAPH_INITIALIZER, tensor);
-        inner = f.end;
-        replaced.add(t.name);
+  return rewriteGraphs(bytes, fileName, data.keys(), (g, replaced) => {
+    const graph = new WireWriter();
+    let inner = g.start;
+    for (const f of readFields(bytes, g.start, g.end)) {
+      if (f.num !== GRAPH_INITIALIZER || f.type !== WIRE_LEN) continue;
+      const t = parseTensorHeader(bytes, f);
+      const values = data.get(t.name);
+      if (!values) continue;
+      const size = ELEMENT_SIZE[t.dataType];
+      const count = t.dims.reduce((n, d) => n * d, 1);
+      if (size === undefined || values.byteLength !== Math.ceil(count * size)) {
+        throw new OnnxFormatError(fileName, `initializer "${t.name}" (${onnxDataTypeName(t.dataType)} × [${t.dims.join(', ')}]) cannot take ${values.byteLength} bytes`);
       }
-      graph.raw(bytes.subarray(inner, g.end));
-      out.messageField(MODEL_GRAPH, graph);
-      cursor = g.end;
+      graph.raw(bytes.subarray(inner, f.tagStart));
+      const tensor = new WireWriter().packedVarints(TENSOR_DIMS, t.dims).varintField(TENSOR_DATA_TYPE, t.dataType).stringField(TENSOR_NAME, t.name).bytesField(TENSOR_RAW_DATA, values);
+      graph.messageField(GRAPH_INITIALIZER, tensor);
+      inner = f.end;
+      replaced.add(t.name);
     }
-    out.raw(bytes.subarray(cursor));
-    const missing = [...data.keys()].filter((n) => !replaced.has(n));
-    if (missing.length > 0) throw new OnnxFormatError(fileName, `no initializer named ${listNames(missing)}`);
-    return out.finish();
+    return graph.raw(bytes.subarray(inner, g.end));
   });
 }
 

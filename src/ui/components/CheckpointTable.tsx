@@ -2,6 +2,7 @@
 import { useStudioStore } from '../../state/store';
 import { removeCheckpoint, setBase } from '../../state/actions';
 import { bytes, count, percent } from '../format';
+import { DomainScores } from './DomainScores';
 
 export function CheckpointTable() {
   const checkpoints = useStudioStore((s) => s.snapshot.checkpoints);
@@ -75,6 +76,7 @@ export function CheckpointTable() {
           {architecture.memory && <>, and scoring needs about {bytes(architecture.memory.wasmHeapBytes)} in onnxruntime</>}.
         </p>
       )}
+      {individuals.length > 0 && <DomainScores models={individuals} testId="checkpoint-domain-scores" />}
       {architecture?.memory?.problems.map((p) => (
         <p key={p} className="warning" role="alert" data-testid="memory-warning">
           ⚠ Will not fit: {p}

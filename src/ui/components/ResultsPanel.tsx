@@ -4,6 +4,7 @@ import { ExportPanel } from './ExportPanel';
 import { percent } from '../format';
 import type { ModelScores, RunResult, StopReason } from '../../engine/types';
 import { LineageTree } from './LineageTree';
+import { DomainScores } from './DomainScores';
 
 const STOP_REASONS: Record<StopReason, string> = {
   completed: 'ran all its generations',
@@ -42,7 +43,6 @@ function Row({ m, testId }: { m: ModelScores; testId?: string }) {
 export function ResultsPanel() {
   const result = useStudioStore((s) => s.result);
   if (!result) return <p className="muted">Results appear here when a run finishes.</p>;
-  const domains = result.final.dev.byDomain.filter((d) => d.domain !== 'all');
   return (
     <div className="results" data-testid="results">
       <table className="table">
@@ -63,30 +63,7 @@ export function ResultsPanel() {
           <Row m={result.final} testId="final" />
         </tbody>
       </table>
-      {domains.length > 0 && (
-        <table className="table compact" aria-label="Per-domain dev accuracy" data-testid="domain-scores">
-          <thead>
-            <tr>
-              <th>Dev accuracy by domain</th>
-              {domains.map((d) => (
-                <th key={d.domain}>
-                  {d.domain} ({d.size})
-                </th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            {[...result.individuals, ...(result.strategy === 'evolver' ? [result.initialMerge] : []), result.final].map((m) => (
-              <tr key={m.name}>
-                <td>{m.name}</td>
-                {domains.map((d) => (
-                  <td key={d.domain}>{percent(m.dev.byDomain.find((x) => x.domain === d.domain)?.accuracy)}</td>
-                ))}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <DomainScores models={[...result.individuals, ...(result.strategy === 'evolver' ? [result.initialMerge] : []), result.final]} />
       <Summary result={result} />
       {result.lineage && <LineageTree lineage={result.lineage.nodes} resultId={result.lineage.result} />}
       <p className="muted" data-testid="counters">
