@@ -7,9 +7,9 @@ import { weightOnlyPopulation } from '../src/engine/make-population';
 import { flattenTensors, layoutOfTensors, type ParameterLayout } from '../src/engine/layout';
 import { DEFAULT_MERGE, type MergeParams } from '../src/engine/merge-params';
 import type { PopulationStore } from '../src/engine/population';
-import { checkSameTensors, readTensorCheckpoint, tensorPositions, type TensorCheckpoint } from '../src/engine/tensor-sets';
+import { checkSameTensors, readTensorCheckpointFiles, tensorPositions, type TensorCheckpoint } from '../src/engine/tensor-sets';
 import type { StudioDevice } from '../src/gpu/device';
-import { readInput } from './io';
+import { readModelInput } from './io';
 import { UsageError } from './args';
 
 export interface LoadedModels {
@@ -20,8 +20,8 @@ export interface LoadedModels {
 
 export function loadModels(files: readonly string[], baseFile: string | undefined, minModels: number): LoadedModels {
   if (files.length < minModels) throw new UsageError(`give at least ${minModels} model files (got ${files.length}).`);
-  const models = files.map((f) => readTensorCheckpoint(readInput(f)));
-  const base = baseFile ? readTensorCheckpoint(readInput(baseFile)) : null;
+  const models = files.map((f) => readTensorCheckpointFiles(readModelInput(f)));
+  const base = baseFile ? readTensorCheckpointFiles(readModelInput(baseFile)) : null;
   checkSameTensors(base ? [...models, base] : models);
   const layout = layoutOfTensors(models.map((m) => m.tensors), tensorPositions(models[0]!));
   if (layout.totalSize === 0) throw new UsageError('the models have identical weights: nothing to merge or compare.');

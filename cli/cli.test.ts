@@ -168,6 +168,17 @@ describe.skipIf(!hasSamples)('evolver-studio CLI on the sample', () => {
     const file = readSafetensors(new Uint8Array(readFileSync(out)), out);
     expect(file.tensors.map((t) => t.name)).toContain('layers.1.ff2.weight'); // torch's names, as they came in
     expect(JSON.parse(file.metadata.recipe!)).toMatchObject({ base: 'base', sources: ['expert-a', 'expert-b', 'expert-c'] });
+    // merge and inspect take the folders too (no graph needed: they work on tensors).
+    const merged = path.join(tmp, 'ties-sharded.safetensors');
+    const merge = await cli('merge', '--method', 'ties', '--base', folder('base'), '--density', '0.5', '--dtype', 'BF16', '--out', merged, folder('expert-a'), folder('expert-b'), folder('expert-c'));
+    expect(merge.stderr).not.toMatch(/^(?!error: XDG_RUNTIME_DIR).*(error|warn)/im); // Dawn's XDG note aside
+    expect(merge.code).toBe(0);
+    const mergedFile = readSafetensors(new Uint8Array(readFileSync(merged)), merged);
+    expect(mergedFile.tensors.find((t) => t.name === 'layers.0.attn.q.weight')).toMatchObject({ dtype: 'BF16', shape: [48, 48] });
+    const inspect = await cli('inspect', folder('expert-a'), path.join(folder('expert-b'), 'model.safetensors.index.json'));
+    expect(inspect.code).toBe(0);
+    expect(inspect.stdout).toContain('expert-a');
+    expect(inspect.stdout).toContain('BF16');
     const noGraph = await cli('evolve', ...DATA, '--out', path.join(tmp, 'x.safetensors'), folder('expert-a'), folder('expert-b'));
     expect(noGraph.code).toBe(1);
     expect(noGraph.stderr).toContain('expert-a/model.safetensors.index.json: safetensors checkpoints run on the ONNX graph of their architecture');

@@ -1,8 +1,8 @@
 /** `inspect FILE...`: tensors (name, dtype, shape), parameter count and format checks of checkpoints. */
-import { parameterCount, readTensorCheckpoint } from '../../src/engine/tensor-sets';
+import { parameterCount, readTensorCheckpointFiles } from '../../src/engine/tensor-sets';
 import type { CommandSpec, Parsed } from '../args';
 import { UsageError } from '../args';
-import { formatTable, readInput } from '../io';
+import { formatTable, readModelInput } from '../io';
 
 export const inspectSpec: CommandSpec = {
   name: 'inspect',
@@ -21,7 +21,7 @@ function nonFinite(data: Float32Array): number {
 export async function inspect({ values, positionals }: Parsed): Promise<number> {
   if (positionals.length === 0) throw new UsageError('give at least one file to inspect.', 'inspect');
   const reports = positionals.map((file) => {
-    const c = readTensorCheckpoint(readInput(file));
+    const c = readTensorCheckpointFiles(readModelInput(file));
     const tensors = c.tensors.map((t) => ({ name: t.name, dtype: c.dtypes.get(t.name)!, shape: t.dims, parameters: t.data.length, nonFinite: nonFinite(t.data) }));
     const warnings = tensors.filter((t) => t.nonFinite > 0).map((t) => `tensor "${t.name}" has ${t.nonFinite} NaN or infinite values`);
     return {

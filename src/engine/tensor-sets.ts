@@ -12,6 +12,8 @@ import { detectFormat } from '../formats/registry';
 import { onnxFloatTensors, onnxPositions, type FloatTensor, type TensorPosition } from './layout';
 import { layerOf } from './tensor-position';
 import type { NamedBytes } from './types';
+import { embedExternalData } from '../formats/onnx-external';
+import { groupSafetensors, readSafetensorsCheckpoint } from './safetensors-checkpoints';
 
 const FLOAT_DTYPES: ReadonlySet<SafetensorsDtype> = new Set(['F64', 'F32', 'F16', 'BF16']);
 
@@ -36,7 +38,7 @@ export class CheckpointError extends FileError {
 export function externalWeightsProblem(model: OnnxModel): string | null {
   const external = model.initializers.filter((i) => i.external);
   if (external.length > 0) {
-    return `keeps ${external.length} weight tensor${external.length > 1 ? 's' : ''} (e.g. "${external[0]!.name}") in an external data file, which the studio does not read yet: export the model with its weights inside the .onnx (below 2 GB).`;
+    return `keeps ${external.length} weight tensor${external.length > 1 ? 's' : ''} (e.g. "${external[0]!.name}") in an external data file that did not come with it: give the .onnx beside its data file (or its folder).`;
   }
   if (onnxFloatTensors(model).length === 0) return 'has no float weights stored in the graph.';
   return null;
@@ -81,6 +83,26 @@ export function readTensorCheckpoint(file: NamedBytes): TensorCheckpoint {
     };
   }
   throw new CheckpointError(file.name, `is not a checkpoint (found ${format === 'unknown' ? 'an unrecognised file' : `a ${format} file`}; expected .onnx or .safetensors).`);
+}
+
+/**
+ * One checkpoint from the files it is made of (cli/io.ts readModelInput): a single file, an
+ * .onnx with its external data, or a (sharded) safetensors checkpoint with its index.
+ */
+export function readTensorCheckpointFiles(files: readonly NamedBytes[]): TensorCheckpoint {
+  if (files.length === 1) return readTensorCheckpoint(files[0]!);
+  const byFormat = (format: string) => files.filter((f) => detectFormat(f.name, f.bytes.subarray(0, 65536)) === format);
+  const onnx = byFormat('onnx');
+  if (onnx.length === 1) {
+    const model = readOnnx(onnx[0]!.bytes, onnx[0]!.name);
+    const bytes = embedExternalData(onnx[0]!.bytes, model, onnx[0]!.name, new Map(byFormat('onnx-data').map((f) => [f.name, f.bytes])));
+    return readTensorCheckpoint({ name: onnx[0]!.name, bytes });
+  }
+  const { groups, problems } = groupSafetensors(byFormat('safetensors-index'), byFormat('safetensors'));
+  if (problems.length > 0) throw new CheckpointError(problems[0]!.fileName, problems[0]!.message.replace(`${problems[0]!.fileName}: `, ''));
+  if (groups.length !== 1) throw new CheckpointError(files[0]!.name, `is one of ${files.length} files that make ${groups.length} checkpoints, not one: give one checkpoint (a folder, an index with its shards, or a file) per argument.`);
+  const source = readSafetensorsCheckpoint(groups[0]!);
+  return { name: source.name, format: 'safetensors', tensors: source.tensors, dtypes: new Map(source.tensors.map((t) => [t.name, source.dtype])), skipped: [], model: null, metadata: {} };
 }
 
 /** null when b has the same float tensors (names and shapes) as a, else one sentence naming b and what differs. */

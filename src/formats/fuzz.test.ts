@@ -14,6 +14,8 @@ import { loadTokenizer } from '../eval/tokenize';
 import { parseRecipe } from '../engine/recipe';
 import { readTensorCheckpoint } from '../engine/tensor-sets';
 import { DEFAULT_SETTINGS } from '../engine/types';
+import { guessColumns, parseCsvBytes, tableRows } from '../eval/csv';
+import { groupSafetensors, readSafetensorsCheckpoint, SafetensorsCheckpointError } from '../engine/safetensors-checkpoints';
 
 const fixture = (name: string) => new Uint8Array(readFileSync(path.join(import.meta.dirname, 'fixtures', name)));
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
@@ -62,6 +64,30 @@ describe('parsers under seeded mutation fuzzing', () => {
     const report = fuzz({ fileName: 'tokenizer.json', seed: sampleBytes('tokenizer.json'), iterations: 60, expected: ['DatasetError'], parse: (bytes, name) => loadTokenizer(decode(bytes), name) });
     expect(report.crashes).toEqual([]);
     expect(report.hangs).toEqual([]);
+  });
+
+  it.skipIf(!hasSamples)('dev CSV (parsed, columns guessed, rows read) from the sample', () => {
+    const rows = decode(sampleBytes('dev.jsonl')).split('\n').filter(Boolean).slice(0, 60).map((l) => JSON.parse(l) as { text: string; label: string; domain: string });
+    const quote = (v: string) => `"${v.replaceAll('"', '""')}"`;
+    const csv = new TextEncoder().encode(['id,message,is_spam,source', ...rows.map((r, i) => [i, quote(r.text.slice(0, 300)), r.label, r.domain].join(','))].join('\r\n'));
+    const parse = (bytes: Uint8Array, name: string) => {
+      const table = parseCsvBytes(bytes, name);
+      return tableRows(table, guessColumns(table));
+    };
+    check({ fileName: 'dev.csv', seed: csv, iterations: 800, expected: ['DatasetError'], parse });
+  });
+
+  it('sharded checkpoints: a damaged index or shard is named, never a crash', () => {
+    const shard = safetensorsSeed();
+    const index = new TextEncoder().encode(JSON.stringify({ metadata: { total_size: 384 }, weight_map: { 'layers.0.w': 'model-00001-of-00001.safetensors', 'layers.0.b': 'model-00001-of-00001.safetensors' } }));
+    const expected = ['SafetensorsCheckpointError', 'SafetensorsFormatError'];
+    const load = (indexBytes: Uint8Array, shardBytes: Uint8Array) => {
+      const { groups, problems } = groupSafetensors([{ name: 'm/model.safetensors.index.json', bytes: indexBytes }], [{ name: 'm/model-00001-of-00001.safetensors', bytes: shardBytes }]);
+      if (problems.length > 0) throw new SafetensorsCheckpointError(problems[0]!.fileName, problems[0]!.message);
+      return groups.map(readSafetensorsCheckpoint);
+    };
+    check({ fileName: 'm/model.safetensors.index.json', seed: index, iterations: 600, expected, parse: (bytes) => load(bytes, shard) });
+    check({ fileName: 'm/model-00001-of-00001.safetensors', seed: shard, iterations: 600, expected, parse: (bytes) => load(index, bytes) });
   });
 
   it('recipes', () => {

@@ -32,6 +32,7 @@ export function KinshipHeatmap() {
   const metric = useStudioStore((s) => s.kinshipMetric);
   const layer = useStudioStore((s) => s.kinshipLayer);
   const setView = useStudioStore((s) => s.setKinshipView);
+  const members = useStudioStore((s) => s.snapshot.checkpoints.filter((c) => !c.isBase).length);
   if (!report) return error ? <p className="muted">Kinship is unavailable: {error}</p> : null;
   const matrix: KinshipMetrics[][] = (layer === ALL_LAYERS ? null : report.layers.find((l) => l.name === layer)?.matrix) ?? report.overall;
   const maxDistance = Math.max(0, ...matrix.flatMap((row) => row.map((m) => m.euclidean)).filter(Number.isFinite));
@@ -64,36 +65,39 @@ export function KinshipHeatmap() {
           </select>
         </label>
       </div>
-      <table className="heatmap" aria-label={`${KINSHIP_METRIC_LABELS[metric]} between models`}>
-        <thead>
-          <tr>
-            <th />
-            {report.names.map((name) => (
-              <th key={name} scope="col">
-                {name}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {report.names.map((rowName, i) => (
-            <tr key={rowName}>
-              <th scope="row">{rowName}</th>
-              {matrix[i]!.map((m, j) => (
-                <td
-                  key={report.names[j]}
-                  data-testid={`kinship-${i}-${j}`}
-                  data-value={m[metric]}
-                  style={{ background: i === j ? 'var(--grid)' : cellColor(metric, m[metric], maxDistance) }}
-                  title={`${rowName} ↔ ${report.names[j]}: ${KINSHIP_METRIC_LABELS[metric]} ${format(metric, m[metric])}`}
-                >
-                  {format(metric, m[metric])}
-                </td>
+      {/* Room for one more row than the checkpoints: a run adds the merged model, and the page below must not jump. */}
+      <div style={{ minHeight: `${(members + 2) * 34}px` }}>
+        <table className="heatmap" aria-label={`${KINSHIP_METRIC_LABELS[metric]} between models`}>
+          <thead>
+            <tr>
+              <th />
+              {report.names.map((name) => (
+                <th key={name} scope="col">
+                  {name}
+                </th>
               ))}
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {report.names.map((rowName, i) => (
+              <tr key={rowName}>
+                <th scope="row">{rowName}</th>
+                {matrix[i]!.map((m, j) => (
+                  <td
+                    key={report.names[j]}
+                    data-testid={`kinship-${i}-${j}`}
+                    data-value={m[metric]}
+                    style={{ background: i === j ? 'var(--grid)' : cellColor(metric, m[metric], maxDistance) }}
+                    title={`${rowName} ↔ ${report.names[j]}: ${KINSHIP_METRIC_LABELS[metric]} ${format(metric, m[metric])}`}
+                  >
+                    {format(metric, m[metric])}
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </figure>
   );
 }
