@@ -164,7 +164,8 @@ export class MergeEngine implements EngineApi {
       try {
         read.push(await readInputFile(file));
       } catch (err) {
-        problems.push({ fileName: file.name, message: (err as Error).message });
+        const text = (err as Error).message;
+        problems.push({ fileName: file.name, message: text.startsWith(file.name) ? text : `${file.name}: could not be read (${text})` });
       }
     }
     const report = this.workspace.addFiles(read);

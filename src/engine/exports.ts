@@ -4,7 +4,7 @@
  * and a zip of several files. Pure module: tensors and reports in, bytes out.
  */
 import { zipSync } from 'fflate';
-import { writeSafetensors, type SafetensorsWriteDtype } from '../formats/safetensors';
+import { SAFETENSORS_DTYPE_SIZE, writeSafetensors, type SafetensorsWriteDtype } from '../formats/safetensors';
 import type { FloatTensor } from './layout';
 import type { ExportedFile, ModelScores, RunResult } from './types';
 
@@ -21,19 +21,32 @@ export interface ExportOptions {
 
 export const DEFAULT_EXPORT: ExportOptions = { kind: 'safetensors', dtype: 'F32', shardBytes: 0, names: 'source' };
 
-const BYTES_PER_VALUE: Record<SafetensorsWriteDtype, number> = { F32: 4, F16: 2, BF16: 2 };
-
 /**
  * Shards as huggingface_hub writes them: tensors in order, a new shard when the next one
  * would pass the limit (a tensor larger than the limit gets a shard of its own), files
  * model-0000k-of-0000n.safetensors, and an index mapping each tensor to its shard.
  */
 export function shardedSafetensors(tensors: readonly FloatTensor[], metadata: Record<string, string>, dtype: SafetensorsWriteDtype, maxShardBytes: number, stem = 'model'): ExportedFile[] {
-  const shards: FloatTensor[][] = [];
-  let current: FloatTensor[] = [];
+  const shards = planShards(tensors, dtype, maxShardBytes);
+  const weightMap: Record<string, string> = {};
+  const files = shards.map((shard, i) => {
+    const fileName = shardFileName(stem, i, shards.length);
+    for (const t of shard) weightMap[t.name] = fileName;
+    return { fileName, bytes: writeSafetensors(shard.map((t) => ({ name: t.name, shape: t.dims, data: t.data })), metadata, dtype) };
+  });
+  const totalSize = tensors.reduce((n, t) => n + t.data.length * SAFETENSORS_DTYPE_SIZE[dtype], 0);
+  const index = { metadata: { total_size: totalSize, ...metadata }, weight_map: weightMap };
+  files.push({ fileName: indexFileName(stem), bytes: new TextEncoder().encode(`${JSON.stringify(index, null, 2)}\n`) });
+  return files;
+}
+
+/** Tensors in order, cut into shards of at most maxShardBytes (a larger tensor alone). */
+export function planShards<T extends { data: { length: number } }>(tensors: readonly T[], dtype: SafetensorsWriteDtype, maxShardBytes: number): T[][] {
+  const shards: T[][] = [];
+  let current: T[] = [];
   let size = 0;
   for (const t of tensors) {
-    const bytes = t.data.length * BYTES_PER_VALUE[dtype];
+    const bytes = t.data.length * SAFETENSORS_DTYPE_SIZE[dtype];
     if (current.length > 0 && size + bytes > maxShardBytes) {
       shards.push(current);
       current = [];
@@ -43,17 +56,16 @@ export function shardedSafetensors(tensors: readonly FloatTensor[], metadata: Re
     size += bytes;
   }
   if (current.length > 0) shards.push(current);
+  return shards;
+}
+
+export function shardFileName(stem: string, index: number, count: number): string {
   const pad = (n: number) => String(n).padStart(5, '0');
-  const weightMap: Record<string, string> = {};
-  const files = shards.map((shard, i) => {
-    const fileName = `${stem}-${pad(i + 1)}-of-${pad(shards.length)}.safetensors`;
-    for (const t of shard) weightMap[t.name] = fileName;
-    return { fileName, bytes: writeSafetensors(shard.map((t) => ({ name: t.name, shape: t.dims, data: t.data })), metadata, dtype) };
-  });
-  const totalSize = tensors.reduce((n, t) => n + t.data.length * BYTES_PER_VALUE[dtype], 0);
-  const index = { metadata: { total_size: totalSize, ...metadata }, weight_map: weightMap };
-  files.push({ fileName: `${stem}.safetensors.index.json`, bytes: new TextEncoder().encode(`${JSON.stringify(index, null, 2)}\n`) });
-  return files;
+  return `${stem}-${pad(index + 1)}-of-${pad(count)}.safetensors`;
+}
+
+export function indexFileName(stem: string): string {
+  return `${stem}.safetensors.index.json`;
 }
 
 /** Files in one zip (stored names as given; already-compressed weights are stored, text deflated). */

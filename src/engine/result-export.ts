@@ -5,9 +5,9 @@
  * built from the merged flat vector the engine reads back once, at export.
  */
 import { replaceInitializerData } from '../formats/onnx';
-import { writeSafetensors } from '../formats/safetensors';
+import { SAFETENSORS_DTYPE_SIZE, writeSafetensors } from '../formats/safetensors';
 import { exportMetadata } from './export-metadata';
-import { modelCard, shardedSafetensors, zipFiles, type ExportOptions } from './exports';
+import { indexFileName, modelCard, planShards, shardedSafetensors, shardFileName, zipFiles, type ExportOptions } from './exports';
 import { sourceTensors } from './graph-mapping';
 import { assembleTensors, onnxFloatTensors, type FloatTensor, type ParameterLayout } from './layout';
 import type { Workspace } from './workspace';
@@ -66,14 +66,28 @@ function resultTensors(result: FinishedResult, workspace: Workspace, names: Expo
   return graphTensors;
 }
 
+function sharded(tensors: readonly FloatTensor[], options: ExportOptions): boolean {
+  return options.shardBytes > 0 && tensors.reduce((n, t) => n + t.data.length * SAFETENSORS_DTYPE_SIZE[options.dtype], 0) > options.shardBytes;
+}
+
+function singleFileName(report: RunResult, options: ExportOptions): string {
+  return `${stemOf(report)}${options.dtype === 'F32' ? '' : `-${options.dtype.toLowerCase()}`}.safetensors`;
+}
+
 function safetensorsFiles(result: FinishedResult, workspace: Workspace, options: ExportOptions): ExportedFile[] {
   const { report } = result;
   const tensors = resultTensors(result, workspace, options.names);
   const metadata = metadataOf(report, workspace.baseName);
-  const totalBytes = tensors.reduce((n, t) => n + t.data.length * (options.dtype === 'F32' ? 4 : 2), 0);
-  if (options.shardBytes > 0 && totalBytes > options.shardBytes) return shardedSafetensors(tensors, metadata, options.dtype, options.shardBytes);
-  const dtypeTag = options.dtype === 'F32' ? '' : `-${options.dtype.toLowerCase()}`;
-  return [{ fileName: `${stemOf(report)}${dtypeTag}.safetensors`, bytes: writeSafetensors(tensors.map((t) => ({ name: t.name, shape: t.dims, data: t.data })), metadata, options.dtype) }];
+  if (sharded(tensors, options)) return shardedSafetensors(tensors, metadata, options.dtype, options.shardBytes);
+  return [{ fileName: singleFileName(report, options), bytes: writeSafetensors(tensors.map((t) => ({ name: t.name, shape: t.dims, data: t.data })), metadata, options.dtype) }];
+}
+
+/** The names safetensorsFiles would write, without writing them (for the model card). */
+function safetensorsNames(result: FinishedResult, workspace: Workspace, options: ExportOptions): string[] {
+  const tensors = resultTensors(result, workspace, options.names);
+  if (!sharded(tensors, options)) return [singleFileName(result.report, options)];
+  const count = planShards(tensors, options.dtype, options.shardBytes).length;
+  return [...Array.from({ length: count }, (_, i) => shardFileName('model', i, count)), indexFileName('model')];
 }
 
 /** The first member's graph with the merged values in its initializers: runs as it is in onnxruntime. */
@@ -119,7 +133,7 @@ export function exportResultFile(result: FinishedResult, workspace: Workspace, o
     case 'recipe':
       return recipeFile(result, workspace);
     case 'model-card': {
-      const names = [...safetensorsFiles(result, workspace, options).map((f) => f.fileName), `${stem}.onnx`, `${stem}.recipe.json`];
+      const names = [...safetensorsNames(result, workspace, options), `${stem}.onnx`, `${stem}.recipe.json`];
       return modelCardFile(result, workspace, names);
     }
     case 'zip': {

@@ -6,11 +6,11 @@
  * else the file's name. Pure module: bytes in, float32 tensors out.
  */
 import { FileError } from '../formats/errors';
-import { readSafetensors, tensorToFloat32, type SafetensorsDtype } from '../formats/safetensors';
+import { baseName, folderOf } from '../formats/paths';
+import { FLOAT_DTYPES, readSafetensors, tensorToFloat32, type SafetensorsDtype } from '../formats/safetensors';
 import type { SourceCheckpoint } from './graph-mapping';
 import type { NamedBytes } from './types';
 
-const FLOAT_DTYPES: ReadonlySet<SafetensorsDtype> = new Set(['F64', 'F32', 'F16', 'BF16']);
 const decoder = new TextDecoder();
 
 export class SafetensorsCheckpointError extends FileError {
@@ -23,15 +23,6 @@ export interface SafetensorsGroup {
   /** The index file of a sharded checkpoint. */
   index: NamedBytes | null;
   shards: NamedBytes[];
-}
-
-function folderOf(path: string): string {
-  const slash = path.lastIndexOf('/');
-  return slash < 0 ? '' : path.slice(0, slash + 1);
-}
-
-function baseName(path: string): string {
-  return path.slice(path.lastIndexOf('/') + 1);
 }
 
 /** "runs/expert-a/model.safetensors.index.json" → "expert-a"; "expert-a.safetensors.index.json" → "expert-a". */

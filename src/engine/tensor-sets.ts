@@ -7,7 +7,7 @@
  */
 import { FileError } from '../formats/errors';
 import { describeArchitectureDifference, readOnnx, type OnnxModel } from '../formats/onnx';
-import { readSafetensors, tensorToFloat32, type SafetensorsDtype } from '../formats/safetensors';
+import { FLOAT_DTYPES, readSafetensors, tensorToFloat32 } from '../formats/safetensors';
 import { detectFormat } from '../formats/registry';
 import { onnxFloatTensors, onnxPositions, type FloatTensor, type TensorPosition } from './layout';
 import { layerOf } from './tensor-position';
@@ -15,7 +15,6 @@ import type { NamedBytes } from './types';
 import { embedExternalData } from '../formats/onnx-external';
 import { groupSafetensors, readSafetensorsCheckpoint } from './safetensors-checkpoints';
 
-const FLOAT_DTYPES: ReadonlySet<SafetensorsDtype> = new Set(['F64', 'F32', 'F16', 'BF16']);
 
 export interface TensorCheckpoint {
   name: string;

@@ -5,11 +5,7 @@
 
 import { OnnxFormatError } from './errors';
 import { replaceInitializerData, type OnnxModel } from './onnx';
-
-function folderOf(path: string): string {
-  const slash = path.lastIndexOf('/');
-  return slash < 0 ? '' : path.slice(0, slash + 1);
-}
+import { folderOf } from './paths';
 
 /** The side-file paths a model's external initializers point to, relative to where the model is. */
 export function externalDataFiles(model: OnnxModel, onnxName: string): string[] {

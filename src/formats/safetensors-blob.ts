@@ -3,9 +3,8 @@
 // BF16 shard is never held whole in JS memory beside its float32 copy, and a File is
 // read from disk as it goes. Same checks as readSafetensors (readSafetensorsLayout).
 
-import { readSafetensorsLayout, safetensorsHeaderBytes, tensorToFloat32, type SafetensorsDtype } from './safetensors';
+import { FLOAT_DTYPES, readSafetensorsLayout, safetensorsHeaderBytes, tensorToFloat32, type SafetensorsDtype } from './safetensors';
 
-const FLOAT_DTYPES: ReadonlySet<SafetensorsDtype> = new Set(['F64', 'F32', 'F16', 'BF16']);
 
 export interface StreamedTensor {
   name: string;

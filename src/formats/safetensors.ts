@@ -49,6 +49,9 @@ export interface SafetensorsWriteTensor {
   data: Float32Array;
 }
 
+/** The dtypes that hold real numbers: what a checkpoint's weights are read from (tensorToFloat32). */
+export const FLOAT_DTYPES: ReadonlySet<SafetensorsDtype> = new Set(['F64', 'F32', 'F16', 'BF16']);
+
 /** Bytes per element. */
 export const SAFETENSORS_DTYPE_SIZE: Readonly<Record<SafetensorsDtype, number>> = {
   BOOL: 1,
