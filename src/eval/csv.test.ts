@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { DatasetError, MAX_DEV_FILE_BYTES } from './dataset';
+import { catchDatasetError } from '../testing/dataset-errors';
+import { MAX_DEV_FILE_BYTES } from './dataset';
 import { PREVIEW_CELL_CHARS, PREVIEW_ROWS, checkColumnChoice, chooseColumn, guessColumns, parseCsv, parseCsvBytes, previewTable, tableRows } from './csv';
 
-function catchError(fn: () => unknown): DatasetError {
-  try {
-    fn();
-  } catch (e) {
-    expect((e as Error).name).toBe('DatasetError');
-    return e as DatasetError;
-  }
-  throw new Error('expected a DatasetError');
-}
+const catchError = catchDatasetError;
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { catchDatasetError } from '../testing/dataset-errors';
 import {
   DatasetError,
   MAX_DEV_FILE_BYTES,
@@ -14,15 +15,7 @@ import type { DevRow, EncodedDataset } from './dataset';
 import type { TextTokenizer } from './tokenize';
 import { mulberry32 } from '../testing/seeded';
 
-function catchError(fn: () => unknown): DatasetError {
-  try {
-    fn();
-  } catch (e) {
-    expect((e as Error).name).toBe('DatasetError');
-    return e as DatasetError;
-  }
-  throw new Error('expected a DatasetError');
-}
+const catchError = catchDatasetError;
 
 /** Hashes each whitespace word to an id in [3, 1000), prepends 2 ([CLS]); honours maxLength. */
 const fakeTokenizer: TextTokenizer = {
