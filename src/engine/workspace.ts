@@ -396,7 +396,8 @@ export class Workspace {
                     parameters: layout.totalSize,
                     models: members.length,
                     graphBytes: Math.max(...this.checkpoints.map((c) => c.bytes.byteLength)),
-                    loadedBytes: this.checkpoints.reduce((n, c) => n + c.bytes.byteLength + (c.fileBytes ?? 0), 0),
+                    // The graph bytes each checkpoint runs as, plus a safetensors checkpoint's own tensors (kept for export).
+                    loadedBytes: this.checkpoints.reduce((n, c) => n + c.bytes.byteLength + (c.source?.tensors.reduce((m, t) => m + t.data.byteLength, 0) ?? 0), 0),
                   },
                   this.limits,
                 )
