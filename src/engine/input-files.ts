@@ -5,13 +5,9 @@
  * whole (an ONNX protobuf is parsed whole; dev sets and tokenizers are small).
  */
 import { readSafetensorsBlob } from '../formats/safetensors-blob';
-import type { NamedBlob, NamedBytes } from './types';
+import { isBlobFile, type NamedBlob, type NamedBytes } from './types';
 
 const EMPTY = new Uint8Array(0);
-
-export function isBlobFile(file: NamedBytes | NamedBlob): file is NamedBlob {
-  return 'blob' in file;
-}
 
 export async function readInputFile(file: NamedBytes | NamedBlob): Promise<NamedBytes> {
   if (!isBlobFile(file)) return file;

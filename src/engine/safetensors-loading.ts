@@ -114,7 +114,7 @@ export function summarizeGraph(project: ProjectGraph): GraphSummary {
   return {
     file: graph.name,
     reference: mapping.reference,
-    mapped: mapping.entries.map(({ initializer, tensor, transposed, how }) => ({ initializer, tensor, transposed, how })),
+    mapped: mapping.entries,
     unmappedInitializers: mapping.unmappedInitializers,
     unmappedTensors: mapping.unmappedTensors,
   };

@@ -11,6 +11,7 @@ import { DEFAULT_MERGE, type MergeParams } from './merge-params';
 import type { ExportOptions } from './exports';
 import type { MemoryPlan } from './memory-plan';
 import type { StreamedSafetensors } from '../formats/safetensors-blob';
+import type { MappedTensor } from './graph-mapping';
 
 /** How the Evolver scores a candidate (see shared notes: "with merger" / "without merger"). */
 export type SelectionMode = 'merged' | 'individual';
@@ -129,7 +130,7 @@ export interface GraphSummary {
   file: string;
   /** The checkpoint whose values matched the graph's (renamed tensors were found in it). */
   reference: string | null;
-  mapped: { initializer: string; tensor: string; transposed: boolean; how: 'name' | 'value' }[];
+  mapped: MappedTensor[];
   /** Graph initializers no tensor feeds: every checkpoint keeps the graph's values there. */
   unmappedInitializers: string[];
   /** Checkpoint tensors with no place in the graph: exported from the first model unchanged. */
@@ -283,6 +284,10 @@ export interface NamedBytes {
 export interface NamedBlob {
   name: string;
   blob: Blob;
+}
+
+export function isBlobFile(file: NamedBytes | NamedBlob): file is NamedBlob {
+  return 'blob' in file;
 }
 
 /** The engine's API; MergeEngine implements it and the UI calls it through comlink. */

@@ -4,7 +4,7 @@
  * outside React.
  */
 import { proxy, transfer, wrap, type Remote } from 'comlink';
-import type { EngineApi, EvolverSettings, NamedBlob, NamedBytes, ProgressEvent } from '../engine/types';
+import { isBlobFile, type EngineApi, type EvolverSettings, type NamedBlob, type NamedBytes, type ProgressEvent } from '../engine/types';
 import { useStudioStore } from './store';
 import { idleProgress } from './slices/run';
 import { activeMs, pauseClock, resumeClock, startClock } from './run-clock';
@@ -111,10 +111,10 @@ export async function addFiles(files: (NamedBytes | NamedBlob)[], { store: keep 
   store.setLoading(true);
   try {
     const api = await ready();
-    // Copies of bytes for the store (the buffers themselves are transferred to the worker);
-    // Blobs are handed over unread, to the worker and to the store alike.
-    const copies = keep && store.storage === 'on' ? files.map((f) => ('blob' in f ? f : { name: f.name, bytes: f.bytes.slice() })) : [];
-    const buffers = files.flatMap((f) => ('blob' in f ? [] : [f.bytes.buffer as ArrayBuffer]));
+    // The store keeps Blobs: bytes are copied into one here (their buffers are transferred to
+    // the worker next); dropped Files are Blobs already, handed over unread to both.
+    const copies = keep && store.storage === 'on' ? files.map((f) => (isBlobFile(f) ? f : { name: f.name, blob: new Blob([f.bytes as BlobPart]) })) : [];
+    const buffers = files.flatMap((f) => (isBlobFile(f) ? [] : [f.bytes.buffer as ArrayBuffer]));
     const report = await api.addFiles(transfer(files, buffers));
     useStudioStore.setState({
       snapshot: { checkpoints: report.checkpoints, dataset: report.dataset, tokenizer: report.tokenizer, architecture: report.architecture, graph: report.graph },
@@ -144,7 +144,7 @@ export async function addBrowserFiles(list: readonly { path: string; file: File 
   // JSON files are read here (a recipe sets the run's settings); everything else goes to the
   // engine unread, as Blobs: the worker reads them (safetensors in slices), the page never holds them.
   const files = await Promise.all(list.map(async ({ path, file }) => (/\.json$/i.test(path) ? { name: path, bytes: new Uint8Array(await file.arrayBuffer()) } : { name: path, blob: file as Blob })));
-  const data = files.filter((f) => 'blob' in f || !applyRecipeFile(f));
+  const data = files.filter((f) => isBlobFile(f) || !applyRecipeFile(f));
   if (data.length > 0) await addFiles(data);
 }
 

@@ -30,7 +30,7 @@ interface ProjectRecord {
 }
 
 interface StudioDB extends DBSchema {
-  /** A file as dropped: its Blob (IndexedDB keeps it on disk, not in page memory), or bytes (the sample, older projects). */
+  /** A file as dropped: its Blob (IndexedDB keeps it on disk, not in page memory); bytes in projects stored before Blobs. */
   files: { key: string; value: { name: string; bytes?: ArrayBuffer; blob?: Blob } };
   project: { key: string; value: ProjectRecord };
   journal: { key: number; value: JournalEntry };
@@ -74,11 +74,10 @@ async function project(database: IDBPDatabase<StudioDB>): Promise<ProjectRecord>
   return (await database.get('project', PROJECT_KEY)) ?? { base: null, run: null };
 }
 
-export async function storeFiles(files: readonly (NamedBytes | NamedBlob)[]): Promise<void> {
+export async function storeFiles(files: readonly NamedBlob[]): Promise<void> {
   const database = await open();
   const tx = database.transaction(['files', 'project'], 'readwrite');
-  // Bytes are copied: the caller's buffers are transferred to the engine worker right after.
-  const puts = files.map((f) => tx.objectStore('files').put('blob' in f ? { name: f.name, blob: f.blob } : { name: f.name, bytes: f.bytes.slice().buffer as ArrayBuffer }));
+  const puts = files.map((f) => tx.objectStore('files').put({ name: f.name, blob: f.blob }));
   // A file dropped again starts from its guessed columns, as the engine does: forget the old choice.
   const record = await tx.objectStore('project').get(PROJECT_KEY);
   if (record?.columns && files.some((f) => f.name in record.columns!)) {
