@@ -3,11 +3,11 @@
  * they share one architecture, and builds the population store the merge and kinship
  * commands work on: the CPU one, or the GPU one on a WebGPU device.
  */
-import { weightOnlyPopulation } from '../src/engine/make-population';
-import { flattenTensors, layoutOfTensors, type ParameterLayout } from '../src/engine/layout';
-import { DEFAULT_MERGE, type MergeParams } from '../src/engine/merge-params';
-import type { PopulationStore } from '../src/engine/population';
-import { checkSameTensors, readTensorCheckpointFiles, tensorPositions, type TensorCheckpoint } from '../src/engine/tensor-sets';
+import { weightOnlyPopulation } from '../src/population/make-population';
+import { flattenTensors, layoutOfTensors, type ParameterLayout } from '../src/merge/layout';
+import { DEFAULT_MERGE, type MergeParams } from '../src/protocol/settings';
+import type { PopulationStore } from '../src/population/population';
+import { checkSameTensors, readTensorCheckpointFiles, tensorPositions, type TensorCheckpoint } from '../src/project/tensor-sets';
 import type { StudioDevice } from '../src/gpu/device';
 import { readModelInput } from './io';
 import { UsageError } from './args';

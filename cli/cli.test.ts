@@ -10,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { MergeEngine } from '../src/engine/engine';
-import { DEFAULT_MERGE } from '../src/engine/merge-params';
+import { DEFAULT_MERGE } from '../src/protocol/settings';
 import { readSafetensors, tensorToFloat32 } from '../src/formats/safetensors';
 import { hasSamples, SAMPLES, SHARDED_BF16, sampleFiles } from '../src/testing/samples';
 

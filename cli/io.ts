@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { NamedBytes } from '../src/engine/types';
+import type { NamedBytes } from '../src/protocol/files';
 import { readOnnx } from '../src/formats/onnx';
 import { externalDataFiles } from '../src/formats/onnx-external';
 

@@ -13,8 +13,10 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MergeEngine } from '../src/engine/engine';
-import { DEFAULT_MERGE, describeMerge, type MergeParams } from '../src/engine/merge-params';
-import { DEFAULT_SETTINGS, type EvolverSettings, type RunResult } from '../src/engine/types';
+import { DEFAULT_MERGE, type MergeParams } from '../src/protocol/settings';
+import { describeMerge } from '../src/merge/params';
+import { DEFAULT_SETTINGS, type EvolverSettings } from '../src/protocol/settings';
+import { type RunResult } from '../src/protocol/results';
 import { sampleFiles } from '../src/testing/samples';
 
 const ROOT = path.resolve(import.meta.dirname, '..');

@@ -7,10 +7,10 @@
  */
 import { MergeEngine, settingsProblem } from '../../src/engine/engine';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import type { JournalEntry } from '../../src/engine/journal';
-import type { MergeMethod } from '../../src/engine/merge-params';
-import { parseRecipe, type Recipe } from '../../src/engine/recipe';
-import { DEFAULT_SETTINGS, type EvolverSettings, type SelectionMode } from '../../src/engine/types';
+import type { JournalEntry } from '../../src/protocol/results';
+import type { MergeMethod } from '../../src/protocol/settings';
+import { parseRecipe, type Recipe } from '../../src/export/recipe';
+import { DEFAULT_SETTINGS, type EvolverSettings, type SelectionMode } from '../../src/protocol/settings';
 import { readSafetensors } from '../../src/formats/safetensors';
 import { detectFormat } from '../../src/formats/registry';
 import type { CommandSpec, Parsed } from '../args';

@@ -1,5 +1,5 @@
 /** `inspect FILE...`: tensors (name, dtype, shape), parameter count and format checks of checkpoints. */
-import { parameterCount, readTensorCheckpointFiles } from '../../src/engine/tensor-sets';
+import { parameterCount, readTensorCheckpointFiles } from '../../src/project/tensor-sets';
 import type { CommandSpec, Parsed } from '../args';
 import { UsageError } from '../args';
 import { formatTable, readModelInput } from '../io';

@@ -1,5 +1,6 @@
 /** `kinship [--base FILE] MODEL...`: pairwise Pearson, cosine and Euclidean kinship of task vectors. */
-import { KINSHIP_METRIC_LABELS, kinshipReport, type KinshipMetricName, type KinshipReport } from '../../src/engine/kinship';
+import { KINSHIP_METRIC_LABELS, type KinshipMetricName, type KinshipReport } from '../../src/protocol/results';
+import { kinshipReport } from '../../src/search/kinship';
 import type { CommandSpec, Parsed } from '../args';
 import { choiceOption, stringOption } from '../args';
 import { DEVICE_CHOICES, describeDevice, openDevice } from '../device';

@@ -5,10 +5,12 @@
  * studio's engine on ONNX inputs and also report dev and held-out scores.
  */
 import { MergeEngine } from '../../src/engine/engine';
-import { exportMetadata } from '../../src/engine/export-metadata';
-import { assembleTensors } from '../../src/engine/layout';
-import { DEFAULT_MERGE, describeMerge, METHOD_INFO, methodProblem, type MergeMethod, type MergeParams } from '../../src/engine/merge-params';
-import { readSafetensors, tensorToFloat32, writeSafetensors, type SafetensorsWriteDtype } from '../../src/formats/safetensors';
+import { exportMetadata } from '../../src/export/export-metadata';
+import { assembleTensors } from '../../src/merge/layout';
+import { DEFAULT_MERGE, type MergeMethod, type MergeParams } from '../../src/protocol/settings';
+import { describeMerge, METHOD_INFO, methodProblem } from '../../src/merge/params';
+import { readSafetensors, tensorToFloat32, writeSafetensors } from '../../src/formats/safetensors';
+import { type SafetensorsWriteDtype } from '../../src/protocol/files';
 import type { CommandSpec, Parsed } from '../args';
 import { choiceOption, listOption, numberOption, requireOption, stringOption, UsageError } from '../args';
 import { loadModels, populationOf } from '../checkpoints';

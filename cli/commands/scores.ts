@@ -1,5 +1,5 @@
 /** Score tables shared by the commands that evaluate. */
-import type { ModelScores } from '../../src/engine/types';
+import type { ModelScores } from '../../src/protocol/results';
 
 const pct = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '–' : (100 * v).toFixed(2));
 

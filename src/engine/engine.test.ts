@@ -5,14 +5,15 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SETTINGS } from './types';
+import { DEFAULT_SETTINGS } from '../protocol/settings';
 import { MergeEngine } from './engine';
-import { DEFAULT_MERGE } from './merge-params';
+import { DEFAULT_MERGE } from '../protocol/settings';
 import { readSafetensors, tensorToFloat32 } from '../formats/safetensors';
 import { scoreWeights } from '../eval/score-checkpoint';
 import { parseJsonl, encodeDataset } from '../eval/dataset';
 import { loadTokenizer } from '../eval/tokenize';
-import type { NamedBytes, ProgressEvent } from './types';
+import type { NamedBytes } from '../protocol/files';
+import type { ProgressEvent } from '../protocol/events';
 import { hasSamples, sampleBytes, sampleFiles, sampleManifest, type SampleManifest } from '../testing/samples';
 
 function samples(): { manifest: SampleManifest; files: NamedBytes[] } {

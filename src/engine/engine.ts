@@ -8,55 +8,45 @@ import { DatasetEvaluator } from '../eval/evaluator';
 import { WeightFedSession, ortCounters } from '../eval/ort';
 import { getNavigatorGpu, requestStudioDevice } from '../gpu/device';
 import { gpuTransferCounters } from '../gpu/buffers';
-import { CpuPopulation } from './cpu-population';
-import { GPU_MERGE_METHODS, GpuPopulation, type GpuMergeInputs } from './gpu-population';
+import { CpuPopulation } from '../population/cpu-population';
+import { GPU_MERGE_METHODS, GpuPopulation, type GpuMergeInputs } from '../population/gpu-population';
 import { regmeanOperators } from '../kernels/linear-operator';
-import { isBetter, runEvolver } from './evolver';
-import { ScoreJournal, type JournalEntry } from './journal';
-import { runKinshipTopK } from './kinship-topk';
-import { kinshipReport, meanPairwise, type KinshipReport } from './kinship';
+import { isBetter, runEvolver } from '../search/evolver';
+import { ScoreJournal } from '../search/journal';
+import { type JournalEntry } from '../protocol/results';
+import { runKinshipTopK } from '../search/kinship-topk';
+import { kinshipReport, meanPairwise } from '../search/kinship';
+import { type KinshipReport } from '../protocol/results';
 import { datasetStrata, splitDevHeldout } from '../eval/split';
 import { subsetDataset } from '../eval/dataset';
-import { flattenParameters, mergedLayout, type ParameterLayout } from './layout';
-import { allocatePopulation, type PopulationStore, type WeightSetId } from './population';
-import { DEFAULT_EXPORT, type ExportOptions } from './exports';
-import { exportResultFile } from './result-export';
-import { weightOnlyPopulation } from './make-population';
-import { NotReadyError, RunInProgressError } from './errors';
-import { PauseGate } from './pause-gate';
-import { Workspace, type Checkpoint } from './workspace';
-import type { MemoryLimits } from './memory-plan';
-import { readInputFile } from './input-files';
-import type { ColumnChoice } from '../eval/csv';
-import { CpuMerger, type FisherInputs, type RegMeanInputs } from './cpu-merger';
+import { flattenParameters, mergedLayout, type ParameterLayout } from '../merge/layout';
+import { allocatePopulation, type PopulationStore } from '../population/population';
+import { type WeightSetId } from '../protocol/results';
+import { DEFAULT_EXPORT, type ExportOptions } from '../protocol/files';
+import { exportResultFile } from '../export/result-export';
+import { weightOnlyPopulation } from '../population/make-population';
+import { NotReadyError, RunInProgressError } from '../protocol/errors';
+import { PauseGate } from '../search/pause-gate';
+import { Workspace, type Checkpoint } from '../project/workspace';
+import type { MemoryLimits } from '../population/memory-plan';
+import { readInputFile } from '../project/input-files';
+import type { ColumnChoice } from '../protocol/project';
+import { CpuMerger, type FisherInputs, type RegMeanInputs } from '../merge/cpu-merger';
 import { computeHeadFisher, findHeadLayer } from '../eval/fisher';
-import { DEFAULT_MERGE, describeMerge, METHOD_INFO, methodProblem, paramsForTensor, type MergeParams } from './merge-params';
+import { DEFAULT_MERGE, type MergeParams } from '../protocol/settings';
+import { describeMerge, METHOD_INFO, methodProblem, paramsForTensor } from '../merge/params';
 import { findLinearLayers } from '../formats/onnx-outputs';
 import { computeGramMatrices } from '../eval/gram';
 import type { EncodedDataset } from '../eval/dataset';
-import { DEFAULT_SETTINGS } from './types';
-import type {
-  ComputePath,
-  ComputePreference,
-  EngineApi,
-  EnvironmentReport,
-  EvolverSettings,
-  ExportedFile,
-  Fitness,
-  GenerationStat,
-  StopReason,
-  SubsetReport,
-  LoadReport,
-  ModelScores,
-  FileProblem,
-  NamedBlob,
-  NamedBytes,
-  ProgressEvent,
-  RunResult,
-  StudioSnapshot,
-} from './types';
+import { DEFAULT_SETTINGS } from '../protocol/settings';
+import type { ComputePath, ComputePreference, EvolverSettings } from '../protocol/settings';
+import type { EngineApi } from '../protocol/api';
+import type { EnvironmentReport, LoadReport, FileProblem, StudioSnapshot } from '../protocol/project';
+import type { ExportedFile, NamedBlob, NamedBytes } from '../protocol/files';
+import type { Fitness, GenerationStat, StopReason, SubsetReport, ModelScores, RunResult } from '../protocol/results';
+import type { ProgressEvent } from '../protocol/events';
 
-export { STUDIO_VERSION } from './export-metadata';
+export { STUDIO_VERSION } from '../export/export-metadata';
 
 interface SessionEntry {
   key: string;

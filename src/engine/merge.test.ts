@@ -4,9 +4,9 @@
  * RegMean merger for one generation. Prints the table the issue note quotes.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SETTINGS } from './types';
+import { DEFAULT_SETTINGS } from '../protocol/settings';
 import { MergeEngine } from './engine';
-import { DEFAULT_MERGE, type MergeMethod } from './merge-params';
+import { DEFAULT_MERGE, type MergeMethod } from '../protocol/settings';
 import { readSafetensors } from '../formats/safetensors';
 import { hasSamples, sampleFiles } from '../testing/samples';
 

@@ -4,9 +4,10 @@
  * paused run.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SETTINGS, type EvolverSettings, type ProgressEvent } from './types';
+import { DEFAULT_SETTINGS, type EvolverSettings } from '../protocol/settings';
+import { type ProgressEvent } from '../protocol/events';
 import { MergeEngine } from './engine';
-import { DEFAULT_MERGE } from './merge-params';
+import { DEFAULT_MERGE } from '../protocol/settings';
 import { hasSamples, sampleFiles } from '../testing/samples';
 
 const SETTINGS: EvolverSettings = { ...DEFAULT_SETTINGS, generations: 2, seed: 11, mode: 'merged', merger: DEFAULT_MERGE };

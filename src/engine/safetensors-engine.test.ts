@@ -14,9 +14,10 @@ import { scoreWeights } from '../eval/score-checkpoint';
 import { loadTokenizer } from '../eval/tokenize';
 import { hasSamples, SAMPLES, sampleBytes, sampleFiles, sampleManifest, shardedCheckpointFiles } from '../testing/samples';
 import { MergeEngine } from './engine';
-import { parseRecipe } from './recipe';
-import { DEFAULT_SETTINGS, type EvolverSettings, type NamedBytes } from './types';
-import { Workspace } from './workspace';
+import { parseRecipe } from '../export/recipe';
+import { DEFAULT_SETTINGS, type EvolverSettings } from '../protocol/settings';
+import { type NamedBytes } from '../protocol/files';
+import { Workspace } from '../project/workspace';
 
 const manifest = sampleManifest();
 const truth = (JSON.parse(readFileSync(path.join(SAMPLES, 'manifest.json'), 'utf8')) as { initializers: { name: string; param: string; transposed: boolean }[] }).initializers;

@@ -6,13 +6,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MergeEngine } from './engine';
-import { DEFAULT_MERGE } from './merge-params';
-import { DEFAULT_SETTINGS, type NamedBytes, type ProgressEvent } from './types';
-import { floatInitializers, flattenParameters, mergedLayout } from './layout';
+import { DEFAULT_MERGE } from '../protocol/settings';
+import { DEFAULT_SETTINGS } from '../protocol/settings';
+import { type NamedBytes } from '../protocol/files';
+import { type ProgressEvent } from '../protocol/events';
+import { floatInitializers, flattenParameters, mergedLayout } from '../merge/layout';
 import { readOnnx } from '../formats/onnx';
 import { readSafetensors } from '../formats/safetensors';
 import { getNodeGpu } from '../gpu/node-gpu';
-import type { KinshipReport } from './kinship';
+import type { KinshipReport } from '../protocol/results';
 import { hasSamples, sampleFiles as readSampleFiles } from '../testing/samples';
 
 const sampleFiles = (withBase: boolean) => readSampleFiles({ withBase });

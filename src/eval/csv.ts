@@ -6,13 +6,7 @@
 // a guess of which column is which, and a short preview for the UI.
 import Papa from 'papaparse';
 import { DatasetError, MAX_DEV_ROWS, checkDevFileSize, decodeDevText, type DevRow } from './dataset';
-
-/** Which column (0-based index into the header) holds what. Indices, not names: header cells may repeat or be empty. */
-export interface ColumnChoice {
-  text: number;
-  label: number;
-  domain?: number;
-}
+import { type ColumnChoice, type TablePreview } from '../protocol/project';
 
 export interface CsvTable {
   fileName: string;
@@ -22,15 +16,6 @@ export interface CsvTable {
   rows: string[][];
   /** 1-based line in the file where each row starts (a quoted field may span lines). */
   lines: number[];
-}
-
-/** What the UI shows of a table: its columns, its first rows (cells cut short) and the current choice. */
-export interface TablePreview {
-  fileName: string;
-  columns: string[];
-  rows: string[][];
-  rowCount: number;
-  choice: ColumnChoice;
 }
 
 export const PREVIEW_ROWS = 5;

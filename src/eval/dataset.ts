@@ -8,23 +8,15 @@
 // A file is all text rows or all input_ids rows. A row carrying both is an input_ids row (the ids
 // are authoritative; the text is kept for display).
 import type { TextTokenizer } from './tokenize';
+import { DatasetError } from './errors';
+
+export { DatasetError };
 
 /** Files larger than this are refused before parsing: the whole file is held as one string. */
 export const MAX_DEV_FILE_BYTES = 200 * 1024 * 1024;
 /** More rows than this would not fit an evaluation budget anyway; refuse early and say so. */
 export const MAX_DEV_ROWS = 1_000_000;
 
-export class DatasetError extends Error {
-  readonly fileName: string;
-  /** 1-based line of the offending row, when the problem is one row. */
-  readonly line: number | undefined;
-  constructor(fileName: string, message: string, line?: number) {
-    super(message);
-    this.name = 'DatasetError';
-    this.fileName = fileName;
-    this.line = line;
-  }
-}
 
 export interface DevRow {
   text?: string;

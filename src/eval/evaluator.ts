@@ -2,7 +2,8 @@
  * Scores weight sets on an encoded dataset with a WeightFedSession, batch by batch.
  * Batches are sliced once up front; only the weight handles change between calls.
  */
-import { computeScores, type Scores } from './metrics';
+import { computeScores } from './metrics';
+import { type Scores } from '../protocol/results';
 import type { EncodedDataset } from './dataset';
 import type { Int64Feeds, WeightFedSession, WeightHandle } from './ort';
 

@@ -8,7 +8,7 @@ import { scoreWeights } from './score-checkpoint';
 import { ONNX_FLOAT, ONNX_INT64, readOnnx } from '../formats/onnx';
 import { findLinearLayers } from '../formats/onnx-outputs';
 import { WireWriter } from '../formats/onnx-wire';
-import { regmeanMerge } from '../engine/methods/regmean';
+import { regmeanMerge } from '../kernels/linear-operator/regmean.cpu';
 import { mulberry32, randomFloats } from '../testing/seeded';
 
 const SAMPLES = path.resolve(import.meta.dirname, '../../public/samples');

@@ -10,24 +10,9 @@
 // - an empty set of rows scores NaN (undefined), never 0 or 1.
 // - argmax ties go to the lowest class index; NaN logits never win (a row of all NaN gives 0).
 import type { EncodedDataset } from './dataset';
+import { type DomainScore, type Scores } from '../protocol/results';
 
 export type Labels = ArrayLike<number>;
-
-export interface DomainScore {
-  /** Domain name; the pooled entry over all rows is named 'all' and comes first. */
-  domain: string;
-  size: number;
-  accuracy: number;
-  macroF1: number;
-}
-
-export interface Scores {
-  accuracy: number;
-  macroF1: number;
-  size: number;
-  /** byDomain[0] is the pooled 'all' entry, then one entry per domain in ds.domainNames order. */
-  byDomain: DomainScore[];
-}
 
 export const ALL_DOMAINS = 'all';
 

@@ -7,7 +7,7 @@
  * build; the device must go in the session's executionProviders entry).
  */
 import * as ort from 'onnxruntime-web/webgpu';
-import type { ComputePath } from '../engine/types';
+import type { ComputePath } from '../protocol/settings';
 
 export interface WeightSpec {
   name: string;

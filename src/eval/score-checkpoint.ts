@@ -7,7 +7,7 @@ import { readOnnx, weightsToInputs } from '../formats/onnx';
 import { DatasetEvaluator } from './evaluator';
 import { WeightFedSession } from './ort';
 import type { EncodedDataset } from './dataset';
-import type { Scores } from './metrics';
+import type { Scores } from '../protocol/results';
 
 export interface NamedWeights {
   name: string;

@@ -13,7 +13,7 @@
 // tokenizer (tools/fixtures/wordlevel.py) reproduces the JS behaviour, and the sample checkpoints
 // were trained on those ids, so matching the port is what keeps them scoring correctly.
 import { Tokenizer } from '@huggingface/tokenizers';
-import { DatasetError } from './dataset';
+import { DatasetError } from './errors';
 
 export interface TextTokenizer {
   /**

@@ -11,11 +11,11 @@ import { readOnnx } from './onnx';
 import { readSafetensors, writeSafetensors } from './safetensors';
 import { parseJsonlBytes } from '../eval/dataset';
 import { loadTokenizer } from '../eval/tokenize';
-import { parseRecipe } from '../engine/recipe';
-import { readTensorCheckpoint } from '../engine/tensor-sets';
-import { DEFAULT_SETTINGS } from '../engine/types';
+import { parseRecipe } from '../export/recipe';
+import { readTensorCheckpoint } from '../project/tensor-sets';
+import { DEFAULT_SETTINGS } from '../protocol/settings';
 import { guessColumns, parseCsvBytes, tableRows } from '../eval/csv';
-import { groupSafetensors, readSafetensorsCheckpoint, SafetensorsCheckpointError } from '../engine/safetensors-checkpoints';
+import { groupSafetensors, readSafetensorsCheckpoint, SafetensorsCheckpointError } from '../project/safetensors-checkpoints';
 
 const fixture = (name: string) => new Uint8Array(readFileSync(path.join(import.meta.dirname, 'fixtures', name)));
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);

@@ -2,16 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SafetensorsFormatError } from './errors';
-import {
-  encodeBFloat16,
-  encodeFloat16,
-  readSafetensors,
-  sniffSafetensors,
-  tensorToFloat32,
-  writeSafetensors,
-  type SafetensorsDtype,
-  type SafetensorsTensor,
-} from './safetensors';
+import { encodeBFloat16, encodeFloat16, readSafetensors, sniffSafetensors, tensorToFloat32, writeSafetensors, type SafetensorsDtype, type SafetensorsTensor } from './safetensors';
 import { mulberry32 } from '../testing/seeded';
 
 /**

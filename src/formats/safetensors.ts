@@ -8,6 +8,7 @@
 // Assumes a little-endian host (every browser and Node platform we target).
 
 import { SafetensorsFormatError } from './errors';
+import { type SafetensorsWriteDtype } from '../protocol/files';
 
 export type SafetensorsDtype =
   | 'BOOL'
@@ -39,9 +40,6 @@ export interface SafetensorsFile {
   tensors: SafetensorsTensor[];
   metadata: Record<string, string>;
 }
-
-/** Dtypes writeSafetensors can produce from Float32Array input. */
-export type SafetensorsWriteDtype = 'F32' | 'F16' | 'BF16';
 
 export interface SafetensorsWriteTensor {
   name: string;

@@ -4,15 +4,18 @@
  * outside React.
  */
 import { proxy, transfer, wrap, type Remote } from 'comlink';
-import { isBlobFile, type EngineApi, type EvolverSettings, type NamedBlob, type NamedBytes, type ProgressEvent } from '../engine/types';
+import { isBlobFile, type NamedBlob, type NamedBytes } from '../protocol/files';
+import { type EngineApi } from '../protocol/api';
+import { type EvolverSettings } from '../protocol/settings';
+import { type ProgressEvent } from '../protocol/events';
 import { useStudioStore } from './store';
 import { idleProgress } from './slices/run';
 import { activeMs, pauseClock, resumeClock, startClock } from './run-clock';
 import { emptySnapshot } from './slices/workspace';
-import { looksLikeRecipe, parseRecipe } from '../engine/recipe';
-import type { JournalEntry } from '../engine/journal';
-import type { ColumnChoice } from '../eval/csv';
-import { DEFAULT_EXPORT, type ExportOptions } from '../engine/exports';
+import { looksLikeRecipe, parseRecipe } from '../export/recipe';
+import type { JournalEntry } from '../protocol/results';
+import type { ColumnChoice } from '../protocol/project';
+import { DEFAULT_EXPORT, type ExportOptions } from '../protocol/files';
 import {
   clearStoredProject,
   forgetFile,

@@ -7,9 +7,10 @@
  * Browser-only (the UI thread, where the journal events arrive).
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import type { JournalEntry } from '../engine/journal';
-import type { EvolverSettings, NamedBlob, NamedBytes } from '../engine/types';
-import type { ColumnChoice } from '../eval/csv';
+import type { JournalEntry } from '../protocol/results';
+import type { EvolverSettings } from '../protocol/settings';
+import type { NamedBlob, NamedBytes } from '../protocol/files';
+import type { ColumnChoice } from '../protocol/project';
 
 const DB_NAME = 'evolver-studio';
 const DB_VERSION = 1;

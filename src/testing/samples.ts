@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { NamedBytes } from '../engine/types';
+import type { NamedBytes } from '../protocol/files';
 
 export const SAMPLES = path.resolve(import.meta.dirname, '../../public/samples');
 export const hasSamples = existsSync(path.join(SAMPLES, 'manifest.json'));

@@ -15,7 +15,7 @@ import {
   REDUCTION_UNIFORM_BYTES,
   tiledReductionMainWgsl,
   tiledSumWgsl,
-} from '../reduction.wgsl';
+} from '../reduction/reduction.wgsl';
 import { WORKGROUP_SIZE } from '../shared.wgsl';
 
 export const DOT_NORMS_PER_THREAD = REDUCTION_PER_THREAD;

@@ -14,7 +14,7 @@ import {
   runReductions,
   type ReductionPlan,
   type ReductionScratch,
-} from '../../gpu/reduction';
+} from '../reduction/index';
 import type { EncodeOptions } from '../../gpu/elementwise';
 import { dotNormsCpu, type DotNorms } from './dot-norms.cpu';
 import { dotNormsProductsWgsl } from './dot-norms.wgsl';

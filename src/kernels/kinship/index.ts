@@ -4,7 +4,7 @@
  * (every pair of models × every tensor) is read back with one map, 32 bytes per item.
  * The host widens the f32 sums to numbers and adds them across tensors in f64.
  */
-import { encodeReduction, runReductions, type EncodeReductionParams, type ReductionKernelSpec } from '../../gpu/reduction';
+import { encodeReduction, runReductions, type EncodeReductionParams, type ReductionKernelSpec } from '../reduction/index';
 import type { EncodeOptions } from '../../gpu/elementwise';
 import { kinshipMomentsCpu, type KinshipMoments } from './kinship.cpu';
 import { KINSHIP_LANES, kinshipMomentsWgsl } from './kinship.wgsl';

@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { gpuTransferCounters, resetGpuTransferCounters } from '../../gpu/buffers';
 import { testBufferPool } from '../../testing/gpu-buffers';
-import { kinshipMetrics, type KinshipMetrics } from '../../engine/kinship';
+import { kinshipMetrics } from '../../search/kinship';
+import { type KinshipMetrics } from '../../protocol/results';
 import { KernelParamsError } from '../errors';
 import { CounterRng } from '../rng/rng.cpu';
 import { openTestGpu, seededFloats, testBackends, type BackendName } from '../testing';

@@ -6,7 +6,7 @@
  * Bindings: 0 x, 1 y, [2 reference], then partials (read_write) and the params uniform
  * (dynamic offset). The sum passes are reduction.wgsl.ts's generic two-lane pass.
  */
-import { REDUCTION_PER_THREAD, REDUCTION_PRODUCTS_UNIFORMS_WGSL, tiledReductionMainWgsl } from '../reduction.wgsl';
+import { REDUCTION_PER_THREAD, REDUCTION_PRODUCTS_UNIFORMS_WGSL, tiledReductionMainWgsl } from '../reduction/reduction.wgsl';
 import { WORKGROUP_SIZE } from '../shared.wgsl';
 
 /** vec4 lanes per partial and per result. */

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createWeightBuffer, readFloats, uploadFloats } from '../../gpu/buffers';
 import { type EncodeOptions } from '../../gpu/elementwise';
-import { regmeanMerge } from '../../engine/methods/regmean';
+import { regmeanMerge } from './regmean.cpu';
 import { KernelParamsError } from '../errors';
 import { CounterRng } from '../rng/rng.cpu';
 import { firstMismatch, openTestGpu, seededFloats, testBackends, type BackendName } from '../testing';

@@ -17,7 +17,7 @@ import {
   validateModelStockParams,
   type ModelStockCoefficients,
   type ModelStockParams,
-} from '../../engine/methods/model-stock';
+} from './model-stock.cpu';
 import { dotNormsGpu, type DotNormsItem } from '../dot-norms';
 import { encodeScaleAdd } from '../scale-add';
 

@@ -9,7 +9,7 @@
  * The host step is unavoidable with uniform-parameter kernels and cheap (µs per tensor).
  */
 import { type EncodeOptions } from '../../gpu/elementwise';
-import { slerpCoefficients, SlerpError, validateSlerpParams, type SlerpCoefficients, type SlerpParams } from '../../engine/methods/slerp';
+import { slerpCoefficients, SlerpError, validateSlerpParams, type SlerpCoefficients, type SlerpParams } from './slerp.cpu';
 import { dotNormsGpu } from '../dot-norms';
 import { encodeScaleAdd } from '../scale-add';
 

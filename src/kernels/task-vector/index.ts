@@ -15,10 +15,10 @@
  */
 import type { EncodeOptions } from '../../gpu/elementwise';
 import { createWeightBuffer } from '../../gpu/buffers';
-import { dareMerge, type DareParams } from '../../engine/methods/dare';
-import { linearMerge, type LinearMergeParams } from '../../engine/methods/linear';
-import { taskArithmeticMerge, type TaskArithmeticParams } from '../../engine/methods/task-arithmetic';
-import { tiesMerge, type TiesParams } from '../../engine/methods/ties';
+import { dareMerge, type DareParams } from './dare.cpu';
+import { linearMerge, type LinearMergeParams } from './linear.cpu';
+import { taskArithmeticMerge, type TaskArithmeticParams } from './task-arithmetic.cpu';
+import { tiesMerge, type TiesParams } from './ties.cpu';
 import { KernelParamsError } from '../errors';
 import { WORKGROUP_SIZE } from '../shared.wgsl';
 import { encodeRanged } from './encode-ranged';

@@ -3,10 +3,10 @@
  * Each reads N models and the base once (blocked loops); TIES adds three select passes per model.
  */
 import { bench, describe } from 'vitest';
-import { dareMerge } from '../../engine/methods/dare';
-import { linearMerge } from '../../engine/methods/linear';
-import { taskArithmeticMerge } from '../../engine/methods/task-arithmetic';
-import { tiesMerge } from '../../engine/methods/ties';
+import { dareMerge } from './dare.cpu';
+import { linearMerge } from './linear.cpu';
+import { taskArithmeticMerge } from './task-arithmetic.cpu';
+import { tiesMerge } from './ties.cpu';
 import { CounterRng } from '../rng/rng.cpu';
 import { seededFloats } from '../testing';
 

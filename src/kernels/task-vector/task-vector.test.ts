@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createWeightBuffer, gpuTransferCounters, readFloats, resetGpuTransferCounters, uploadFloats } from '../../gpu/buffers';
 import type { EncodeOptions } from '../../gpu/elementwise';
-import { dareContribution, dareMerge, type DareParams } from '../../engine/methods/dare';
-import { linearMerge, MERGE_BLOCK, type ContributionFn, type LinearMergeParams } from '../../engine/methods/linear';
-import { taskArithmeticMerge, type TaskArithmeticParams } from '../../engine/methods/task-arithmetic';
-import { tiesCuts, tiesMerge, trimmedContribution, type TiesParams } from '../../engine/methods/ties';
+import { dareContribution, dareMerge, type DareParams } from './dare.cpu';
+import { linearMerge, MERGE_BLOCK, type ContributionFn, type LinearMergeParams } from './linear.cpu';
+import { taskArithmeticMerge, type TaskArithmeticParams } from './task-arithmetic.cpu';
+import { tiesCuts, tiesMerge, trimmedContribution, type TiesParams } from './ties.cpu';
 import { KernelParamsError } from '../errors';
 import { CounterRng } from '../rng/rng.cpu';
 import { openTestGpu, seededFloats } from '../testing';

@@ -1,6 +1,6 @@
 /** Pairwise kinship of the population (heatmap) and which metric and layer the user looks at. */
 import type { StateCreator } from 'zustand';
-import type { KinshipMetricName, KinshipReport } from '../../engine/kinship';
+import type { KinshipMetricName, KinshipReport } from '../../protocol/results';
 import type { StudioState } from '../store';
 
 /** The heatmap's layer choice: every merged parameter, or one layer by name. */

@@ -1,15 +1,9 @@
 /** Recipe, live progress and the finished run. */
 import type { StateCreator } from 'zustand';
-import {
-  DEFAULT_SETTINGS,
-  type ComputePreference,
-  type EnvironmentReport,
-  type EvolverSettings,
-  type GenerationStat,
-  type ModelScores,
-  type OffspringReport,
-  type RunResult,
-} from '../../engine/types';
+import { DEFAULT_SETTINGS, type ComputePreference, type EvolverSettings } from '../../protocol/settings';
+import { type EnvironmentReport } from '../../protocol/project';
+import { type GenerationStat, type ModelScores, type RunResult } from '../../protocol/results';
+import { type OffspringReport } from '../../protocol/events';
 import type { StudioState } from '../store';
 import { startClock, type RunClock } from '../run-clock';
 

@@ -1,6 +1,6 @@
 /** What is loaded (mirrors the worker's Workspace) and the problems found while loading. */
 import type { StateCreator } from 'zustand';
-import type { FileProblem, StudioSnapshot } from '../../engine/types';
+import type { FileProblem, StudioSnapshot } from '../../protocol/project';
 import type { StoredProjectSummary } from '../project-store';
 import type { StudioState } from '../store';
 

@@ -1,7 +1,7 @@
 /** Live fitness per generation: best and mean of what was scored, and the merged population's dev score. */
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useStudioStore } from '../../state/store';
-import type { GenerationStat } from '../../engine/types';
+import type { GenerationStat } from '../../protocol/results';
 import { ChartFigure } from './ChartFigure';
 import { AXIS_COLOR, DOT, GRID_COLOR, SERIES, TOOLTIP_STYLE, legendLabel } from './chart-style';
 import type { CsvColumn } from './csv';

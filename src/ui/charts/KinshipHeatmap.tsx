@@ -6,7 +6,7 @@
  */
 import { useStudioStore } from '../../state/store';
 import { ALL_LAYERS } from '../../state/slices/kinship';
-import { KINSHIP_METRIC_LABELS, type KinshipMetricName, type KinshipMetrics } from '../../engine/kinship';
+import { KINSHIP_METRIC_LABELS, type KinshipMetricName, type KinshipMetrics } from '../../protocol/results';
 
 function cellColor(metric: KinshipMetricName, value: number, maxDistance: number): string {
   if (Number.isNaN(value)) return 'transparent';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { OffspringReport } from '../../engine/types';
+import type { OffspringReport } from '../../protocol/events';
 import { acceptanceByGeneration, acceptedLog, scatterPoints } from './offspring-series';
 
 const offspring = (generation: number, index: number, individual: number | null, accuracy: number, previousAccuracy: number | null, accepted: boolean): OffspringReport => ({

@@ -3,7 +3,7 @@
  * store keeps (state/slices/run.ts offspringScores): acceptance rate per generation, the
  * scatter of every offspring's dev score, and the log of accepted ones. Pure, no DOM.
  */
-import type { OffspringReport } from '../../engine/types';
+import type { OffspringReport } from '../../protocol/events';
 
 export interface AcceptancePoint {
   generation: number;

@@ -5,7 +5,8 @@
  * the file's name and the selects keep the columns in use.
  * Cells are text only: they come from user files and are never rendered as HTML.
  */
-import { chooseColumn, type ColumnChoice, type TablePreview } from '../../eval/csv';
+import { chooseColumn } from '../../eval/csv';
+import { type ColumnChoice, type TablePreview } from '../../protocol/project';
 import { setDatasetColumns } from '../../state/actions';
 import { useStudioStore } from '../../state/store';
 

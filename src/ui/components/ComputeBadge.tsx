@@ -1,7 +1,7 @@
 /** Shows which compute path is active and lets the user choose one. */
 import { useStudioStore } from '../../state/store';
 import { initEngine } from '../../state/actions';
-import type { ComputePreference } from '../../engine/types';
+import type { ComputePreference } from '../../protocol/settings';
 
 export function ComputeBadge() {
   const environment = useStudioStore((s) => s.environment);

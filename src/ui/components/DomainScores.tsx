@@ -1,5 +1,5 @@
 /** Dev accuracy per domain for a list of models: the checkpoints as they are scored, and the run's results. */
-import type { ModelScores } from '../../engine/types';
+import type { ModelScores } from '../../protocol/results';
 import { percent } from '../format';
 
 export function DomainScores({ models, testId = 'domain-scores' }: { models: readonly ModelScores[]; testId?: string }) {

@@ -8,7 +8,7 @@ import { useState } from 'react';
 import { create } from 'zustand';
 import { exportResult } from '../../state/actions';
 import { useStudioStore } from '../../state/store';
-import type { ExportKind, ExportOptions } from '../../engine/exports';
+import type { ExportKind, ExportOptions } from '../../protocol/files';
 
 const BUTTONS: { kind: ExportKind; label: string; primary?: boolean }[] = [
   { kind: 'safetensors', label: 'Export safetensors', primary: true },

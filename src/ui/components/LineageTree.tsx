@@ -1,5 +1,5 @@
 /** Top-k merging's result as a family tree: each merge with its two parents, down to the checkpoints. */
-import type { LineageNode } from '../../engine/kinship-topk';
+import type { LineageNode } from '../../protocol/results';
 import { percent } from '../format';
 
 function Node({ lineage, id }: { lineage: readonly LineageNode[]; id: number }) {

@@ -2,7 +2,7 @@
 import { useStudioStore } from '../../state/store';
 import { ExportPanel } from './ExportPanel';
 import { percent } from '../format';
-import type { ModelScores, RunResult, StopReason } from '../../engine/types';
+import type { ModelScores, RunResult, StopReason } from '../../protocol/results';
 import { LineageTree } from './LineageTree';
 import { DomainScores } from './DomainScores';
 

@@ -1,8 +1,9 @@
 /** The recipe: merge method and its parameters, and the Evolver's F, CR, generations, seed and selection mode. */
 import { useStudioStore } from '../../state/store';
-import { MUTATION_LABELS, type EvolverSettings, type MutationStrategy, type SearchStrategy, type SelectionMode } from '../../engine/types';
+import { MUTATION_LABELS, type EvolverSettings, type MutationStrategy, type SearchStrategy, type SelectionMode } from '../../protocol/settings';
 import { useState } from 'react';
-import { METHOD_INFO, parseRules, type MergeMethod, type MergeParams } from '../../engine/merge-params';
+import { METHOD_INFO, parseRules } from '../../merge/params';
+import { type MergeMethod, type MergeParams } from '../../protocol/settings';
 
 interface NumberInputProps {
   label: string;

@@ -1,0 +1,133 @@
+/**
+ * What a finished run can be saved as, besides the plain safetensors file: Hugging Face
+ * sharded safetensors (shards plus model.safetensors.index.json), a README.md model card,
+ * and a zip of several files. Pure module: tensors and reports in, bytes out.
+ */
+import { zipSync } from 'fflate';
+import { SAFETENSORS_DTYPE_SIZE, writeSafetensors } from '../formats/safetensors';
+import { type SafetensorsWriteDtype } from '../protocol/files';
+import type { FloatTensor } from '../merge/layout';
+import type { ExportedFile } from '../protocol/files';
+import type { ModelScores, RunResult } from '../protocol/results';
+
+/**
+ * Shards as huggingface_hub writes them: tensors in order, a new shard when the next one
+ * would pass the limit (a tensor larger than the limit gets a shard of its own), files
+ * model-0000k-of-0000n.safetensors, and an index mapping each tensor to its shard.
+ */
+export function shardedSafetensors(tensors: readonly FloatTensor[], metadata: Record<string, string>, dtype: SafetensorsWriteDtype, maxShardBytes: number, stem = 'model'): ExportedFile[] {
+  const shards = planShards(tensors, dtype, maxShardBytes);
+  const weightMap: Record<string, string> = {};
+  const files = shards.map((shard, i) => {
+    const fileName = shardFileName(stem, i, shards.length);
+    for (const t of shard) weightMap[t.name] = fileName;
+    return { fileName, bytes: writeSafetensors(shard.map((t) => ({ name: t.name, shape: t.dims, data: t.data })), metadata, dtype) };
+  });
+  const totalSize = tensors.reduce((n, t) => n + t.data.length * SAFETENSORS_DTYPE_SIZE[dtype], 0);
+  const index = { metadata: { total_size: totalSize, ...metadata }, weight_map: weightMap };
+  files.push({ fileName: indexFileName(stem), bytes: new TextEncoder().encode(`${JSON.stringify(index, null, 2)}\n`) });
+  return files;
+}
+
+/** Tensors in order, cut into shards of at most maxShardBytes (a larger tensor alone). */
+export function planShards<T extends { data: { length: number } }>(tensors: readonly T[], dtype: SafetensorsWriteDtype, maxShardBytes: number): T[][] {
+  const shards: T[][] = [];
+  let current: T[] = [];
+  let size = 0;
+  for (const t of tensors) {
+    const bytes = t.data.length * SAFETENSORS_DTYPE_SIZE[dtype];
+    if (current.length > 0 && size + bytes > maxShardBytes) {
+      shards.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(t);
+    size += bytes;
+  }
+  if (current.length > 0) shards.push(current);
+  return shards;
+}
+
+export function shardFileName(stem: string, index: number, count: number): string {
+  const pad = (n: number) => String(n).padStart(5, '0');
+  return `${stem}-${pad(index + 1)}-of-${pad(count)}.safetensors`;
+}
+
+export function indexFileName(stem: string): string {
+  return `${stem}.safetensors.index.json`;
+}
+
+/** Files in one zip (stored names as given; already-compressed weights are stored, text deflated). */
+export function zipFiles(files: readonly ExportedFile[]): Uint8Array {
+  return zipSync(Object.fromEntries(files.map((f) => [f.fileName, [f.bytes, { level: /\.(json|md|txt)$/.test(f.fileName) ? 6 : 0 }]])), { mtime: new Date('2026-01-01T00:00:00Z') });
+}
+
+const pct = (x: number | undefined) => (x === undefined ? '–' : `${(100 * x).toFixed(2)}%`);
+
+function scoreRow(label: string, m: ModelScores): string {
+  return `| ${label} | ${pct(m.dev.accuracy)} | ${pct(m.dev.macroF1)} | ${pct(m.heldout?.accuracy)} | ${pct(m.heldout?.macroF1)} |`;
+}
+
+export interface ModelCardInput {
+  report: RunResult;
+  base: string | null;
+  devFile: string;
+  heldoutFile: string | null;
+  files: readonly string[];
+  recipeFile: string;
+}
+
+/** A README.md model card: what was merged, how, with which scores, and how to get it again. */
+export function modelCard({ report, base, devFile, heldoutFile, files, recipeFile }: ModelCardInput): string {
+  const sources = report.individuals.map((m) => m.name);
+  const how =
+    report.strategy === 'evolver'
+      ? `the Evolver (${report.settings.mutation}${report.settings.adaptive ? ', jDE' : ''}, F ${report.settings.f}, CR ${report.settings.cr}, ${report.settings.generations} generations, ${report.settings.mode === 'merged' ? `scored as the population merged by ${report.mergerLabel}` : 'each individual scored alone'})`
+      : report.strategy === 'kinship_topk'
+        ? `Top-k greedy kinship merging (k ${report.settings.topK}, ${report.mergerLabel})`
+        : `a one-shot ${report.mergerLabel} merge`;
+  const lines = [
+    '---',
+    'library_name: onnx',
+    'tags:',
+    '- merge',
+    '- evolver-studio',
+    ...(base ? [`base_model: ${base}`] : []),
+    '---',
+    '',
+    `# ${report.strategy === 'evolver' ? `Evolved merge (seed ${report.settings.seed})` : report.strategy === 'kinship_topk' ? 'Top-k kinship merge' : `${report.mergerLabel} merge`}`,
+    '',
+    `Merged in Evolver Studio, in the browser, on the ${report.path === 'webgpu' ? 'WebGPU' : 'WASM'} path, from ${sources.length} checkpoints with ${how}.`,
+    '',
+    '## Sources',
+    '',
+    ...sources.map((s) => `- ${s}`),
+    ...(base ? [`- base (task vectors are taken from it): ${base}`] : []),
+    '',
+    '## Scores',
+    '',
+    `Selection used the dev set (${devFile}, ${report.final.dev.size} rows); held-out (${heldoutFile ?? `a seeded split of ${devFile}`}, ${report.final.heldout?.size ?? 0} rows) is reported only.`,
+    '',
+    '| model | dev acc. | dev macro-F1 | held-out acc. | held-out macro-F1 |',
+    '|---|---|---|---|---|',
+    ...report.individuals.map((m) => scoreRow(m.name, m)),
+    ...(report.strategy === 'evolver' ? [scoreRow('starting merge', report.initialMerge)] : []),
+    scoreRow('**this model**', report.final),
+    '',
+    `${report.counters.evaluations} dev evaluations, ${report.counters.accepted} of ${report.counters.offspring} offspring accepted.`,
+    '',
+    '## Reproduce',
+    '',
+    `\`${recipeFile}\` holds the settings and the seed (${report.settings.seed}); one seed reproduces the whole run. Drop it into the studio with the same checkpoints and dev set, or run:`,
+    '',
+    '```sh',
+    `npx evolver-studio evolve ${sources.join(' ')}${base ? ` --base ${base}` : ''} --dev ${devFile} --recipe ${recipeFile}`,
+    '```',
+    '',
+    '## Files',
+    '',
+    ...files.map((f) => `- ${f}`),
+    '',
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,61 @@
+/**
+ * Recipes: the settings that re-run a search, as the studio and the CLI write them
+ * (the `recipe` entry of an exported safetensors' metadata, or a .recipe.json beside it):
+ * the search settings plus the base and source checkpoint names. A recipe is untrusted
+ * input, so every field is checked. Pure module.
+ */
+import { FileError } from '../formats/errors';
+import { DEFAULT_MERGE, type MergeParams } from '../protocol/settings';
+import { METHOD_INFO, parseRules } from '../merge/params';
+import { DEFAULT_SETTINGS, type EvolverSettings } from '../protocol/settings';
+
+export interface Recipe {
+  settings: EvolverSettings;
+  base: string | null;
+  sources: string[];
+}
+
+export class RecipeError extends FileError {
+  override name = 'RecipeError';
+}
+
+/** A file that looks like a recipe (so the studio routes it to the recipe loader, not the data loader). */
+export function looksLikeRecipe(json: unknown): boolean {
+  return typeof json === 'object' && json !== null && 'merger' in json && 'strategy' in json && 'seed' in json;
+}
+
+export function parseRecipe(json: unknown, fileName: string): Recipe {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new RecipeError(fileName, 'a recipe is a JSON object.');
+  const r = json as Record<string, unknown>;
+  if (r.strategy === 'merge') throw new RecipeError(fileName, 'this recipe is a one-shot merge (strategy "merge"), not a search.');
+  const settings: EvolverSettings = { ...DEFAULT_SETTINGS };
+  const pick = <K extends keyof EvolverSettings>(key: K, ok: (v: unknown) => boolean) => {
+    if (r[key] === undefined) return;
+    if (!ok(r[key])) throw new RecipeError(fileName, `"${key}" has an invalid value ${JSON.stringify(r[key])}.`);
+    settings[key] = r[key] as EvolverSettings[K];
+  };
+  const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+  pick('strategy', (v) => v === 'evolver' || v === 'kinship_topk');
+  pick('mutation', (v) => v === 'interpolate' || v === 'rand1' || v === 'best1');
+  pick('adaptive', (v) => typeof v === 'boolean');
+  pick('mode', (v) => v === 'merged' || v === 'individual');
+  for (const key of ['f', 'cr', 'generations', 'seed', 'budget', 'patience', 'subset', 'topK'] as const) pick(key, isNumber);
+  pick('merger', (v) => typeof v === 'object' && v !== null && !Array.isArray(v));
+  const merger = { ...DEFAULT_MERGE, ...(settings.merger as Partial<MergeParams>) } as MergeParams;
+  for (const key of ['lambda', 'density', 't', 'alpha', 'seed'] as const) {
+    if (!isNumber(merger[key])) throw new RecipeError(fileName, `merger "${key}" has an invalid value ${JSON.stringify(merger[key])}.`);
+  }
+  // Model count and base are checked when the recipe runs; here, what the recipe alone can get wrong.
+  if (!Object.hasOwn(METHOD_INFO, merger.method)) throw new RecipeError(fileName, `unknown merge method ${JSON.stringify(merger.method)}.`);
+  if (merger.weights !== undefined && !(Array.isArray(merger.weights) && merger.weights.every((w) => isNumber(w)))) {
+    throw new RecipeError(fileName, 'merger "weights" must be a list of numbers.');
+  }
+  try {
+    if (merger.rules !== undefined) merger.rules = parseRules(JSON.stringify(merger.rules));
+  } catch (err) {
+    throw new RecipeError(fileName, (err as Error).message);
+  }
+  settings.merger = merger;
+  const sources = Array.isArray(r.sources) && r.sources.every((s) => typeof s === 'string') ? (r.sources as string[]) : [];
+  return { settings, base: typeof r.base === 'string' ? r.base : null, sources };
+}

@@ -1,0 +1,147 @@
+/**
+ * A finished run as files: safetensors (one file or sharded, F32/F16/BF16, under the
+ * checkpoints' own tensor names when they came as safetensors), the merged ONNX model, the
+ * recipe that re-runs it, a README.md model card, or all of them zipped. Everything is
+ * built from the merged flat vector the engine reads back once, at export.
+ */
+import { replaceInitializerData } from '../formats/onnx';
+import { SAFETENSORS_DTYPE_SIZE, writeSafetensors } from '../formats/safetensors';
+import { exportMetadata } from './export-metadata';
+import { indexFileName, modelCard, planShards, shardedSafetensors, shardFileName, zipFiles } from './exports';
+import { type ExportOptions } from '../protocol/files';
+import { sourceTensors } from '../project/graph-mapping';
+import { assembleTensors, onnxFloatTensors, type FloatTensor, type ParameterLayout } from '../merge/layout';
+import type { Workspace } from '../project/workspace';
+import type { ExportedFile } from '../protocol/files';
+import type { RunResult } from '../protocol/results';
+
+export interface FinishedResult {
+  report: RunResult;
+  layout: ParameterLayout;
+  /** The result's merged tensors, flat in layout order. */
+  merged: Float32Array;
+}
+
+function stemOf(report: RunResult): string {
+  if (report.strategy === 'evolver') return `evolved-seed${report.settings.seed}`;
+  if (report.strategy === 'kinship_topk') return `topk-${report.settings.merger.method}`;
+  return `merged-${report.settings.merger.method}`;
+}
+
+/** The recipe object: the settings, the strategy, the base and the sources (what recipe.ts parses). */
+function recipeOf(report: RunResult, base: string | null): Record<string, unknown> {
+  return { ...report.settings, strategy: report.strategy, base, sources: report.individuals.map((m) => m.name) };
+}
+
+function metadataOf(report: RunResult, base: string | null): Record<string, string> {
+  const sources = report.individuals.map((m) => m.name);
+  const metadata = exportMetadata({
+    recipe: recipeOf(report, base),
+    merger: report.mergerLabel,
+    sources,
+    path: report.path,
+    extra: {
+      seed: String(report.settings.seed),
+      dev_accuracy: String(report.final.dev.accuracy),
+      dev_macro_f1: String(report.final.dev.macroF1),
+      heldout_accuracy: String(report.final.heldout?.accuracy ?? ''),
+    },
+  });
+  // Top-k: which model came from which, so the result can be traced back to the checkpoints.
+  if (report.lineage) {
+    const { nodes } = report.lineage;
+    metadata.lineage = JSON.stringify(nodes.map(({ name, parents, round, exploration, parentKinship, fitness }) => ({ name, parents: parents?.map((p) => nodes[p]!.name) ?? null, round, exploration, parentKinship, dev: fitness.accuracy })));
+    metadata.lineage_result = nodes[report.lineage.result]!.name;
+  }
+  return metadata;
+}
+
+/** Every float tensor of the model with the merged ones in place, under graph or source names. */
+function resultTensors(result: FinishedResult, workspace: Workspace, names: ExportOptions['names']): FloatTensor[] {
+  const first = workspace.population()[0]!;
+  const graphTensors = assembleTensors(onnxFloatTensors(first.model), result.layout, result.merged);
+  const project = workspace.project;
+  // Own names only when every member came as safetensors (all share the mapping).
+  if (names === 'source' && project && first.source && workspace.population().every((c) => c.source)) {
+    return sourceTensors(project.mapping, first.source, new Map(graphTensors.map((t) => [t.name, t.data])));
+  }
+  return graphTensors;
+}
+
+function sharded(tensors: readonly FloatTensor[], options: ExportOptions): boolean {
+  return options.shardBytes > 0 && tensors.reduce((n, t) => n + t.data.length * SAFETENSORS_DTYPE_SIZE[options.dtype], 0) > options.shardBytes;
+}
+
+function singleFileName(report: RunResult, options: ExportOptions): string {
+  return `${stemOf(report)}${options.dtype === 'F32' ? '' : `-${options.dtype.toLowerCase()}`}.safetensors`;
+}
+
+function safetensorsFiles(result: FinishedResult, workspace: Workspace, options: ExportOptions): ExportedFile[] {
+  const { report } = result;
+  const tensors = resultTensors(result, workspace, options.names);
+  const metadata = metadataOf(report, workspace.baseName);
+  if (sharded(tensors, options)) return shardedSafetensors(tensors, metadata, options.dtype, options.shardBytes);
+  return [{ fileName: singleFileName(report, options), bytes: writeSafetensors(tensors.map((t) => ({ name: t.name, shape: t.dims, data: t.data })), metadata, options.dtype) }];
+}
+
+/** The names safetensorsFiles would write, without writing them (for the model card). */
+function safetensorsNames(result: FinishedResult, workspace: Workspace, options: ExportOptions): string[] {
+  const tensors = resultTensors(result, workspace, options.names);
+  if (!sharded(tensors, options)) return [singleFileName(result.report, options)];
+  const count = planShards(tensors, options.dtype, options.shardBytes).length;
+  return [...Array.from({ length: count }, (_, i) => shardFileName('model', i, count)), indexFileName('model')];
+}
+
+/** The first member's graph with the merged values in its initializers: runs as it is in onnxruntime. */
+function onnxFile(result: FinishedResult, workspace: Workspace): ExportedFile {
+  const first = workspace.population()[0]!;
+  const values = new Map(
+    result.layout.slots.map((s) => {
+      const slice = result.merged.slice(s.offset, s.offset + s.size);
+      return [s.name, new Uint8Array(slice.buffer)] as const;
+    }),
+  );
+  return { fileName: `${stemOf(result.report)}.onnx`, bytes: replaceInitializerData(first.bytes, values, first.name) };
+}
+
+function recipeFile(result: FinishedResult, workspace: Workspace): ExportedFile {
+  const json = JSON.stringify(recipeOf(result.report, workspace.baseName), null, 2);
+  return { fileName: `${stemOf(result.report)}.recipe.json`, bytes: new TextEncoder().encode(`${json}\n`) };
+}
+
+function modelCardFile(result: FinishedResult, workspace: Workspace, files: readonly string[]): ExportedFile {
+  const dataset = workspace.snapshot().dataset;
+  const text = modelCard({
+    report: result.report,
+    base: workspace.baseName,
+    devFile: dataset?.devFile ?? 'dev set',
+    heldoutFile: dataset?.heldoutFile ?? null,
+    files,
+    recipeFile: `${stemOf(result.report)}.recipe.json`,
+  });
+  return { fileName: 'README.md', bytes: new TextEncoder().encode(text) };
+}
+
+/** One file for the asked kind: several files (shards, or "zip") come zipped. */
+export function exportResultFile(result: FinishedResult, workspace: Workspace, options: ExportOptions): ExportedFile {
+  const stem = stemOf(result.report);
+  switch (options.kind) {
+    case 'safetensors': {
+      const files = safetensorsFiles(result, workspace, options);
+      return files.length === 1 ? files[0]! : { fileName: `${stem}-sharded.zip`, bytes: zipFiles(files) };
+    }
+    case 'onnx':
+      return onnxFile(result, workspace);
+    case 'recipe':
+      return recipeFile(result, workspace);
+    case 'model-card': {
+      const names = [...safetensorsNames(result, workspace, options), `${stem}.onnx`, `${stem}.recipe.json`];
+      return modelCardFile(result, workspace, names);
+    }
+    case 'zip': {
+      const files = [...safetensorsFiles(result, workspace, options), onnxFile(result, workspace), recipeFile(result, workspace)];
+      files.push(modelCardFile(result, workspace, files.map((f) => f.fileName)));
+      return { fileName: `${stem}.zip`, bytes: zipFiles(files) };
+    }
+  }
+}

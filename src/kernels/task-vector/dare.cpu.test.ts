@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { KernelParamsError } from '../errors';
+import { CounterRng, randomUnit } from '../rng/rng.cpu';
+import { seededFloats } from '../testing';
+import { dareMerge, type DareParams } from './dare.cpu';
+import { taskArithmeticMerge } from './task-arithmetic.cpu';
+import { tiesMerge } from './ties.cpu';
+
+const rng = new CounterRng(0xda7e, 4);
+
+function dare(models: Float32Array[], base: Float32Array, params: DareParams): Float32Array {
+  const out = new Float32Array(base.length);
+  dareMerge(models, base, out, params);
+  return out;
+}
+
+describe('dareMerge', () => {
+  const n = 3001;
+  const base = seededFloats(rng, n);
+  const models = [0, 1, 2].map(() => seededFloats(rng, n));
+  const weights = [0.6, 1.1, 0.9];
+
+  it('density 1 is task arithmetic exactly (dare_linear) and TIES at density 1 exactly (dare_ties)', () => {
+    for (const normalize of [false, true]) {
+      const ta = new Float32Array(n);
+      taskArithmeticMerge(models, base, ta, { weights, lambda: 0.7, normalize });
+      expect(dare(models, base, { density: 1, seed: 5, weights, lambda: 0.7, normalize })).toEqual(ta);
+      const ties = new Float32Array(n);
+      tiesMerge(models, base, ties, { weights, lambda: 0.7, normalize });
+      expect(dare(models, base, { density: 1, seed: 5, weights, lambda: 0.7, normalize, consensus: 'ties' })).toEqual(ties);
+    }
+  });
+
+  it('one model: each element is dropped (base) or rescaled by 1/p, on the RNG draw of (seed, model 0, offset + j)', () => {
+    const p = 0.25;
+    const params = { density: p, seed: 1234, offset: 777 };
+    const out = dare([models[0]!], base, params);
+    let kept = 0;
+    for (let j = 0; j < n; j++) {
+      const tau = Math.fround(models[0]![j]! - base[j]!);
+      const keep = randomUnit(params.seed, 0, params.offset + j) < p;
+      expect(out[j]).toBe(keep ? Math.fround(base[j]! + Math.fround(tau * 4)) : base[j]);
+      if (keep) kept++;
+    }
+    // Binomial(3001, 0.25): sd ≈ 24.
+    expect(Math.abs(kept - p * n)).toBeLessThan(120);
+    // rescale: false keeps survivors as they are.
+    const plain = dare([models[0]!], base, { ...params, rescale: false });
+    for (let j = 0; j < n; j++) {
+      const keep = randomUnit(params.seed, 0, params.offset + j) < p;
+      expect(plain[j]).toBe(keep ? Math.fround(base[j]! + Math.fround(models[0]![j]! - base[j]!)) : base[j]);
+    }
+  });
+
+  it('is reproducible from the seed, differs across seeds and models, and keys the mask on the global index', () => {
+    const a = dare(models, base, { density: 0.5, seed: 42, weights });
+    expect(dare(models, base, { density: 0.5, seed: 42, weights })).toEqual(a);
+    expect(dare(models, base, { density: 0.5, seed: 43, weights })).not.toEqual(a);
+    // A tensor split in two pieces (offset = index of the piece's first element) gives the same merge.
+    const cut = 1234;
+    const head = dare(models.map((m) => m.subarray(0, cut)), base.subarray(0, cut), { density: 0.5, seed: 42, weights });
+    const tail = dare(models.map((m) => m.subarray(cut)), base.subarray(cut), { density: 0.5, seed: 42, weights, offset: cut });
+    expect(Float32Array.of(...head, ...tail)).toEqual(a);
+    // Models draw from different streams: identical models get different masks.
+    const same = dare([models[0]!, models[0]!], base, { density: 0.5, seed: 42, normalize: true });
+    const agreeing = same.filter((x, j) => x === base[j] || x === Math.fround(base[j]! + Math.fround(2 * Math.fround(models[0]![j]! - base[j]!)))).length;
+    expect(agreeing).toBeLessThan(0.75 * n); // both-or-neither would be every element
+  });
+
+  it('in expectation over seeds equals task arithmetic (dare_linear, p = 0.5)', () => {
+    const m = 64;
+    const b = base.subarray(0, m);
+    const ms = models.map((x) => x.subarray(0, m));
+    const ta = new Float32Array(m);
+    taskArithmeticMerge(ms, b, ta, { weights });
+    const seeds = 400;
+    const mean = new Float64Array(m);
+    for (let s = 0; s < seeds; s++) {
+      const out = dare(ms, b, { density: 0.5, seed: 1000 + s, weights });
+      for (let j = 0; j < m; j++) mean[j]! += out[j]! / seeds;
+    }
+    let worst = 0;
+    for (let j = 0; j < m; j++) {
+      // Var of w·τ·Bernoulli(p)/p is (w τ)²(1 − p)/p = (w τ)² at p = 0.5; sum over models, mean over seeds.
+      let variance = 0;
+      ms.forEach((x, i) => (variance += (weights[i]! * (x[j]! - b[j]!)) ** 2));
+      worst = Math.max(worst, Math.abs(mean[j]! - ta[j]!) / Math.sqrt(variance / seeds));
+    }
+    expect(worst).toBeLessThan(4.5); // 64 roughly normal z-scores: P(max > 4.5) ≈ 4e-4
+    expect(worst).toBeGreaterThan(0.5); // the masks are random, not all-keep
+  });
+
+  it('rejects density 0 or above 1, counters past 2^32 and an unknown consensus', () => {
+    expect(() => dare(models, base, { density: 0, seed: 1 })).toThrow(KernelParamsError);
+    expect(() => dare(models, base, { density: 1.01, seed: 1 })).toThrow(KernelParamsError);
+    expect(() => dare(models, base, { density: 0.5, seed: 1, offset: 2 ** 32 - 10 })).toThrow(KernelParamsError);
+    expect(() => dare(models, base, { density: 0.5, seed: 1.5 })).toThrow(KernelParamsError);
+    expect(() => dare(models, base, { density: 0.5, seed: 1, consensus: 'count' as 'ties' })).toThrow(KernelParamsError);
+  });
+});

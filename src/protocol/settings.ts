@@ -1,0 +1,98 @@
+/**
+ * What a run is asked to do: the search's and the merger's settings. Plain data: crosses the
+ * worker boundary, is stored in projects and recipes. The bottom room: imports nothing.
+ */
+/** How the Evolver scores a candidate (see shared notes: "with merger" / "without merger"). */
+export type SelectionMode = 'merged' | 'individual';
+
+/** Which compute path runs kernels and evaluation. 'auto' = WebGPU unless missing or software. */
+export type ComputePreference = 'auto' | 'webgpu' | 'wasm';
+
+export type ComputePath = 'webgpu' | 'wasm';
+
+/** The search: the Evolver (differential evolution over the population) or Top-k greedy merging with model kinship. */
+export type SearchStrategy = 'evolver' | 'kinship_topk';
+
+/**
+ * How the Evolver builds a mutant for target x_i (each with binomial crossover and j_rand):
+ * - 'interpolate': the paper's v = x_i + F·(x_r − x_i) toward one random peer;
+ * - 'rand1': DE/rand/1, v = x_r1 + F·(x_r2 − x_r3);
+ * - 'best1': DE/best/1, v = x_best + F·(x_r1 − x_r2).
+ */
+export type MutationStrategy = 'interpolate' | 'rand1' | 'best1';
+
+export const MUTATION_LABELS: Record<MutationStrategy, string> = {
+  interpolate: 'Evolver (paper): interpolate toward a peer',
+  rand1: 'DE/rand/1',
+  best1: 'DE/best/1',
+};
+
+export interface EvolverSettings {
+  strategy: SearchStrategy;
+  mutation: MutationStrategy;
+  /** jDE: each individual carries its own F and CR, resampled with probability 0.1 per trial and kept when the trial wins. */
+  adaptive: boolean;
+  /** Mutation scale F (the starting value under jDE). */
+  f: number;
+  /** Crossover rate CR: probability that an element takes the mutant value. */
+  cr: number;
+  generations: number;
+  seed: number;
+  mode: SelectionMode;
+  /** The merger scoring candidates in 'merged' mode (the paper: average, Fisher, RegMean), and Top-k's pair merger. */
+  merger: MergeParams;
+  /** Most dev evaluations a run may spend, the starting ones included; 0 = no limit (generations bound it). */
+  budget: number;
+  /** Stop after this many generations (Top-k: rounds) without a better selection score; 0 = never. */
+  patience: number;
+  /** Select on a fixed, seeded, stratified subset of this many dev rows (0 = all); the result is re-scored on the whole dev split. */
+  subset: number;
+  /** Top-k kinship merging: how many models the top set keeps. */
+  topK: number;
+}
+
+
+export type MergeMethod = 'average' | 'task_arithmetic' | 'ties' | 'dare_linear' | 'dare_ties' | 'slerp' | 'model_stock' | 'regmean' | 'fisher';
+
+export interface MergeParams {
+  method: MergeMethod;
+  /** Task-vector scale λ (task arithmetic, TIES, DARE). */
+  lambda: number;
+  /** Fraction of each task vector kept (TIES by magnitude, DARE at random). */
+  density: number;
+  /** SLERP interpolation factor. */
+  t: number;
+  /** RegMean off-diagonal shrink α (1 = plain RegMean). */
+  alpha: number;
+  /** DARE drop-mask seed. */
+  seed: number;
+  /** Per-model weights (linear, task arithmetic, TIES, DARE), one per fine-tuned model; default all 1. */
+  weights?: number[];
+  /** Per-tensor overrides (depth lists, name filters): see param-rules.ts. */
+  rules?: Partial<Record<RuleParam, ParamRule>>;
+}
+
+/** Parameters that may vary per tensor. */
+export type RuleParam = 'lambda' | 'density' | 't' | 'alpha';
+
+export const DEFAULT_MERGE: MergeParams = { method: 'average', lambda: 1, density: 0.5, t: 0.5, alpha: 0.9, seed: 0 };
+
+export type DepthValue = number | number[];
+
+export type ParamRule = DepthValue | { filter?: string; value: DepthValue }[];
+
+export const DEFAULT_SETTINGS: EvolverSettings = {
+  strategy: 'evolver',
+  mutation: 'interpolate',
+  adaptive: false,
+  f: 0.5,
+  cr: 0.5,
+  generations: 3,
+  seed: 42,
+  mode: 'merged',
+  merger: DEFAULT_MERGE,
+  budget: 0,
+  patience: 0,
+  subset: 0,
+  topK: 3,
+};

@@ -1,0 +1,56 @@
+/**
+ * The run journal: every selection score of a search, in order. A search is a pure
+ * function of its settings, the checkpoints and these scores (every random draw comes
+ * from the seed's counter-based streams), so replaying the journal's scores instead of
+ * evaluating rebuilds the population exactly where the run stood: the DE steps, merges
+ * and accept decisions re-run, evaluations do not. A tab closed or a worker lost mid-run
+ * so loses at most the evaluation in flight, and the journal is a few bytes per offspring:
+ * no weights are stored or read back to keep it.
+ * Pure module.
+ */
+import type { Fitness } from '../protocol/results';
+import type { WeightSetId } from '../protocol/results';
+import { type JournalEntry } from '../protocol/results';
+
+export class JournalMismatchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'JournalMismatchError';
+  }
+}
+
+/**
+ * Wraps a scorer: the first scores come from the recorded entries (replay), later ones are
+ * evaluated and reported to `record` as they happen.
+ */
+export class ScoreJournal {
+  private position = 0;
+
+  constructor(
+    private readonly recorded: readonly JournalEntry[],
+    private readonly record: (entry: JournalEntry, index: number) => void,
+  ) {}
+
+  /** Scores replayed so far (all of them once replay is over). */
+  get replayed(): number {
+    return Math.min(this.position, this.recorded.length);
+  }
+
+  get replaying(): boolean {
+    return this.position < this.recorded.length;
+  }
+
+  async score(set: WeightSetId, evaluate: () => Promise<Fitness>): Promise<Fitness> {
+    const index = this.position++;
+    const stored = this.recorded[index];
+    if (stored) {
+      if (stored.set !== set) {
+        throw new JournalMismatchError(`The stored run does not match these settings and files: its score ${index + 1} was of ${String(stored.set)}, this run asks for ${String(set)}.`);
+      }
+      return stored.fitness;
+    }
+    const fitness = await evaluate();
+    this.record({ set, fitness }, index);
+    return fitness;
+  }
+}
