@@ -11,7 +11,8 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { MergeEngine } from '../src/engine/engine';
 import { DEFAULT_MERGE } from '../src/protocol/settings';
-import { readSafetensors, tensorToFloat32 } from '../src/formats/safetensors';
+import { readSafetensors } from '../src/formats/safetensors-read';
+import { tensorToFloat32 } from '../src/formats/safetensors-float';
 import { hasSamples, SAMPLES, SHARDED_BF16, sampleFiles } from '../src/testing/samples';
 
 const run = promisify(execFile);
@@ -85,10 +86,10 @@ describe.skipIf(!hasSamples)('evolver-studio CLI on the sample', () => {
 
     const scored = await cli('eval', ...DATA, '--graph', sample('expert-a.onnx'), '--json', out);
     expect(scored.code).toBe(0);
-    const scores = JSON.parse(scored.stdout) as { accuracy: number; macroF1: number; size: number };
+    const scores = JSON.parse(scored.stdout) as { metrics: { accuracy: number; macroF1: number }; size: number };
     expect(scores.size).toBe(588);
-    expect(scores.accuracy).toBe(result.final.dev.accuracy);
-    expect(scores.macroF1).toBe(result.final.dev.macroF1);
+    expect(scores.metrics.accuracy).toBe(result.final.dev.metrics.accuracy);
+    expect(scores.metrics.macroF1).toBe(result.final.dev.metrics.macroF1);
 
     // BF16 output reads back within bfloat16 rounding.
     const bf16 = path.join(tmp, 'ties-bf16.safetensors');
@@ -144,9 +145,9 @@ describe.skipIf(!hasSamples)('evolver-studio CLI on the sample', () => {
     const rerun = await cli('evolve', ...DATA, '--heldout', sample('heldout.jsonl'), '--recipe', path.join(tmp, 'evolved.recipe.json'), '--json', '--out', again, ...EXPERTS);
     expect(rerun.code).toBe(0);
     expect(readFileSync(again).equals(readFileSync(out))).toBe(true);
-    const report = JSON.parse(rerun.stdout) as { history: unknown[]; final: { dev: { accuracy: number } }; initialMerge: { dev: { accuracy: number } } };
+    const report = JSON.parse(rerun.stdout) as { history: unknown[]; final: { dev: { metrics: { accuracy: number } } }; initialMerge: { dev: { metrics: { accuracy: number } } } };
     expect(report.history).toHaveLength(3);
-    expect(report.final.dev.accuracy).toBeGreaterThanOrEqual(report.initialMerge.dev.accuracy);
+    expect(report.final.dev.metrics.accuracy).toBeGreaterThanOrEqual(report.initialMerge.dev.metrics.accuracy);
 
     const topk = await cli('evolve', ...DATA, '--strategy', 'kinship-topk', '--merger', 'slerp', '--top-k', '2', '--generations', '2', '--json', '--out', path.join(tmp, 'topk.safetensors'), ...EXPERTS);
     expect(topk.code).toBe(0);
@@ -162,9 +163,9 @@ describe.skipIf(!hasSamples)('evolver-studio CLI on the sample', () => {
     const run = await cli('evolve', ...DATA, '--graph', sample('base.onnx'), '--base', folder('base'), '--generations', '1', '--seed', '2', '--json', '--out', out, folder('expert-a'), folder('expert-b'), folder('expert-c'));
     expect(run.stderr).not.toMatch(/error/i);
     expect(run.code).toBe(0);
-    const report = JSON.parse(run.stdout) as { individuals: { name: string }[]; final: { dev: { accuracy: number } } };
+    const report = JSON.parse(run.stdout) as { individuals: { name: string }[]; final: { dev: { metrics: { accuracy: number } } } };
     expect(report.individuals.map((m) => m.name)).toEqual(['expert-a', 'expert-b', 'expert-c']);
-    expect(report.final.dev.accuracy).toBeGreaterThan(0.9);
+    expect(report.final.dev.metrics.accuracy).toBeGreaterThan(0.9);
     const file = readSafetensors(new Uint8Array(readFileSync(out)), out);
     expect(file.tensors.map((t) => t.name)).toContain('layers.1.ff2.weight'); // torch's names, as they came in
     expect(JSON.parse(file.metadata.recipe!)).toMatchObject({ base: 'base', sources: ['expert-a', 'expert-b', 'expert-c'] });

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { NamedBytes } from '../src/protocol/files';
-import { readOnnx } from '../src/formats/onnx';
+import { readOnnx } from '../src/formats/onnx-read';
 import { externalDataFiles } from '../src/formats/onnx-external';
 
 export class InputError extends Error {

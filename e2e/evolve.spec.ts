@@ -5,8 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
-import { readSafetensors, tensorToFloat32 } from '../src/formats/safetensors';
-import { readOnnx } from '../src/formats/onnx';
+import { readSafetensors } from '../src/formats/safetensors-read';
+import { tensorToFloat32 } from '../src/formats/safetensors-float';
+import { readOnnx } from '../src/formats/onnx-read';
 import { parseJsonl, encodeDataset } from '../src/eval/dataset';
 import { loadTokenizer } from '../src/eval/tokenize';
 import { scoreWeights } from '../src/eval/score-checkpoint';
@@ -84,10 +85,10 @@ test('drop samples, evolve 2 generations on the WASM path, export and re-score',
   const tokenizer = loadTokenizer(readFileSync(`public/samples/${manifest.tokenizer}`, 'utf8'), manifest.tokenizer);
   const rows = parseJsonl(readFileSync(`public/samples/${manifest.dev}`, 'utf8'), manifest.dev);
   const seq = model.inputs[0].dims[1] as number;
-  const dataset = encodeDataset(rows, { fileName: manifest.dev, tokenizer, sequenceLength: seq, padId: tokenizer.padId ?? 0, numClasses: 2, labels: manifest.labels });
+  const dataset = encodeDataset(rows, { fileName: manifest.dev, tokenizer, sequenceLength: seq, padId: tokenizer.padId ?? 0, labelCount: 2, labels: manifest.labels });
   const weights = file.tensors.map((t) => ({ name: t.name, data: tensorToFloat32(t) }));
   const rescored = await scoreWeights(new Uint8Array(graph.bytes), graph.name, weights, dataset);
-  expect(rescored.accuracy).toBeCloseTo(finalDev, 6);
+  expect(rescored.metrics.accuracy).toBeCloseTo(finalDev, 6);
 
   // The evolved merge is at least as good on dev as the best single checkpoint.
   const individualDev = await page.getByTestId('individual-dev-acc').evaluateAll((cells) => cells.map((c) => Number(c.getAttribute('data-value'))));

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, type Page } from '@playwright/test';
-import { readSafetensors } from '../src/formats/safetensors';
+import { readSafetensors } from '../src/formats/safetensors-read';
 
 export const SAMPLES = path.resolve(import.meta.dirname, '..', 'public', 'samples');
 

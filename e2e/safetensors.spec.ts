@@ -11,7 +11,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { unzipSync } from 'fflate';
 import { expect, test, type Page } from '@playwright/test';
-import { readSafetensors, tensorToFloat32 } from '../src/formats/safetensors';
+import { readSafetensors } from '../src/formats/safetensors-read';
+import { tensorToFloat32 } from '../src/formats/safetensors-float';
 import { captureConsoleErrors, dropFiles, sampleFile, sampleManifest, waitDone } from './helpers';
 
 const SHARDED = path.resolve(import.meta.dirname, 'fixtures', 'sharded-bf16');
@@ -84,8 +85,8 @@ test('sharded BF16 safetensors + one ONNX graph: map, evolve, export every forma
   expect(onnx.name).toBe('evolved-seed3.onnx');
   const evaluated = JSON.parse(
     execFileSync(process.execPath, ['bin/evolver-studio.mjs', 'eval', '--dev', `public/samples/${m.dev}`, '--tokenizer', `public/samples/${m.tokenizer}`, '--json', onnx.path], { encoding: 'utf8' }),
-  ) as { accuracy: number };
-  expect(evaluated.accuracy).toBe(finalDev);
+  ) as { metrics: { accuracy: number } };
+  expect(evaluated.metrics.accuracy).toBe(finalDev);
 
   // Everything zipped, with the model card.
   const zip = unzipSync((await download(page, 'Export all (.zip)')).bytes);

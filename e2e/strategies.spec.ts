@@ -53,7 +53,7 @@ test('kinship heatmap, Top-k kinship merging and DE/rand/1 + jDE, each exported'
 
   // DE/rand/1 with self-adaptive F and CR, on a budget of 10 dev evaluations.
   await page.getByLabel('Strategy').selectOption('evolver');
-  await page.getByLabel('Merge method').selectOption('average');
+  await page.getByLabel('Merge method').selectOption('linear');
   await page.getByLabel('Mutation').selectOption('rand1');
   await page.getByLabel('Self-adaptive F and CR (jDE)').check();
   await page.getByLabel('Generations').fill('10');

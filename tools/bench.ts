@@ -29,7 +29,7 @@ import { Workspace } from '../src/project/workspace';
 import { DEFAULT_SETTINGS, type EvolverSettings } from '../src/protocol/settings';
 import { DatasetEvaluator } from '../src/eval/evaluator';
 import { ortCounters, WeightFedSession } from '../src/eval/ort';
-import { weightsToInputs } from '../src/formats/onnx';
+import { weightsToInputs } from '../src/formats/onnx-rewrite';
 import { gpuTransferCounters } from '../src/gpu/buffers';
 import { requestStudioDevice } from '../src/gpu/device';
 import { getNodeGpu } from '../src/gpu/node-gpu';
@@ -106,10 +106,10 @@ async function overhead(): Promise<void> {
       score: async (set) => {
         evaluations++;
         const t = performance.now();
-        const scores = await dev.score(population.handles(set));
+        const fitness = await dev.fitness(population.handles(set));
         // Without merger, the merge is scored once per generation for the chart only.
         if (settings.mode === 'individual' && set === 'merged' && offspringStart > 0) chartMs += performance.now() - t;
-        return scores;
+        return fitness;
       },
       onProgress: (e) => {
         // The generation-0 record closes the starting evaluations; offspring follow.

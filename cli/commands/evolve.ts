@@ -8,16 +8,18 @@
 import { MergeEngine, settingsProblem } from '../../src/engine/engine';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import type { JournalEntry } from '../../src/protocol/results';
-import type { MergeMethod } from '../../src/protocol/settings';
 import { parseRecipe, type Recipe } from '../../src/export/recipe';
 import { DEFAULT_SETTINGS, type EvolverSettings, type SelectionMode } from '../../src/protocol/settings';
-import { readSafetensors } from '../../src/formats/safetensors';
+import { readSafetensors } from '../../src/formats/safetensors-read';
 import { detectFormat } from '../../src/formats/registry';
 import type { CommandSpec, Parsed } from '../args';
 import { choiceOption, numberOption, requireOption, stringOption, UsageError } from '../args';
 import { formatTable, InputError, Progress, readInput, readModelInput, writeOutput } from '../io';
-import { MERGEKIT_METHODS, mergeParamsFrom } from './merge';
+import { mergeParamsFrom, mergerHelp, mergerOptions, methodChoicesHelp, methodFromFlag } from './merge';
+import { methodFor } from '../../src/merge/registry';
 import { scoreRows } from './scores';
+import { readJournalEntry } from '../../src/search/journal';
+import { formatMetric, taskPrimaryMetric } from '../../src/eval/tasks/metric-format';
 
 const STRATEGIES: Record<string, Pick<EvolverSettings, 'strategy' | 'mutation' | 'adaptive'>> = {
   evolver: { strategy: 'evolver', mutation: 'interpolate', adaptive: false },
@@ -26,8 +28,6 @@ const STRATEGIES: Record<string, Pick<EvolverSettings, 'strategy' | 'mutation' |
   jde: { strategy: 'evolver', mutation: 'rand1', adaptive: true },
   'kinship-topk': { strategy: 'kinship_topk', mutation: 'interpolate', adaptive: false },
 };
-
-const MERGERS: Record<string, MergeMethod> = { avg: 'average', average: 'average', ...MERGEKIT_METHODS };
 
 export const evolveSpec: CommandSpec = {
   name: 'evolve',
@@ -40,7 +40,7 @@ export const evolveSpec: CommandSpec = {
     '  --base FILE             the base checkpoint (task-vector mergers, kinship)',
     '  --graph G.onnx          the ONNX graph safetensors MODELs run on (one export of the architecture)',
     `  --strategy S            ${Object.keys(STRATEGIES).join(', ')} (default evolver: the paper's mutation)`,
-    `  --merger M              ${Object.keys(MERGERS).join(', ')} (default avg)`,
+    `  --merger M              ${methodChoicesHelp()} (default linear)`,
     '  --mode merged|individual  select on the merged population (default) or each model alone',
     '  --f F, --cr CR          mutation scale and crossover rate (default 0.5, 0.5)',
     '  --generations G         generations (Top-k: rounds; default 3)',
@@ -49,7 +49,8 @@ export const evolveSpec: CommandSpec = {
     '  --patience K            stop after K generations without a better score (0 = never)',
     '  --subset N              select on a seeded N-row subset of dev (0 = all)',
     '  --top-k K               Top-k merging: models kept (default 3)',
-    '  --density, --lambda, --t, --alpha, --weights   merger options, as for merge',
+    ...mergerHelp(false),
+    '  --weights W1,W2,...     per-model weights, as for merge',
     '  --recipe FILE           a recipe .json (or a .safetensors the studio exported): its settings, then the flags above',
     '  --out FILE              the result .safetensors (required); the recipe goes to FILE with .recipe.json',
     '  --journal FILE          store every selection score in FILE (JSON lines) as the run goes; run again with the',
@@ -74,10 +75,7 @@ export const evolveSpec: CommandSpec = {
     patience: { type: 'string' },
     subset: { type: 'string' },
     'top-k': { type: 'string' },
-    density: { type: 'string' },
-    lambda: { type: 'string' },
-    t: { type: 'string' },
-    alpha: { type: 'string' },
+    ...mergerOptions(false),
     weights: { type: 'string' },
     recipe: { type: 'string' },
     journal: { type: 'string' },
@@ -124,8 +122,8 @@ function openJournal(file: string, header: JournalHeader): JournalEntry[] {
   }
   return lines.slice(1).filter((l) => l.trim() !== '').map((line, i) => {
     try {
-      const entry = JSON.parse(line) as JournalEntry;
-      if ((typeof entry.set !== 'number' && typeof entry.set !== 'string') || typeof entry.fitness?.accuracy !== 'number') throw new Error('not a journal entry');
+      const entry = readJournalEntry(JSON.parse(line));
+      if (!entry) throw new Error('not a journal entry');
       return entry;
     } catch (err) {
       throw new InputError(`${file}: line ${i + 2} is not a journal entry (${(err as Error).message}).`);
@@ -162,10 +160,10 @@ export async function evolve({ values, positionals }: Parsed): Promise<number> {
     settings = { ...settings, ...STRATEGIES[strategy] };
   }
   const mergerName = stringOption(values, 'merger');
-  if (mergerName !== undefined && !MERGERS[mergerName]) throw new UsageError(`--merger must be one of ${Object.keys(MERGERS).join(', ')}; got "${mergerName}".`, 'evolve');
+  const merger = mergerName !== undefined ? methodFromFlag(mergerName, 'merger', 'evolve') : methodFor(settings.merger.method);
   settings = {
     ...settings,
-    merger: mergeParamsFrom(values, mergerName ? MERGERS[mergerName]! : settings.merger.method, settings.merger, false),
+    merger: mergeParamsFrom(values, merger, settings.merger, false),
     mode: choiceOption<SelectionMode>(values, 'mode', ['merged', 'individual'], settings.mode),
     f: numberOption(values, 'f', settings.f, { min: 0, max: 2 }),
     cr: numberOption(values, 'cr', settings.cr, { min: 0, max: 1 }),
@@ -199,6 +197,7 @@ export async function evolve({ values, positionals }: Parsed): Promise<number> {
   const journal = journalPath ? openJournal(journalPath, { journal: 1, settings, models: models.map((files) => files.map((f) => f.name).join('+')), base: baseName }) : [];
   const progress = new Progress(values.json === true);
   const perGeneration = models.length;
+  const primary = taskPrimaryMetric(loaded.dataset?.task);
   let done = 0;
   const result = await engine.run(settings, (e) => {
     if (e.type === 'journal' && journalPath) appendFileSync(journalPath, `${JSON.stringify(e.entry)}\n`);
@@ -206,7 +205,7 @@ export async function evolve({ values, positionals }: Parsed): Promise<number> {
     if (e.type === 'offspring') {
       done++;
       const total = settings.strategy === 'kinship_topk' ? 0 : settings.generations * perGeneration;
-      progress.update(`${settings.strategy === 'kinship_topk' ? 'round' : 'generation'} ${e.generation}/${settings.generations} · ${done} evaluated · dev ${(100 * e.accuracy).toFixed(2)}%`, total > 0 ? done / total : undefined);
+      progress.update(`${settings.strategy === 'kinship_topk' ? 'round' : 'generation'} ${e.generation}/${settings.generations} · ${done} evaluated · dev ${primary.label} ${formatMetric(primary, e.score, 2)}`, total > 0 ? done / total : undefined);
     }
   }, journal);
   progress.done();
@@ -220,11 +219,13 @@ export async function evolve({ values, positionals }: Parsed): Promise<number> {
     process.stdout.write(`${JSON.stringify({ output: out, recipe: recipeOut, ...result }, null, 2)}\n`);
     return 0;
   }
-  const pct = (v: number) => (Number.isNaN(v) ? '–' : (100 * v).toFixed(2));
+  const pct = (v: number) => formatMetric(primary, v, 2, false);
   const unit = settings.strategy === 'kinship_topk' ? 'round' : 'generation';
+  // The history holds the primary metric: "best %" for a percentage, "best" for a plain number.
+  const head = (name: string) => (primary.format === 'percent' ? `${name} %` : name);
   process.stdout.write(
     `${formatTable([
-      [unit, 'best %', 'mean %', settings.strategy === 'kinship_topk' ? 'best merge %' : 'merged %', 'accepted', 'evaluations', 'kinship'],
+      [unit, head('best'), head('mean'), head(settings.strategy === 'kinship_topk' ? 'best merge' : 'merged'), 'accepted', 'evaluations', 'kinship'],
       ...result.history.map((h) => [h.generation, pct(h.best), pct(h.mean), pct(h.merged), h.accepted, h.evaluations, h.kinship ? h.kinship.population.toFixed(4) : '–']),
     ])}\n\n`,
   );

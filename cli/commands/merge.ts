@@ -1,50 +1,78 @@
 /**
- * `merge --method NAME ... --out OUT.safetensors MODEL...`, with mergekit's vocabulary.
+ * `merge --method NAME ... --out OUT.safetensors MODEL...`, with mergekit's vocabulary;
+ * the methods, their flags and this help come from the merge-method registry.
  * Weight-only methods merge the tensors directly (ONNX or safetensors inputs, CPU or
- * WebGPU); data-aware ones (regmean, fisher), or any method given --dev, go through the
- * studio's engine on ONNX inputs and also report dev and held-out scores.
+ * WebGPU) through the engine's population and merger (make-population.ts) and write the
+ * studio's recipe and metadata; data-aware ones (regmean, fisher), or any method given
+ * --dev, go through the studio's engine on ONNX inputs and also report dev and held-out scores.
  */
 import { MergeEngine } from '../../src/engine/engine';
 import { exportMetadata } from '../../src/export/export-metadata';
 import { assembleTensors } from '../../src/merge/layout';
-import { DEFAULT_MERGE, type MergeMethod, type MergeParams } from '../../src/protocol/settings';
-import { describeMerge, METHOD_INFO, methodProblem } from '../../src/merge/params';
-import { readSafetensors, tensorToFloat32, writeSafetensors } from '../../src/formats/safetensors';
+import { DEFAULT_MERGE, DEFAULT_SETTINGS, type MergeParams } from '../../src/protocol/settings';
+import { describeMerge, methodProblem } from '../../src/merge/params';
+import type { MergeMethodDef, ParamSpec } from '../../src/merge/method';
+import { allParamSpecs, findMethod, MERGE_METHODS, methodNames, withMethod } from '../../src/merge/registry';
+import { readSafetensors } from '../../src/formats/safetensors-read';
+import { tensorToFloat32 } from '../../src/formats/safetensors-float';
+import { writeSafetensors } from '../../src/formats/safetensors-write';
 import { type SafetensorsWriteDtype } from '../../src/protocol/files';
-import type { CommandSpec, Parsed } from '../args';
+import type { CommandSpec, Options, Parsed } from '../args';
 import { choiceOption, listOption, numberOption, requireOption, stringOption, UsageError } from '../args';
 import { loadModels, populationOf } from '../checkpoints';
 import { DEVICE_CHOICES, describeDevice, openDevice } from '../device';
 import { formatTable, InputError, readInput, writeOutput } from '../io';
 import { scoreRows } from './scores';
 
-/** mergekit's method names → the studio's. */
-export const MERGEKIT_METHODS: Record<string, MergeMethod> = {
-  linear: 'average',
-  task_arithmetic: 'task_arithmetic',
-  ties: 'ties',
-  dare_ties: 'dare_ties',
-  dare_linear: 'dare_linear',
-  slerp: 'slerp',
-  model_stock: 'model_stock',
-  regmean: 'regmean',
-  fisher: 'fisher',
-};
+/** The method a --method / --merger name means (ids and aliases), or a usage error listing them. */
+export function methodFromFlag(name: string, flag: string, command: string): MergeMethodDef {
+  const method = findMethod(name);
+  if (!method) throw new UsageError(`--${flag} must be one of ${methodNames().join(', ')}; got "${name}".`, command);
+  return method;
+}
+
+/** The methods for --help: each id, with its aliases. */
+export function methodChoicesHelp(): string {
+  return MERGE_METHODS.map((m) => (m.aliases.length > 0 ? `${m.id} (or ${m.aliases.join(', ')})` : m.id)).join(', ');
+}
+
+/** parseArgs options for every declared merger parameter (seedFlag: whether --seed is the merger's). */
+export function mergerOptions(seedFlag = true): Options {
+  return Object.fromEntries(allParamSpecs().filter((p) => seedFlag || p.key !== 'seed').map((p) => [p.key, { type: 'string' as const }]));
+}
+
+/** --help lines for the merger parameters: which methods read each, its range and default(s). */
+export function mergerHelp(seedFlag = true): string[] {
+  return allParamSpecs()
+    .filter((p) => seedFlag || p.key !== 'seed')
+    .map((spec) => {
+      const users = MERGE_METHODS.filter((m) => m.params.some((p) => p.key === spec.key));
+      const defaults = new Map<number, string[]>();
+      for (const m of users) {
+        const d = m.params.find((p) => p.key === spec.key)!.default;
+        defaults.set(d, [...(defaults.get(d) ?? []), m.id]);
+      }
+      const byDefault = [...defaults].map(([d, ids], i) => (i === 0 ? `${d}` : `${ids.join(', ')}: ${d}`)).join('; ');
+      const flag = `--${spec.key} ${spec.key.slice(0, 1).toUpperCase()}`.padEnd(24);
+      return `  ${flag}${spec.help} [${spec.min}, ${spec.max}] (${users.map((m) => m.id).join(', ')}; default ${byDefault})`;
+    });
+}
+
+/** The range a flag is checked against: the chosen method's declaration, else the first one. */
+function specFor(method: MergeMethodDef, spec: ParamSpec): ParamSpec {
+  return method.params.find((p) => p.key === spec.key) ?? spec;
+}
 
 export const mergeSpec: CommandSpec = {
   name: 'merge',
   summary: 'Merges checkpoints of one architecture into one safetensors file (mergekit method names).',
   usage: 'merge --method NAME [--base FILE] [method options] --out OUT.safetensors MODEL MODEL...',
   help: [
-    `  --method NAME           ${Object.keys(MERGEKIT_METHODS).join(', ')}`,
-    '  --base FILE             the base (pre-trained) checkpoint: task_arithmetic, ties, dare_*, model_stock',
-    '  --weights W1,W2,...     per-model weights, one per MODEL (linear, task_arithmetic, ties, dare_*; default equal)',
-    '  --density D             fraction of each task vector kept, per tensor (ties, dare_*; default 0.5)',
-    '  --lambda L              task-vector scale (task_arithmetic, ties, dare_*; default 1)',
-    '  --t T                   SLERP interpolation factor (default 0.5)',
-    '  --alpha A               RegMean off-diagonal shrink (default 0.9)',
-    '  --seed S                DARE drop-mask seed (default 0)',
-    '  --dev DEV.jsonl         dev set: needed by regmean and fisher; with it any method also reports scores',
+    `  --method NAME           ${methodChoicesHelp()}`,
+    `  --base FILE             the base (pre-trained) checkpoint: ${MERGE_METHODS.filter((m) => m.needs.base).map((m) => m.id).join(', ')}`,
+    `  --weights W1,W2,...     per-model weights, one per MODEL (${MERGE_METHODS.filter((m) => m.weighted).map((m) => m.id).join(', ')}; default equal)`,
+    ...mergerHelp(),
+    `  --dev DEV.jsonl         dev set: needed by ${MERGE_METHODS.filter((m) => m.needs.devData).map((m) => m.id).join(' and ')}; with it any method also reports scores`,
     '  --tokenizer FILE        tokenizer.json for text rows',
     '  --heldout FILE          held-out rows, scored and reported only',
     '  --out FILE              the merged .safetensors (required)',
@@ -55,11 +83,7 @@ export const mergeSpec: CommandSpec = {
     method: { type: 'string' },
     base: { type: 'string' },
     weights: { type: 'string' },
-    density: { type: 'string' },
-    lambda: { type: 'string' },
-    t: { type: 'string' },
-    alpha: { type: 'string' },
-    seed: { type: 'string' },
+    ...mergerOptions(),
     dev: { type: 'string' },
     tokenizer: { type: 'string' },
     heldout: { type: 'string' },
@@ -69,17 +93,18 @@ export const mergeSpec: CommandSpec = {
   },
 };
 
-/** Merger options from the flags; `--seed` is DARE's seed only where seedFlag says so (evolve's --seed seeds the run). */
-export function mergeParamsFrom(values: Parsed['values'], method: MergeMethod, base: MergeParams = DEFAULT_MERGE, seedFlag = true): MergeParams {
-  const params: MergeParams = {
-    ...base,
-    method,
-    density: numberOption(values, 'density', base.density, { min: 0, max: 1 }),
-    lambda: numberOption(values, 'lambda', base.lambda),
-    t: numberOption(values, 't', base.t, { min: 0, max: 1 }),
-    alpha: numberOption(values, 'alpha', base.alpha, { min: 0, max: 1 }),
-    seed: seedFlag ? numberOption(values, 'seed', base.seed, { min: 0, max: 0xffffffff, integer: true }) : base.seed,
-  };
+/**
+ * Merger options from the flags, over `base` switched to `method` (values base's method did
+ * not read take the new method's defaults); `--seed` is DARE's seed only where seedFlag says
+ * so (evolve's --seed seeds the run).
+ */
+export function mergeParamsFrom(values: Parsed['values'], method: MergeMethodDef, base: MergeParams = DEFAULT_MERGE, seedFlag = true): MergeParams {
+  const params = withMethod({ ...DEFAULT_MERGE, ...base }, method.id) as MergeParams & Record<string, number>;
+  for (const first of allParamSpecs()) {
+    if (!seedFlag && first.key === 'seed') continue;
+    const spec = specFor(method, first);
+    params[spec.key] = numberOption(values, spec.key, params[spec.key] ?? spec.default, { min: spec.min, max: spec.max, integer: spec.type !== 'number' });
+  }
   const weights = listOption(values, 'weights');
   if (weights) params.weights = weights;
   return params;
@@ -93,14 +118,13 @@ async function reencode(bytes: Uint8Array, name: string, dtype: SafetensorsWrite
 
 export async function merge({ values, positionals }: Parsed): Promise<number> {
   const methodName = requireOption(values, 'method');
-  const method = MERGEKIT_METHODS[methodName];
-  if (!method) throw new UsageError(`--method must be one of ${Object.keys(MERGEKIT_METHODS).join(', ')}; got "${methodName}".`, 'merge');
+  const method = methodFromFlag(methodName, 'method', 'merge');
   const out = requireOption(values, 'out');
   const dtype = choiceOption(values, 'dtype', ['F32', 'F16', 'BF16'] as const, 'F32');
   const params = mergeParamsFrom(values, method);
   const baseFile = stringOption(values, 'base');
   const dev = stringOption(values, 'dev');
-  if (METHOD_INFO[method].needsData && !dev) throw new UsageError(`--method ${methodName} needs --dev: its statistics come from dev data.`, 'merge');
+  if (method.needs.devData && !dev) throw new UsageError(`--method ${methodName} needs --dev: its statistics come from dev data.`, 'merge');
 
   if (dev) {
     // Through the engine: the same code path, scores and export as the studio.
@@ -132,7 +156,10 @@ export async function merge({ values, positionals }: Parsed): Promise<number> {
     const merged = await store.read('merged');
     const tensors = assembleTensors(loaded.models[0]!.tensors, loaded.layout, merged);
     const sources = loaded.models.map((m) => m.name);
-    const metadata = exportMetadata({ recipe: { strategy: 'merge', merger: params, base: loaded.base?.name ?? null, sources }, merger: describeMerge(params), sources, path: store.path });
+    // The studio's one-shot merge recipe and metadata (result-export.ts): the settings with this
+    // merger, strategy "merge", the base and the sources; no scores without --dev.
+    const recipe = { ...DEFAULT_SETTINGS, merger: params, strategy: 'merge', base: loaded.base?.name ?? null, sources };
+    const metadata = exportMetadata({ recipe, merger: describeMerge(params), sources, path: store.path, extra: { seed: String(DEFAULT_SETTINGS.seed) } });
     writeOutput(out, writeSafetensors(tensors.map((t) => ({ name: t.name, shape: t.dims, data: t.data })), metadata, dtype));
     process.stdout.write(`merged ${loaded.models.length} models (${loaded.layout.slots.length} of ${tensors.length} tensors differ) with ${describeMerge(params)} on ${describeDevice(device)}\nwrote ${out} (${dtype})\n`);
     return 0;

@@ -1,9 +1,11 @@
-/** Score tables shared by the commands that evaluate. */
+/** Score tables shared by the commands that evaluate: one column per task metric, dev then held-out. */
 import type { ModelScores } from '../../src/protocol/results';
+import { formatMetric, metricHeader, taskMetrics } from '../../src/eval/tasks/metric-format';
 
-const pct = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '–' : (100 * v).toFixed(2));
-
-/** Rows [model, dev acc, dev F1, held-out acc, held-out F1] with a header. */
+/** Rows [model, dev metrics…, held-out metrics…] with a header; the metrics are the first model's task's. */
 export function scoreRows(models: readonly ModelScores[]): (string | number)[][] {
-  return [['model', 'dev acc %', 'dev F1 %', 'held-out acc %', 'held-out F1 %'], ...models.map((m) => [m.name, pct(m.dev.accuracy), pct(m.dev.macroF1), pct(m.heldout?.accuracy), pct(m.heldout?.macroF1)])];
+  const metrics = taskMetrics(models[0]?.dev.task);
+  const header = ['model', ...metrics.map((m) => metricHeader('dev', m, true)), ...metrics.map((m) => metricHeader('held-out', m, true))];
+  const cells = (m: ModelScores) => [...metrics.map((d) => formatMetric(d, m.dev.metrics[d.key], 2, false)), ...metrics.map((d) => formatMetric(d, m.heldout?.metrics[d.key], 2, false))];
+  return [header, ...models.map((m) => [m.name, ...cells(m)])];
 }

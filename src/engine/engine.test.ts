@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS } from '../protocol/settings';
 import { MergeEngine } from './engine';
 import { DEFAULT_MERGE } from '../protocol/settings';
-import { readSafetensors, tensorToFloat32 } from '../formats/safetensors';
+import { readSafetensors } from '../formats/safetensors-read';
+import { tensorToFloat32 } from '../formats/safetensors-float';
 import { scoreWeights } from '../eval/score-checkpoint';
 import { parseJsonl, encodeDataset } from '../eval/dataset';
 import { loadTokenizer } from '../eval/tokenize';
@@ -55,7 +56,7 @@ describe.skipIf(!hasSamples)('MergeEngine on the sample checkpoints (WASM path)'
     expect(result.history.map((h) => h.generation)).toEqual([0, 1]);
     expect(result.counters.offspring).toBe(3);
     expect(result.counters.sessionsCreatedDuringRun).toBe(0);
-    expect(result.final.dev.accuracy).toBeGreaterThanOrEqual(result.initialMerge.dev.accuracy);
+    expect(result.final.dev.metrics.accuracy).toBeGreaterThanOrEqual(result.initialMerge.dev.metrics.accuracy);
     expect(events.filter((e) => e.type === 'offspring')).toHaveLength(3);
 
     const exported = await engine.exportSafetensors();
@@ -65,10 +66,10 @@ describe.skipIf(!hasSamples)('MergeEngine on the sample checkpoints (WASM path)'
     const rows = parseJsonl(new TextDecoder().decode(sampleBytes(manifest.dev)), manifest.dev);
     const graphName = manifest.models.find((m) => m.role !== 'base')!.file;
     const graph = sampleBytes(graphName);
-    const dataset = encodeDataset(rows, { fileName: manifest.dev, tokenizer, sequenceLength: 64, padId: tokenizer.padId ?? 0, numClasses: 2, labels: manifest.labels });
+    const dataset = encodeDataset(rows, { fileName: manifest.dev, tokenizer, sequenceLength: 64, padId: tokenizer.padId ?? 0, labelCount: 2, labels: manifest.labels });
     const scores = await scoreWeights(graph, graphName, file.tensors.map((t) => ({ name: t.name, data: tensorToFloat32(t) })), dataset);
-    expect(scores.accuracy).toBe(result.final.dev.accuracy);
-    expect(scores.macroF1).toBe(result.final.dev.macroF1);
+    expect(scores.metrics.accuracy).toBe(result.final.dev.metrics.accuracy);
+    expect(scores.metrics.macroF1).toBe(result.final.dev.metrics.macroF1);
   });
 
   it('one seed reproduces the run bit-exactly', async () => {

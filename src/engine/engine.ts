@@ -3,41 +3,35 @@
  * path, exports the result. The worker exposes it through comlink; Node tests
  * and scripts use it directly (style.md §6).
  */
-import { weightsToInputs } from '../formats/onnx';
+import { weightsToInputs } from '../formats/onnx-rewrite';
 import { DatasetEvaluator } from '../eval/evaluator';
 import { WeightFedSession, ortCounters } from '../eval/ort';
 import { getNavigatorGpu, requestStudioDevice } from '../gpu/device';
 import { gpuTransferCounters } from '../gpu/buffers';
-import { CpuPopulation } from '../population/cpu-population';
-import { GPU_MERGE_METHODS, GpuPopulation, type GpuMergeInputs } from '../population/gpu-population';
-import { regmeanOperators } from '../kernels/linear-operator';
 import { isBetter, runEvolver } from '../search/evolver';
 import { ScoreJournal } from '../search/journal';
 import { type JournalEntry } from '../protocol/results';
 import { runKinshipTopK } from '../search/kinship-topk';
 import { kinshipReport, meanPairwise } from '../search/kinship';
 import { type KinshipReport } from '../protocol/results';
-import { datasetStrata, splitDevHeldout } from '../eval/split';
+import { splitDevHeldout } from '../eval/split';
+import { fitnessOf } from '../eval/tasks/registry';
 import { subsetDataset } from '../eval/dataset';
 import { flattenParameters, mergedLayout, type ParameterLayout } from '../merge/layout';
-import { allocatePopulation, type PopulationStore } from '../population/population';
+import { type PopulationStore } from '../population/population';
 import { type WeightSetId } from '../protocol/results';
 import { DEFAULT_EXPORT, type ExportOptions } from '../protocol/files';
 import { exportResultFile } from '../export/result-export';
-import { weightOnlyPopulation } from '../population/make-population';
+import { mergePopulation, weightOnlyPopulation } from '../population/make-population';
 import { NotReadyError, RunInProgressError } from '../protocol/errors';
 import { PauseGate } from '../search/pause-gate';
 import { Workspace, type Checkpoint } from '../project/workspace';
 import type { MemoryLimits } from '../population/memory-plan';
 import { readInputFile } from '../project/input-files';
 import type { ColumnChoice } from '../protocol/project';
-import { CpuMerger, type FisherInputs, type RegMeanInputs } from '../merge/cpu-merger';
-import { computeHeadFisher, findHeadLayer } from '../eval/fisher';
+import { findMethod, prepareInputs } from '../merge/registry';
 import { DEFAULT_MERGE, type MergeParams } from '../protocol/settings';
-import { describeMerge, METHOD_INFO, methodProblem, paramsForTensor } from '../merge/params';
-import { findLinearLayers } from '../formats/onnx-outputs';
-import { computeGramMatrices } from '../eval/gram';
-import type { EncodedDataset } from '../eval/dataset';
+import { describeMerge, methodProblem } from '../merge/params';
 import { DEFAULT_SETTINGS } from '../protocol/settings';
 import type { ComputePath, ComputePreference, EvolverSettings } from '../protocol/settings';
 import type { EngineApi } from '../protocol/api';
@@ -242,50 +236,13 @@ export class MergeEngine implements EngineApi {
     this.finished?.population.dispose();
     this.finished = null;
     const baseFlat = base ? flattenParameters(base.model, layout) : null;
-    const regmean = mergeParams.method === 'regmean' ? await this.regmeanInputs(members, layout, splits.dev, onProgress) : null;
-    const fisher = mergeParams.method === 'fisher' ? await this.fisherInputs(members, layout, splits.dev, onProgress) : null;
-    let gpuInputs: GpuMergeInputs | null = null;
-    if (this.environment.path === 'webgpu' && this.gpu !== null && GPU_MERGE_METHODS.has(mergeParams.method)) {
-      gpuInputs = regmean ? regmeanGpuInputs(regmean, layout, mergeParams) : fisher ? { fishers: fisherGpuInputs(fisher) } : {};
-    }
+    // The method's data-aware inputs (RegMean's Gram matrices, Fisher's head Fisher), fixed for the run.
+    const inputs = await prepareInputs(mergeParams, { checkpoints: members, layout, dev: splits.dev, onPhase: (text) => onProgress({ type: 'phase', text }) });
+    const device = this.environment.path === 'webgpu' && this.gpu !== null ? this.gpu.device : null;
     // The result reports the path that ran (RegMean falls back to the CPU store when a solve needed a ridge).
-    const population: PopulationStore = gpuInputs
-      ? allocatePopulation('GPU', layout.totalSize, members.length, () => new GpuPopulation(this.gpu!.device, layout, flats, mergeParams, baseFlat, gpuInputs))
-      : allocatePopulation('WASM path', layout.totalSize, members.length, () => new CpuPopulation(layout, flats, new CpuMerger(layout, mergeParams, baseFlat, regmean, fisher), baseFlat));
+    const population = mergePopulation({ device, layout, flats, base: baseFlat, params: mergeParams, inputs });
     const session = await this.sessionFor(members[0], layout, population.path);
     return { members, population, dev: new DatasetEvaluator(session, splits.dev), heldout: new DatasetEvaluator(session, splits.heldout) };
-  }
-
-  /** Gram matrices of every linear layer's inputs, per checkpoint, on the dev split (padding masked). */
-  private async regmeanInputs(members: Checkpoint[], layout: ParameterLayout, dev: EncodedDataset, onProgress: (event: ProgressEvent) => void): Promise<RegMeanInputs> {
-    const evolved = new Set(layout.slots.map((s) => s.name));
-    const all = findLinearLayers(members[0].bytes, members[0].model, members[0].name).filter((l) => evolved.has(l.weightName));
-    const grams: Map<string, Float64Array>[] = [];
-    for (const [i, member] of members.entries()) {
-      onProgress({ type: 'phase', text: `RegMean: Gram matrices of ${member.name} (${i + 1}/${members.length})` });
-      grams.push(await computeGramMatrices(member.bytes, all, dev, { fileName: member.name }));
-    }
-    return { layers: new Map(all.map((l) => [l.weightName, l])), grams };
-  }
-
-  /** Head-only empirical Fisher per checkpoint on the dev split; refuses architectures without a linear head. */
-  private async fisherInputs(members: Checkpoint[], layout: ParameterLayout, dev: EncodedDataset, onProgress: (event: ProgressEvent) => void): Promise<FisherInputs> {
-    const first = members[0];
-    const head = findHeadLayer(first.bytes, first.model, first.name);
-    if (!head) {
-      throw new NotReadyError(`Fisher is unavailable for ${first.name}: no linear layer writes the graph output, and onnxruntime-web has no gradients for other layers.`);
-    }
-    const evolved = new Set(layout.slots.map((s) => s.name));
-    const fishers: Map<string, Float64Array>[] = [];
-    for (const [i, member] of members.entries()) {
-      onProgress({ type: 'phase', text: `Fisher: head gradients of ${member.name} (${i + 1}/${members.length})` });
-      const f = await computeHeadFisher(member.bytes, head, dev, member.name);
-      const map = new Map<string, Float64Array>();
-      if (evolved.has(head.weightName)) map.set(head.weightName, f.weight);
-      if (head.biasName && f.bias && evolved.has(head.biasName)) map.set(head.biasName, f.bias);
-      fishers.push(map);
-    }
-    return { fishers };
   }
 
   private async scoreMembers(prepared: Prepared, onProgress: (event: ProgressEvent) => void): Promise<ModelScores[]> {
@@ -377,7 +334,7 @@ export class MergeEngine implements EngineApi {
       // the worker take a message (Stop) or report an error until it ends: yield once per score.
       await yieldToEventLoop();
       if (await this.gate.pass(() => onProgress({ type: 'phase', text: 'Paused' }))) onProgress({ type: 'phase', text: searchPhase });
-      return scores.score(set, () => selection.score(population.handles(set)));
+      return scores.score(set, () => selection.fitness(population.handles(set)));
     };
     const shouldStop = () => this.stopRequested;
     let outcome: { result: WeightSetId; history: GenerationStat[]; evaluations: number; offspring: number; accepted: number; stopReason: StopReason; selectionStart: Fitness[]; selectionResult: Fitness };
@@ -392,7 +349,7 @@ export class MergeEngine implements EngineApi {
         kinship: async (sets, setNames, report) => (await kinship.matrix(sets, setNames, report?.round ?? null)).overall,
       });
       lineage = { nodes: top.lineage, result: top.resultNode.id };
-      const bestCheckpoint = individuals.reduce((b, m) => (isBetter(m.dev, b.dev) ? m : b));
+      const bestCheckpoint = individuals.reduce((b, m) => (isBetter(fitnessOf(m.dev), fitnessOf(b.dev)) ? m : b));
       initialMerge = { ...bestCheckpoint, name: `best checkpoint (${bestCheckpoint.name})` };
       resultName = `top-k ${top.resultNode.name} (${mergerLabel})`;
       outcome = { ...top, offspring: top.merges, accepted: top.lineage.filter((l) => l.inTopK && l.parents).length, selectionStart: top.seedFitness, selectionResult: top.resultFitness };
@@ -465,7 +422,7 @@ export class MergeEngine implements EngineApi {
   /** A fixed, seeded, stratified subset of the dev split for selection (re-scoring uses all of it). */
   private subsetEvaluator(prepared: Prepared, settings: EvolverSettings): DatasetEvaluator {
     const dev = prepared.dev.dataset;
-    const split = splitDevHeldout(dev.size, settings.subset / dev.size, settings.seed >>> 0, datasetStrata(dev));
+    const split = splitDevHeldout(dev.size, settings.subset / dev.size, settings.seed >>> 0, prepared.dev.task.strata(dev));
     return new DatasetEvaluator(prepared.dev.session, subsetDataset(dev, split.heldout));
   }
 
@@ -546,29 +503,6 @@ export class MergeEngine implements EngineApi {
   }
 }
 
-/**
- * RegMean on the GPU: with the Gram matrices fixed for the run, merging a layer is the
- * linear operator Σ A_i·W_i, A_i = (ΣG̃)⁻¹G̃_i. Null when a solve needed a ridge: the
- * operator form would pull those directions to zero where regmeanMerge keeps the average.
- */
-function regmeanGpuInputs(inputs: RegMeanInputs, layout: ParameterLayout, params: MergeParams): GpuMergeInputs | null {
-  const operators = new Map<string, Float32Array[]>();
-  for (const slot of layout.slots) {
-    const layer = inputs.layers.get(slot.name);
-    if (!layer) continue;
-    const alpha = paramsForTensor(params, slot.name, slot.depth).alpha;
-    const result = regmeanOperators(inputs.grams.map((g) => g.get(slot.name)!), layer.inDim, alpha);
-    if (result.ridge > 0) return null;
-    operators.set(slot.name, result.operators);
-  }
-  return { regmean: { layers: inputs.layers, operators } };
-}
-
-function fisherGpuInputs(inputs: FisherInputs): Map<string, Float32Array[]> {
-  const names = new Set(inputs.fishers.flatMap((f) => [...f.keys()]));
-  return new Map([...names].map((name) => [name, inputs.fishers.map((f) => Float32Array.from(f.get(name)!))]));
-}
-
 /** Why these search settings cannot run, or null (numbers come from the UI, a recipe file or the CLI). */
 export function settingsProblem(settings: EvolverSettings): string | null {
   const { f, cr, generations, budget, patience, subset, topK } = settings;
@@ -580,8 +514,9 @@ export function settingsProblem(settings: EvolverSettings): string | null {
   if (settings.strategy === 'kinship_topk') {
     if (topK < 1) return 'Top-k merging keeps at least one model (k ≥ 1).';
     if (settings.merger.weights) return 'Top-k merging merges pairs: per-model weights do not apply.';
-    if (settings.merger.method === 'regmean' || settings.merger.method === 'fisher') {
-      return `Top-k merging merges merged models again; ${METHOD_INFO[settings.merger.method].label} needs statistics of the loaded checkpoints only. Choose SLERP, average or a task-vector merger.`;
+    const merger = findMethod(settings.merger.method);
+    if (merger?.needs.devData) {
+      return `Top-k merging merges merged models again; ${merger.label} needs statistics of the loaded checkpoints only. Choose SLERP, average or a task-vector merger.`;
     }
   }
   return null;
@@ -649,7 +584,7 @@ function subsetAgreement(rows: number, devRows: number, full: readonly ModelScor
     for (let j = i + 1; j < full.length; j++) {
       const order = (a: Fitness, b: Fitness) => (isBetter(a, b) ? 1 : isBetter(b, a) ? -1 : 0);
       pairs++;
-      if (order(full[i]!.dev, full[j]!.dev) === order(onSubset[i]!, onSubset[j]!)) agreeingPairs++;
+      if (order(fitnessOf(full[i]!.dev), fitnessOf(full[j]!.dev)) === order(onSubset[i]!, onSubset[j]!)) agreeingPairs++;
     }
   }
   return { rows, devRows, models: full.map((m) => m.name), agreeingPairs, pairs };

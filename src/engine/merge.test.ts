@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS } from '../protocol/settings';
 import { MergeEngine } from './engine';
 import { DEFAULT_MERGE, type MergeMethod } from '../protocol/settings';
-import { readSafetensors } from '../formats/safetensors';
+import { readSafetensors } from '../formats/safetensors-read';
 import { hasSamples, sampleFiles } from '../testing/samples';
 
 async function sampleEngine(withBase: boolean): Promise<MergeEngine> {
@@ -40,13 +40,13 @@ describe.skipIf(!hasSamples)('merge methods on the sample checkpoints', () => {
     for (const method of methods) {
       const result = await engine.merge({ ...DEFAULT_MERGE, method, lambda: method === 'task_arithmetic' ? 0.5 : 1, seed: 1 }, () => {});
       if (!individualsLogged) {
-        for (const m of result.individuals) rows.push(`| ${m.name} | ${m.dev.accuracy.toFixed(4)} | ${m.dev.macroF1.toFixed(4)} | ${m.heldout!.accuracy.toFixed(4)} | ${m.heldout!.macroF1.toFixed(4)} |`);
+        for (const m of result.individuals) rows.push(`| ${m.name} | ${m.dev.metrics.accuracy.toFixed(4)} | ${m.dev.metrics.macroF1.toFixed(4)} | ${m.heldout!.metrics.accuracy.toFixed(4)} | ${m.heldout!.metrics.macroF1.toFixed(4)} |`);
         individualsLogged = true;
       }
       const f = result.final;
-      rows.push(`| ${result.mergerLabel} | ${f.dev.accuracy.toFixed(4)} | ${f.dev.macroF1.toFixed(4)} | ${f.heldout!.accuracy.toFixed(4)} | ${f.heldout!.macroF1.toFixed(4)} |`);
+      rows.push(`| ${result.mergerLabel} | ${f.dev.metrics.accuracy.toFixed(4)} | ${f.dev.metrics.macroF1.toFixed(4)} | ${f.heldout!.metrics.accuracy.toFixed(4)} | ${f.heldout!.metrics.macroF1.toFixed(4)} |`);
       expect(result.strategy).toBe('merge');
-      expect(f.dev.accuracy).toBeGreaterThan(0.8);
+      expect(f.dev.metrics.accuracy).toBeGreaterThan(0.8);
       const exported = await engine.exportSafetensors();
       expect(exported.fileName).toBe(`merged-${method}.safetensors`);
       expect(JSON.parse(readSafetensors(exported.bytes, exported.fileName).metadata.recipe)).toMatchObject({ strategy: 'merge', base: 'base.onnx' });
@@ -58,15 +58,15 @@ describe.skipIf(!hasSamples)('merge methods on the sample checkpoints', () => {
     const engine = await sampleEngine(false);
     await engine.removeCheckpoint('expert-c.onnx');
     const result = await engine.merge({ ...DEFAULT_MERGE, method: 'slerp', t: 0.5 }, () => {});
-    console.log(`| SLERP(A, B, t 0.5) | ${result.final.dev.accuracy.toFixed(4)} | ${result.final.heldout!.accuracy.toFixed(4)} |`);
-    expect(result.final.dev.accuracy).toBeGreaterThan(0.8);
+    console.log(`| SLERP(A, B, t 0.5) | ${result.final.dev.metrics.accuracy.toFixed(4)} | ${result.final.heldout!.metrics.accuracy.toFixed(4)} |`);
+    expect(result.final.dev.metrics.accuracy).toBeGreaterThan(0.8);
   });
 
   it.each(['regmean', 'fisher'] as const)('Evolver + %s runs one generation and never ends below its starting merge', async (method) => {
     const engine = await sampleEngine(true);
     const result = await engine.run({ ...DEFAULT_SETTINGS, f: 0.5, cr: 0.5, generations: 1, seed: 3, mode: 'merged', merger: { ...DEFAULT_MERGE, method, alpha: 0.9 } }, () => {});
     expect(result.counters.offspring).toBe(3);
-    expect(result.final.dev.accuracy).toBeGreaterThanOrEqual(result.initialMerge.dev.accuracy);
-    console.log(`Evolver+${result.mergerLabel} G=1: initial ${result.initialMerge.dev.accuracy.toFixed(4)} → ${result.final.dev.accuracy.toFixed(4)} dev, held-out ${result.final.heldout!.accuracy.toFixed(4)}`);
+    expect(result.final.dev.metrics.accuracy).toBeGreaterThanOrEqual(result.initialMerge.dev.metrics.accuracy);
+    console.log(`Evolver+${result.mergerLabel} G=1: initial ${result.initialMerge.dev.metrics.accuracy.toFixed(4)} → ${result.final.dev.metrics.accuracy.toFixed(4)} dev, held-out ${result.final.heldout!.metrics.accuracy.toFixed(4)}`);
   }, 300_000);
 });

@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { unzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
-import { readSafetensors, tensorToFloat32 } from '../formats/safetensors';
+import { readSafetensors } from '../formats/safetensors-read';
+import { tensorToFloat32 } from '../formats/safetensors-float';
 import { encodeDataset, parseJsonl } from '../eval/dataset';
 import { scoreWeights } from '../eval/score-checkpoint';
 import { loadTokenizer } from '../eval/tokenize';
@@ -31,7 +32,7 @@ function shardedDrop(): NamedBytes[] {
 function devDataset() {
   const tokenizer = loadTokenizer(new TextDecoder().decode(sampleBytes(manifest.tokenizer)), manifest.tokenizer);
   const rows = parseJsonl(new TextDecoder().decode(sampleBytes(manifest.dev)), manifest.dev);
-  return encodeDataset(rows, { fileName: manifest.dev, tokenizer, sequenceLength: 64, padId: tokenizer.padId ?? 0, numClasses: 2, labels: manifest.labels });
+  return encodeDataset(rows, { fileName: manifest.dev, tokenizer, sequenceLength: 64, padId: tokenizer.padId ?? 0, labelCount: 2, labels: manifest.labels });
 }
 
 /** Torch-named tensors into the graph's initializers, by the exporter's own record (manifest.json). */
@@ -65,7 +66,7 @@ describe.skipIf(!hasSamples)('sharded BF16 safetensors with an ONNX graph', () =
     expect(report.architecture!.mergedParameters).toBe(233_186);
 
     const result = await engine.run(SETTINGS, () => {});
-    expect(result.final.dev.accuracy).toBeGreaterThan(0.9);
+    expect(result.final.dev.metrics.accuracy).toBeGreaterThan(0.9);
     const dataset = devDataset();
 
     // F32 under torch's names: exactly the scored weights.
@@ -73,7 +74,7 @@ describe.skipIf(!hasSamples)('sharded BF16 safetensors with an ONNX graph', () =
     const f32Tensors = new Map(f32.tensors.map((t) => [t.name, { dims: t.shape, data: tensorToFloat32(t) }]));
     expect([...f32Tensors.keys()].sort()).toEqual(truth.map((t) => t.param).sort());
     const rescored = await scoreWeights(sampleBytes('base.onnx'), 'base.onnx', asGraphWeights(f32Tensors), dataset);
-    expect(rescored.accuracy).toBe(result.final.dev.accuracy);
+    expect(rescored.metrics.accuracy).toBe(result.final.dev.metrics.accuracy);
 
     // Sharded BF16: a zip of shards and the index; every tensor within BF16 rounding of F32.
     const sharded = await engine.exportFile({ kind: 'safetensors', dtype: 'BF16', shardBytes: 200_000, names: 'source' });
@@ -99,7 +100,7 @@ describe.skipIf(!hasSamples)('sharded BF16 safetensors with an ONNX graph', () =
     // The merged ONNX model runs as it is.
     const onnx = await engine.exportFile({ kind: 'onnx', dtype: 'F32', shardBytes: 0, names: 'source' });
     expect(onnx.fileName).toBe('evolved-seed4.onnx');
-    expect((await scoreWeights(onnx.bytes, onnx.fileName, [], dataset)).accuracy).toBe(result.final.dev.accuracy);
+    expect((await scoreWeights(onnx.bytes, onnx.fileName, [], dataset)).metrics.accuracy).toBe(result.final.dev.metrics.accuracy);
 
     // The recipe re-runs to the same model.
     const recipeFile = await engine.exportFile({ kind: 'recipe', dtype: 'F32', shardBytes: 0, names: 'source' });
@@ -119,7 +120,7 @@ describe.skipIf(!hasSamples)('sharded BF16 safetensors with an ONNX graph', () =
     const card = new TextDecoder().decode(zip['README.md']);
     expect(card).toContain('base_model: base');
     expect(card).toContain('- expert-a');
-    expect(card).toContain(`(${(100 * result.final.dev.accuracy).toFixed(2)}%`.slice(1));
+    expect(card).toContain(`(${(100 * result.final.dev.metrics.accuracy).toFixed(2)}%`.slice(1));
     expect(card).toMatch(/seed \(4\)/);
   }, 120_000);
 

@@ -11,8 +11,8 @@ import { DEFAULT_SETTINGS } from '../protocol/settings';
 import { type NamedBytes } from '../protocol/files';
 import { type ProgressEvent } from '../protocol/events';
 import { floatInitializers, flattenParameters, mergedLayout } from '../merge/layout';
-import { readOnnx } from '../formats/onnx';
-import { readSafetensors } from '../formats/safetensors';
+import { readOnnx } from '../formats/onnx-read';
+import { readSafetensors } from '../formats/safetensors-read';
 import { getNodeGpu } from '../gpu/node-gpu';
 import type { KinshipReport } from '../protocol/results';
 import { hasSamples, sampleFiles as readSampleFiles } from '../testing/samples';
@@ -96,7 +96,7 @@ describe.skipIf(!hasSamples)('kinship and search strategies on the sample checkp
     expect(result.strategy).toBe('kinship_topk');
     expect(result.lineage!.nodes.length).toBeGreaterThan(3);
     expect(result.final.name).toContain(result.lineage!.nodes[result.lineage!.result]!.name);
-    expect(result.final.dev.accuracy).toBeGreaterThanOrEqual(Math.max(...result.individuals.map((m) => m.dev.accuracy)));
+    expect(result.final.dev.metrics.accuracy).toBeGreaterThanOrEqual(Math.max(...result.individuals.map((m) => m.dev.metrics.accuracy)));
     expect(events.some((e) => e.type === 'kinship')).toBe(true);
     expect(result.kinship!.names.length).toBe(2);
     expect(result.history[0]!.kinship!.population).toBeGreaterThan(-1);
@@ -117,7 +117,7 @@ describe.skipIf(!hasSamples)('kinship and search strategies on the sample checkp
     const jde = await engine.run({ ...DEFAULT_SETTINGS, mutation: 'rand1', adaptive: true, generations: 20, budget: 10, seed: 3 }, () => {});
     expect(jde.stopReason).toBe('budget');
     expect(jde.counters.evaluations).toBeLessThanOrEqual(10);
-    expect(jde.final.dev.accuracy).toBeGreaterThanOrEqual(jde.initialMerge.dev.accuracy);
+    expect(jde.final.dev.metrics.accuracy).toBeGreaterThanOrEqual(jde.initialMerge.dev.metrics.accuracy);
 
     const subset = await engine.run({ ...DEFAULT_SETTINGS, generations: 1, subset: 120, seed: 4 }, () => {});
     expect(subset.subset).toMatchObject({ rows: 120, pairs: 10 });

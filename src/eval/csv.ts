@@ -22,7 +22,7 @@ export const PREVIEW_ROWS = 5;
 export const PREVIEW_CELL_CHARS = 60;
 
 /** A label column has at most this many distinct values when it has to be guessed from the cells. */
-const MAX_GUESSED_CLASSES = 100;
+const MAX_GUESSED_LABELS = 100;
 /** Rows looked at when a column is guessed from its cells. */
 const GUESS_SAMPLE_ROWS = 500;
 
@@ -142,7 +142,7 @@ function longestColumn(table: CsvTable, taken: ReadonlySet<number>): number | un
   return best?.i;
 }
 
-/** The column with the fewest distinct values, none empty: a label column repeats a few classes. */
+/** The column with the fewest distinct values, none empty: a label column repeats a few labels. */
 function fewestValuesColumn(table: CsvTable, taken: ReadonlySet<number>): number | undefined {
   let best: { i: number; distinct: number } | undefined;
   table.header.forEach((_, i) => {
@@ -151,7 +151,7 @@ function fewestValuesColumn(table: CsvTable, taken: ReadonlySet<number>): number
     if (cells.some((c) => c === '')) return;
     const distinct = new Set(cells).size;
     // Every row different (an id column) is no label, unless there are too few rows to tell.
-    if (distinct > MAX_GUESSED_CLASSES || (distinct === cells.length && cells.length > 2)) return;
+    if (distinct > MAX_GUESSED_LABELS || (distinct === cells.length && cells.length > 2)) return;
     if (!best || distinct < best.distinct) best = { i, distinct };
   });
   return best?.i;
@@ -212,8 +212,8 @@ export function checkColumnChoice(table: CsvTable, choice: ColumnChoice): void {
 }
 
 /**
- * Rows for encodeDataset from the chosen columns. A label of digits is a class index, anything
- * else a class name (as in JSONL, where 1 and "spam" both work); labels and domains are trimmed.
+ * Rows for encodeDataset from the chosen columns. A label of digits is a label index, anything
+ * else a label name (as in JSONL, where 1 and "spam" both work); labels and domains are trimmed.
  * Throws DatasetError naming the file and line on an empty text or label.
  */
 export function tableRows(table: CsvTable, choice: ColumnChoice): DevRow[] {

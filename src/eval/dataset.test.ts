@@ -5,7 +5,6 @@ import {
   MAX_DEV_FILE_BYTES,
   MAX_DEV_ROWS,
   checkDevFileSize,
-  classBalance,
   encodeDataset,
   parseJsonl,
   parseJsonlBytes,
@@ -14,6 +13,7 @@ import {
 import type { DevRow, EncodedDataset } from './dataset';
 import type { TextTokenizer } from './tokenize';
 import { mulberry32 } from '../testing/seeded';
+import { sequenceClassification } from './tasks/sequence-classification';
 
 const catchError = catchDatasetError;
 
@@ -66,8 +66,8 @@ describe('parseJsonl', () => {
     ['invalid JSON', '{"text": "a", "label": 0}\n{"text": "b", "label": 0', /f\.jsonl, line 2: invalid JSON/, 2],
     ['a non-object row', '[1, 2]', /f\.jsonl, line 1: expected a JSON object/, 1],
     ['a missing label', '\n\n{"text": "a"}', /f\.jsonl, line 3: missing "label"/, 3],
-    ['a fractional label', '{"text": "a", "label": 1.5}', /line 1: "label" must be a class index/, 1],
-    ['a negative label', '{"text": "a", "label": -1}', /line 1: "label" must be a class index/, 1],
+    ['a fractional label', '{"text": "a", "label": 1.5}', /line 1: "label" must be a label index/, 1],
+    ['a negative label', '{"text": "a", "label": -1}', /line 1: "label" must be a label index/, 1],
     ['neither text nor input_ids', '{"label": 0, "domain": "x"}', /f\.jsonl, line 1: row has neither "text" nor "input_ids"/, 1],
     ['empty text', '{"text": "  \\n ", "label": 0}', /f\.jsonl, line 1: empty "text"/, 1],
     ['non-string text', '{"text": 5, "label": 0}', /line 1: "text" must be a string/, 1],
@@ -130,10 +130,10 @@ describe('encodeDataset', () => {
     const L = 16;
     for (const withMask of [false, true]) {
       const rows = randomIdRows(rand, 57, 30, withMask);
-      const ds = encodeDataset(rows, { fileName: 'ids.jsonl', sequenceLength: L, padId: 4242, numClasses: 3 });
+      const ds = encodeDataset(rows, { fileName: 'ids.jsonl', sequenceLength: L, padId: 4242, labelCount: 3 });
       expect(ds.size).toBe(57);
       expect(ds.sequenceLength).toBe(L);
-      expect(ds.numClasses).toBe(3);
+      expect(ds.labelCount).toBe(3);
       expect(ds.inputIds.length).toBe(57 * L);
       rows.forEach((row, r) => {
         const ids = row.inputIds!;
@@ -155,7 +155,7 @@ describe('encodeDataset', () => {
       'text.jsonl',
     );
     const L = 5;
-    const ds = encodeDataset(rows, { fileName: 'text.jsonl', tokenizer: fakeTokenizer, sequenceLength: L, padId: 0, numClasses: 2 });
+    const ds = encodeDataset(rows, { fileName: 'text.jsonl', tokenizer: fakeTokenizer, sequenceLength: L, padId: 0, labelCount: 2 });
     const a = fakeTokenizer.encode('alpha beta gamma');
     const b = fakeTokenizer.encode('one two three four five six seven eight');
     expect(Array.from(ds.inputIds.subarray(0, L), Number)).toEqual([...a, 0]);
@@ -177,13 +177,13 @@ describe('encodeDataset', () => {
     const rows = parseJsonl('{"text": "a", "label": "spam"}\n{"text": "b", "label": "ham"}\n{"text": "c", "label": 1}', 'l.jsonl');
     const ds = encodeDataset(rows, { fileName: 'l.jsonl', tokenizer: fakeTokenizer, sequenceLength: 4, padId: 0, labels: ['ham', 'spam'] });
     expect(Array.from(ds.labels)).toEqual([1, 0, 1]);
-    expect(ds.numClasses).toBe(2);
+    expect(ds.labelCount).toBe(2);
     expect(ds.labelNames).toEqual(['ham', 'spam']);
   });
 
-  it('infers numClasses from the labels when not given', () => {
+  it('infers labelCount from the labels when not given', () => {
     const rows = randomIdRows(mulberry32(3), 40, 5, false).map((r) => ({ ...r, label: (r.label as number) + 2 }));
-    expect(encodeDataset(rows, { fileName: 'f', sequenceLength: 4, padId: 0 }).numClasses).toBe(5);
+    expect(encodeDataset(rows, { fileName: 'f', sequenceLength: 4, padId: 0 }).labelCount).toBe(5);
   });
 
   it('rejects unknown and out-of-range labels, naming file, line and label', () => {
@@ -192,17 +192,17 @@ describe('encodeDataset', () => {
     expect(err.message).toMatch(/u\.jsonl, line 2: unknown label "eggs" \(expected one of "ham", "spam"\)/);
     expect(err.line).toBe(2);
 
-    err = catchError(() => encodeDataset(rows, { fileName: 'u.jsonl', tokenizer: fakeTokenizer, sequenceLength: 4, padId: 0, numClasses: 2 }));
+    err = catchError(() => encodeDataset(rows, { fileName: 'u.jsonl', tokenizer: fakeTokenizer, sequenceLength: 4, padId: 0, labelCount: 2 }));
     expect(err.message).toMatch(/u\.jsonl, line 1: label "ham" is a name, but no label list was given/);
 
     const numeric = parseJsonl('{"input_ids": [1], "label": 0}\n\n{"input_ids": [1], "label": 2}', 'n.jsonl');
-    err = catchError(() => encodeDataset(numeric, { fileName: 'n.jsonl', sequenceLength: 4, padId: 0, numClasses: 2 }));
+    err = catchError(() => encodeDataset(numeric, { fileName: 'n.jsonl', sequenceLength: 4, padId: 0, labelCount: 2 }));
     expect(err.message).toMatch(/n\.jsonl, line 3: label 2 is outside the model's 2 classes \(0\.\.1\)/);
   });
 
-  it('rejects a label list that disagrees with numClasses', () => {
+  it('rejects a label list that disagrees with labelCount', () => {
     const rows = parseJsonl('{"input_ids": [1], "label": 0}', 'm.jsonl');
-    const err = catchError(() => encodeDataset(rows, { fileName: 'm.jsonl', sequenceLength: 4, padId: 0, labels: ['a', 'b', 'c'], numClasses: 2 }));
+    const err = catchError(() => encodeDataset(rows, { fileName: 'm.jsonl', sequenceLength: 4, padId: 0, labels: ['a', 'b', 'c'], labelCount: 2 }));
     expect(err.message).toMatch(/m\.jsonl: 3 label names given .* but the model has 2 classes/);
   });
 
@@ -220,15 +220,15 @@ describe('encodeDataset', () => {
   });
 });
 
-describe('classBalance and subsetDataset', () => {
+describe('the classification balance and subsetDataset', () => {
   const rand = mulberry32(99);
   const rows = randomIdRows(rand, 83, 12, true);
-  const ds: EncodedDataset = encodeDataset(rows, { fileName: 'f', sequenceLength: 8, padId: 1, numClasses: 4 });
+  const ds: EncodedDataset = encodeDataset(rows, { fileName: 'f', sequenceLength: 8, padId: 1, labelCount: 4 });
 
   it('counts rows per class', () => {
     const expected = [0, 0, 0, 0];
     for (const r of rows) expected[r.label as number]++;
-    expect(classBalance(ds)).toEqual(expected);
+    expect(sequenceClassification.balance(ds)).toEqual(expected);
     expect(expected[3]).toBe(0); // class 3 never drawn: still reported
   });
 
@@ -236,7 +236,7 @@ describe('classBalance and subsetDataset', () => {
     const indices = [82, 0, 41, 41, 7];
     const sub = subsetDataset(ds, indices);
     expect(sub.size).toBe(5);
-    expect(sub.numClasses).toBe(4);
+    expect(sub.labelCount).toBe(4);
     const L = ds.sequenceLength;
     indices.forEach((i, k) => {
       expect(Array.from(sub.inputIds.subarray(k * L, (k + 1) * L))).toEqual(Array.from(ds.inputIds.subarray(i * L, (i + 1) * L)));

@@ -1,5 +1,5 @@
 // Dev-set handling: parse a dropped JSONL file and encode it into the fixed-shape int64 tensors the
-// ONNX classifier takes (input_ids and attention_mask, [size, L] with the model's static L).
+// ONNX model takes (input_ids and attention_mask, [size, L] with the model's static L).
 // Pure logic: text in, typed arrays out, so the eval worker, the CLI and Node tests share it.
 //
 // Row forms (one JSON object per line; blank lines are skipped):
@@ -9,8 +9,12 @@
 // are authoritative; the text is kept for display).
 import type { TextTokenizer } from './tokenize';
 import { DatasetError } from './errors';
+import type { DevRow } from './dev-row';
+import { DEFAULT_TASK_ID } from './tasks/ids';
+import { classLabels } from './tasks/class-labels';
 
 export { DatasetError };
+export type { DevRow };
 
 /** Files larger than this are refused before parsing: the whole file is held as one string. */
 export const MAX_DEV_FILE_BYTES = 200 * 1024 * 1024;
@@ -18,31 +22,24 @@ export const MAX_DEV_FILE_BYTES = 200 * 1024 * 1024;
 export const MAX_DEV_ROWS = 1_000_000;
 
 
-export interface DevRow {
-  text?: string;
-  inputIds?: number[];
-  attentionMask?: number[];
-  label: number | string;
-  domain?: string;
-  /** 1-based line in the source file. */
-  line: number;
-}
-
 export interface EncodedDataset {
+  /** The task the rows were encoded for (eval/tasks/registry): it builds the inputs and scores them. */
+  task: string;
   size: number;
   sequenceLength: number;
   /** size × sequenceLength, row-major, truncated to the first L tokens and padded with padId. */
   inputIds: BigInt64Array;
   /** 1 for real tokens, 0 for padding. */
   attentionMask: BigInt64Array;
-  /** Class index per row. */
+  /** Label index per row (what the task predicts for the row). */
   labels: Int32Array;
   /** Domain per row, '' where the row has none. */
   domains: string[];
   /** Distinct non-empty domains, sorted. */
   domainNames: string[];
-  numClasses: number;
-  /** Class names when the caller gave them (index = class). */
+  /** Size of the label space, what the model predicts. */
+  labelCount: number;
+  /** Label names when the caller gave them (index = label). */
   labelNames?: string[];
 }
 
@@ -51,11 +48,13 @@ export interface EncodeDatasetParams {
   tokenizer?: TextTokenizer;
   sequenceLength: number;
   padId: number;
-  /** Class names: string labels map through this list, and numClasses defaults to its length. */
+  /** Label names: string labels map through this list, and labelCount defaults to its length. */
   labels?: string[];
-  numClasses?: number;
+  labelCount?: number;
   /** When given, token ids must be below it (an out-of-range id would fail inside the model). */
   vocabSize?: number;
+  /** The task the rows are for; DEFAULT_TASK_ID when not given. */
+  task?: string;
 }
 
 function isIndex(x: unknown): x is number {
@@ -106,7 +105,7 @@ function parseRow(obj: unknown, fileName: string, line: number): DevRow {
   if (typeof label === 'string') {
     if (label.length === 0) throw fail('empty "label"');
   } else if (!isIndex(label)) {
-    throw fail(`"label" must be a class index (integer ≥ 0) or a class name, got ${describe(label)}`);
+    throw fail(`"label" must be a label index (integer ≥ 0) or a label name, got ${describe(label)}`);
   }
   const row: DevRow = { label, line };
 
@@ -197,8 +196,9 @@ type DatasetParts = Omit<EncodedDataset, 'domainNames' | 'labelNames'>;
 
 /** One place derives domainNames and copies labelNames, so encodeDataset and subsetDataset agree. */
 function assembleDataset(parts: DatasetParts, labelNames: string[] | undefined): EncodedDataset {
-  const { size, sequenceLength, inputIds, attentionMask, labels, domains, numClasses } = parts;
+  const { task, size, sequenceLength, inputIds, attentionMask, labels, domains, labelCount } = parts;
   const ds: EncodedDataset = {
+    task,
     size,
     sequenceLength,
     inputIds,
@@ -206,7 +206,7 @@ function assembleDataset(parts: DatasetParts, labelNames: string[] | undefined):
     labels,
     domains,
     domainNames: sortedDomains(domains),
-    numClasses,
+    labelCount,
   };
   if (labelNames !== undefined) ds.labelNames = [...labelNames];
   return ds;
@@ -214,28 +214,14 @@ function assembleDataset(parts: DatasetParts, labelNames: string[] | undefined):
 
 /**
  * Tokenizes (text rows) and lays rows out as [size, L] int64 tensors: the first L tokens are kept,
- * the rest padded with padId and mask 0. Labels resolve to class indices in [0, numClasses).
+ * the rest padded with padId and mask 0. Labels resolve to indices in [0, labelCount) (tasks/class-labels).
  */
-export function encodeDataset(rows: DevRow[], opts: EncodeDatasetParams): EncodedDataset {
+export function encodeDataset(rows: readonly DevRow[], opts: EncodeDatasetParams): EncodedDataset {
   const { fileName, tokenizer, sequenceLength: L, padId, labels: labelNames, vocabSize } = opts;
   if (!Number.isSafeInteger(L) || L <= 0) throw new RangeError(`encodeDataset: sequenceLength must be a positive integer, got ${L}`);
   if (!isIndex(padId)) throw new RangeError(`encodeDataset: padId must be an integer ≥ 0, got ${padId}`);
   if (rows.length === 0) throw new DatasetError(fileName, `${fileName}: no rows`);
-  if (opts.numClasses !== undefined && !(Number.isSafeInteger(opts.numClasses) && opts.numClasses > 0)) {
-    throw new RangeError(`encodeDataset: numClasses must be a positive integer, got ${opts.numClasses}`);
-  }
-  if (labelNames !== undefined && opts.numClasses !== undefined && labelNames.length !== opts.numClasses) {
-    throw new DatasetError(
-      fileName,
-      `${fileName}: ${labelNames.length} label names given (${labelNames.join(', ')}) but the model has ${opts.numClasses} classes`,
-    );
-  }
-  const numClasses =
-    opts.numClasses ??
-    labelNames?.length ??
-    rows.reduce((m, r) => (typeof r.label === 'number' ? Math.max(m, r.label + 1) : m), 0);
-  const nameIndex = new Map<string, number>();
-  labelNames?.forEach((n, i) => nameIndex.set(n, i));
+  const labelOf = classLabels(rows, { fileName, labels: labelNames, labelCount: opts.labelCount });
 
   const size = rows.length;
   const inputIds = new BigInt64Array(size * L).fill(BigInt(padId));
@@ -248,24 +234,7 @@ export function encodeDataset(rows: DevRow[], opts: EncodeDatasetParams): Encode
     const at = `${fileName}, line ${row.line}`;
     const fail = (problem: string) => new DatasetError(fileName, `${at}: ${problem}`, row.line);
 
-    let cls: number;
-    if (typeof row.label === 'string') {
-      const found = nameIndex.get(row.label);
-      if (found === undefined) {
-        throw fail(
-          labelNames === undefined
-            ? `label "${row.label}" is a name, but no label list was given to map names to classes`
-            : `unknown label "${row.label}" (expected one of ${labelNames.map((n) => `"${n}"`).join(', ')})`,
-        );
-      }
-      cls = found;
-    } else {
-      cls = row.label;
-    }
-    if (!(cls >= 0 && cls < numClasses)) {
-      throw fail(`label ${describe(row.label)} is outside the model's ${numClasses} classes (0..${numClasses - 1})`);
-    }
-    labels[r] = cls;
+    labels[r] = labelOf.indexOf(row);
     domains[r] = row.domain ?? '';
 
     let ids: number[];
@@ -296,14 +265,7 @@ export function encodeDataset(rows: DevRow[], opts: EncodeDatasetParams): Encode
     }
   }
 
-  return assembleDataset({ size, sequenceLength: L, inputIds, attentionMask, labels, domains, numClasses }, labelNames);
-}
-
-/** Rows per class, indexed by class. */
-export function classBalance(ds: EncodedDataset): number[] {
-  const counts = new Array<number>(ds.numClasses).fill(0);
-  for (const c of ds.labels) counts[c]++;
-  return counts;
+  return assembleDataset({ task: opts.task ?? DEFAULT_TASK_ID, size, sequenceLength: L, inputIds, attentionMask, labels, domains, labelCount: labelOf.labelCount }, labelNames);
 }
 
 /** Copies the given rows (in the given order) into a new dataset; domainNames keeps only those present. */
@@ -325,7 +287,7 @@ export function subsetDataset(ds: EncodedDataset, indices: number[]): EncodedDat
     domains[k] = ds.domains[i];
   }
   return assembleDataset(
-    { size, sequenceLength: L, inputIds, attentionMask, labels, domains, numClasses: ds.numClasses },
+    { task: ds.task, size, sequenceLength: L, inputIds, attentionMask, labels, domains, labelCount: ds.labelCount },
     ds.labelNames,
   );
 }

@@ -1,9 +1,12 @@
 /**
- * Scores weight sets on an encoded dataset with a WeightFedSession, batch by batch.
- * Batches are sliced once up front; only the weight handles change between calls.
+ * Scores weight sets on an encoded dataset with a WeightFedSession, batch by batch. The dataset's
+ * task builds each batch's inputs (once, up front: only the weight handles change between calls)
+ * and turns the outputs into scores.
  */
-import { computeScores } from './metrics';
-import { type Scores } from '../protocol/results';
+import { type Fitness, type Scores } from '../protocol/results';
+import { fitnessOf, getTask } from './tasks/registry';
+import { datasetBatch } from './tasks/token-inputs';
+import type { Task, TaskBatch } from './tasks/task';
 import type { EncodedDataset } from './dataset';
 import type { Int64Feeds, WeightFedSession, WeightHandle } from './ort';
 
@@ -11,49 +14,35 @@ import type { Int64Feeds, WeightFedSession, WeightHandle } from './ort';
 const DEFAULT_BATCH = 128;
 
 interface Batch {
-  rows: number;
+  batch: TaskBatch;
   inputs: Int64Feeds;
 }
 
 export class DatasetEvaluator {
   private readonly batches: Batch[] = [];
-  private readonly numClasses: number;
+  readonly task: Task;
 
   constructor(
     readonly session: WeightFedSession,
     readonly dataset: EncodedDataset,
     batchSize = DEFAULT_BATCH,
   ) {
-    const L = dataset.sequenceLength;
-    const names = session.inputNames;
+    this.task = getTask(dataset.task);
+    const names = session.dataInputNames;
     for (let start = 0; start < dataset.size; start += batchSize) {
-      const rows = Math.min(batchSize, dataset.size - start);
-      const inputs: Batch['inputs'] = {};
-      const ids = dataset.inputIds.subarray(start * L, (start + rows) * L);
-      const mask = dataset.attentionMask.subarray(start * L, (start + rows) * L);
-      if (names.includes('input_ids')) inputs.input_ids = { data: ids, dims: [rows, L] };
-      if (names.includes('attention_mask')) inputs.attention_mask = { data: mask, dims: [rows, L] };
-      if (names.includes('token_type_ids')) inputs.token_type_ids = { data: new BigInt64Array(rows * L), dims: [rows, L] };
-      this.batches.push({ rows, inputs });
+      const batch = datasetBatch(dataset, start, Math.min(batchSize, dataset.size - start));
+      this.batches.push({ batch, inputs: this.task.buildInputs(names, batch, 'the model') });
     }
-    this.numClasses = dataset.numClasses;
-  }
-
-  async logits(weights: readonly WeightHandle[]): Promise<Float32Array> {
-    const out = new Float32Array(this.dataset.size * this.numClasses);
-    let row = 0;
-    for (const batch of this.batches) {
-      const logits = await this.session.run(batch.inputs, weights);
-      if (logits.length !== batch.rows * this.numClasses) {
-        throw new Error(`The model returned ${logits.length} logits for ${batch.rows} rows; expected ${this.numClasses} per row.`);
-      }
-      out.set(logits, row * this.numClasses);
-      row += batch.rows;
-    }
-    return out;
   }
 
   async score(weights: readonly WeightHandle[]): Promise<Scores> {
-    return computeScores(await this.logits(weights), this.dataset);
+    const scorer = this.task.scorer(this.dataset);
+    for (const { batch, inputs } of this.batches) scorer.add(await this.session.run(inputs, weights), batch);
+    return scorer.scores();
+  }
+
+  /** The selection score: the task's fitness metrics of score(). */
+  async fitness(weights: readonly WeightHandle[]): Promise<Fitness> {
+    return fitnessOf(await this.score(weights));
   }
 }

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { computeHeadFisher, findHeadLayer, fisherWeightedMerge } from './fisher';
-import { readOnnx } from '../formats/onnx';
+import { readOnnx } from '../formats/onnx-read';
 import { encodeDataset, parseJsonl } from './dataset';
 import { loadTokenizer } from './tokenize';
 
@@ -30,7 +30,7 @@ describe.skipIf(!existsSync(path.join(SAMPLES, 'expert-a.onnx')))('head Fisher o
 
     const tokenizer = loadTokenizer(readFileSync(path.join(SAMPLES, 'tokenizer.json'), 'utf8'), 'tokenizer.json');
     const rows = parseJsonl(readFileSync(path.join(SAMPLES, 'dev.jsonl'), 'utf8'), 'dev.jsonl').slice(0, 96);
-    const ds = encodeDataset(rows, { fileName: 'dev.jsonl', tokenizer, sequenceLength: 64, padId: 0, numClasses: 2 });
+    const ds = encodeDataset(rows, { fileName: 'dev.jsonl', tokenizer, sequenceLength: 64, padId: 0, labelCount: 2 });
     const f = await computeHeadFisher(bytes, head, ds, 'expert-a.onnx');
     expect(f.weight.length).toBe(96);
     expect(f.weight.every((v) => v >= 0)).toBe(true);

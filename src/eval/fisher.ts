@@ -7,7 +7,7 @@
  * Every other tensor has no sound Fisher here: the merger averages those, and the UI
  * says so ("Fisher (head only)").
  */
-import type { OnnxModel } from '../formats/onnx';
+import type { OnnxModel } from '../formats/onnx-read';
 import { addGraphOutputs, findLinearLayers, type LinearLayer } from '../formats/onnx-outputs';
 import { captureOverDataset } from './gram';
 import type { EncodedDataset } from './dataset';

@@ -5,7 +5,8 @@ import { computeGramMatrices, GramAccumulator, GramError, tokenRowMask } from '.
 import { encodeDataset, parseJsonl, subsetDataset, type EncodedDataset } from './dataset';
 import { loadTokenizer } from './tokenize';
 import { scoreWeights } from './score-checkpoint';
-import { ONNX_FLOAT, ONNX_INT64, readOnnx } from '../formats/onnx';
+import { ONNX_FLOAT, ONNX_INT64 } from '../formats/onnx-schema';
+import { readOnnx } from '../formats/onnx-read';
 import { findLinearLayers } from '../formats/onnx-outputs';
 import { WireWriter } from '../formats/onnx-wire';
 import { regmeanMerge } from '../kernels/linear-operator/regmean.cpu';
@@ -149,7 +150,7 @@ function tinyDataset(size: number, seed: number): EncodedDataset {
       attentionMask[i * L + t] = t < len ? 1n : 0n;
     }
   }
-  return { size, sequenceLength: L, inputIds, attentionMask, labels: new Int32Array(size), domains: Array<string>(size).fill(''), domainNames: [], numClasses: 2 };
+  return { task: 'sequence-classification', size, sequenceLength: L, inputIds, attentionMask, labels: new Int32Array(size), domains: Array<string>(size).fill(''), domainNames: [], labelCount: 2 };
 }
 
 describe('computeGramMatrices', () => {
@@ -220,7 +221,7 @@ function loadDev(): EncodedDataset {
   const manifest = JSON.parse(readFileSync(path.join(SAMPLES, 'manifest.json'), 'utf8')) as Manifest;
   const tokenizer = loadTokenizer(readFileSync(path.join(SAMPLES, manifest.tokenizer), 'utf8'), manifest.tokenizer);
   const rows = parseJsonl(readFileSync(path.join(SAMPLES, manifest.dev), 'utf8'), manifest.dev);
-  return encodeDataset(rows, { fileName: manifest.dev, tokenizer, sequenceLength: 64, padId: tokenizer.padId ?? 0, numClasses: 2, labels: manifest.labels });
+  return encodeDataset(rows, { fileName: manifest.dev, tokenizer, sequenceLength: 64, padId: tokenizer.padId ?? 0, labelCount: 2, labels: manifest.labels });
 }
 
 describe.skipIf(!hasSamples)('RegMean on the sample checkpoints (WASM path)', () => {
@@ -280,10 +281,10 @@ describe.skipIf(!hasSamples)('RegMean on the sample checkpoints (WASM path)', ()
     const regScore = await scoreWeights(bytes[0]!, files[0]!, regmean, dev);
     console.log(
       `RegMean (alpha 0.9, 13 layers, Grams on 64 dev rows in ${gramMs.toFixed(0)} ms for 3 models): ` +
-        `dev accuracy ${regScore.accuracy.toFixed(4)} macro-F1 ${regScore.macroF1.toFixed(4)}; ` +
-        `simple average ${avgScore.accuracy.toFixed(4)} / ${avgScore.macroF1.toFixed(4)}; ridges ${JSON.stringify([...new Set(ridges)])}`,
+        `dev accuracy ${regScore.metrics.accuracy.toFixed(4)} macro-F1 ${regScore.metrics.macroF1.toFixed(4)}; ` +
+        `simple average ${avgScore.metrics.accuracy.toFixed(4)} / ${avgScore.metrics.macroF1.toFixed(4)}; ridges ${JSON.stringify([...new Set(ridges)])}`,
     );
     expect(regScore.size).toBe(588);
-    expect(regScore.accuracy).toBeGreaterThan(0.8);
+    expect(regScore.metrics.accuracy).toBeGreaterThan(0.8);
   });
 });

@@ -12,7 +12,9 @@
  * any other shape (e.g. [batch, in] after pooling) counts every row.
  */
 import { addGraphOutputs, type LinearLayer } from '../formats/onnx-outputs';
-import { OutputCaptureSession, type CapturedTensor, type Int64Feeds } from './ort';
+import { OutputCaptureSession, type CapturedTensor } from './ort';
+import { getTask } from './tasks/registry';
+import { datasetBatch } from './tasks/token-inputs';
 import type { EncodedDataset } from './dataset';
 
 export class GramError extends Error {
@@ -171,7 +173,8 @@ export interface CaptureBatch {
 
 /**
  * Runs a graph (weights left as initializers, WASM) over a dataset in batches and hands
- * each batch's named float outputs to `onBatch`. Shared by Gram capture and Fisher.
+ * each batch's named float outputs to `onBatch`. Shared by Gram capture and Fisher. The
+ * dataset's task builds the inputs; an input it cannot feed throws naming the file.
  */
 export async function captureOverDataset(
   modelBytes: Uint8Array,
@@ -183,19 +186,12 @@ export async function captureOverDataset(
   const { batchSize, fileName } = opts;
   const session = await OutputCaptureSession.create(modelBytes);
   try {
-    const L = dataset.sequenceLength;
+    const task = getTask(dataset.task);
     for (let start = 0; start < dataset.size; start += batchSize) {
       const rows = Math.min(batchSize, dataset.size - start);
-      const ids = dataset.inputIds.subarray(start * L, (start + rows) * L);
-      const mask = dataset.attentionMask.subarray(start * L, (start + rows) * L);
-      const feeds: Int64Feeds = {};
-      for (const name of session.inputNames) {
-        if (name === 'input_ids') feeds[name] = { data: ids, dims: [rows, L] };
-        else if (name === 'attention_mask') feeds[name] = { data: mask, dims: [rows, L] };
-        else if (name === 'token_type_ids') feeds[name] = { data: new BigInt64Array(rows * L), dims: [rows, L] };
-        else throw new GramError(`${fileName}: graph input "${name}" cannot be fed from a dev set (expected input_ids, attention_mask, token_type_ids)`);
-      }
-      onBatch(await session.run(feeds, outputNames), { start, rows, mask });
+      const batch = datasetBatch(dataset, start, rows);
+      const feeds = task.buildInputs(session.inputNames, batch, fileName);
+      onBatch(await session.run(feeds, outputNames), { start, rows, mask: batch.attentionMask });
       opts.onProgress?.(start + rows, dataset.size);
     }
   } finally {

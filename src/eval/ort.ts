@@ -109,6 +109,12 @@ export class WeightFedSession extends SerialSession {
     super(session);
   }
 
+  /** The graph's inputs that are not weights: what a task feeds from the dev set. */
+  get dataInputNames(): readonly string[] {
+    const weights = new Set(this.weights.map((w) => w.name));
+    return this.inputNames.filter((name) => !weights.has(name));
+  }
+
   static async create(params: SessionParams): Promise<WeightFedSession> {
     const session = await createSession(params.modelBytes, params.path, params.device);
     return new WeightFedSession(session, params.weights, params.path);

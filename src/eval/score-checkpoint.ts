@@ -3,7 +3,8 @@
  * those weights as inputs, everything else stays as stored in the graph. Used to
  * check that an exported safetensors file reproduces the score the studio showed.
  */
-import { readOnnx, weightsToInputs } from '../formats/onnx';
+import { readOnnx } from '../formats/onnx-read';
+import { weightsToInputs } from '../formats/onnx-rewrite';
 import { DatasetEvaluator } from './evaluator';
 import { WeightFedSession } from './ort';
 import type { EncodedDataset } from './dataset';

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { encodeDataset } from './dataset';
 import type { DevRow } from './dataset';
 import { CounterRng } from '../kernels/rng/rng.cpu';
-import { datasetStrata, splitDevHeldout } from './split';
+import { splitDevHeldout } from './split';
+import { sequenceClassification } from './tasks/sequence-classification';
 
 function randomLabels(seed: number, n: number, weights: number[]): Int32Array {
   const rng = new CounterRng(seed, 1);
@@ -63,8 +64,8 @@ describe('splitDevHeldout', () => {
       const d = domains[rng.nextInt(3)];
       return { inputIds: [2, 3 + i], label: d.startsWith('spam') ? 1 : rng.nextInt(10) < 2 ? 1 : 0, domain: d, line: i + 1 };
     });
-    const ds = encodeDataset(rows, { fileName: 'dev.jsonl', sequenceLength: 4, padId: 0, numClasses: 2 });
-    const strata = datasetStrata(ds) as string[];
+    const ds = encodeDataset(rows, { fileName: 'dev.jsonl', sequenceLength: 4, padId: 0, labelCount: 2 });
+    const strata = sequenceClassification.strata(ds) as string[];
     expect(strata).toHaveLength(400);
     const s = splitDevHeldout(ds.size, 0.25, 3, strata);
     expectPartition(400, s);
@@ -75,7 +76,7 @@ describe('splitDevHeldout', () => {
       const held = s.heldout.filter((i) => strata[i] === key).length;
       expect(Math.abs(held - 0.25 * n)).toBeLessThan(1);
     }
-    expect(datasetStrata(ds, false)).toBe(ds.labels);
+    expect(sequenceClassification.strata(ds, false)).toBe(ds.labels);
   });
 
   it('handles fractions 0 and 1 and rejects bad arguments', () => {

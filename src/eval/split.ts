@@ -1,6 +1,7 @@
 // Seeded, stratified dev / held-out split of a dev set. The evolver selects on the dev part; the
-// held-out part scores the final merge, so it must not leak into selection and must keep the same
-// class (or domain×class) balance. Same (size, fraction, seed, strata) → same split, everywhere.
+// held-out part scores the final merge, so it must not leak into selection and must keep the
+// balance of its task's strata (e.g. label, or domain×label). Same (size, fraction, seed, strata) →
+// same split, everywhere.
 //
 // Draws come from the shared CounterRng (seed, SPLIT_RNG_STREAM), so a split is reproducible from
 // its seed in the studio, the worker and the CLI alike.
@@ -90,8 +91,11 @@ export function splitDevHeldout(
   return { dev, heldout };
 }
 
-/** Strata for splitDevHeldout: the labels, or domain×label keys when the rows carry domains. */
-export function datasetStrata(ds: EncodedDataset, byDomain = true): Int32Array | string[] {
-  if (!byDomain || ds.domainNames.length === 0) return ds.labels;
-  return Array.from(ds.labels, (label, i) => `${ds.domains[i]}\u001f${label}`);
+/**
+ * Strata for splitDevHeldout from a per-row key (e.g. the task's label), crossed with
+ * the row's domain when the rows carry domains and byDomain is set.
+ */
+export function keyStrata(keys: Int32Array, ds: Pick<EncodedDataset, 'domains' | 'domainNames'>, byDomain = true): Int32Array | string[] {
+  if (!byDomain || ds.domainNames.length === 0) return keys;
+  return Array.from(keys, (key, i) => `${ds.domains[i]}\u001f${key}`);
 }

@@ -4,11 +4,13 @@
  * and a zip of several files. Pure module: tensors and reports in, bytes out.
  */
 import { zipSync } from 'fflate';
-import { SAFETENSORS_DTYPE_SIZE, writeSafetensors } from '../formats/safetensors';
+import { SAFETENSORS_DTYPE_SIZE } from '../formats/safetensors-format';
+import { writeSafetensors } from '../formats/safetensors-write';
 import { type SafetensorsWriteDtype } from '../protocol/files';
 import type { FloatTensor } from '../merge/layout';
 import type { ExportedFile } from '../protocol/files';
-import type { ModelScores, RunResult } from '../protocol/results';
+import type { MetricDescriptor, ModelScores, RunResult } from '../protocol/results';
+import { formatMetric, metricHeader, taskMetrics } from '../eval/tasks/metric-format';
 
 /**
  * Shards as huggingface_hub writes them: tensors in order, a new shard when the next one
@@ -62,10 +64,15 @@ export function zipFiles(files: readonly ExportedFile[]): Uint8Array {
   return zipSync(Object.fromEntries(files.map((f) => [f.fileName, [f.bytes, { level: /\.(json|md|txt)$/.test(f.fileName) ? 6 : 0 }]])), { mtime: new Date('2026-01-01T00:00:00Z') });
 }
 
-const pct = (x: number | undefined) => (x === undefined ? '–' : `${(100 * x).toFixed(2)}%`);
+/** A row of the card's score table: the task's metrics on dev, then on held-out data. */
+function scoreRow(label: string, m: ModelScores, metrics: readonly MetricDescriptor[]): string {
+  const cells = [...metrics.map((d) => formatMetric(d, m.dev.metrics[d.key], 2)), ...metrics.map((d) => formatMetric(d, m.heldout?.metrics[d.key], 2))];
+  return `| ${label} | ${cells.join(' | ')} |`;
+}
 
-function scoreRow(label: string, m: ModelScores): string {
-  return `| ${label} | ${pct(m.dev.accuracy)} | ${pct(m.dev.macroF1)} | ${pct(m.heldout?.accuracy)} | ${pct(m.heldout?.macroF1)} |`;
+function scoreHeader(metrics: readonly MetricDescriptor[]): string[] {
+  const names = [...metrics.map((d) => metricHeader('dev', d)), ...metrics.map((d) => metricHeader('held-out', d))];
+  return [`| model | ${names.join(' | ')} |`, `|---|${names.map(() => '---|').join('')}`];
 }
 
 export interface ModelCardInput {
@@ -80,6 +87,7 @@ export interface ModelCardInput {
 /** A README.md model card: what was merged, how, with which scores, and how to get it again. */
 export function modelCard({ report, base, devFile, heldoutFile, files, recipeFile }: ModelCardInput): string {
   const sources = report.individuals.map((m) => m.name);
+  const metrics = taskMetrics(report.final.dev.task);
   const how =
     report.strategy === 'evolver'
       ? `the Evolver (${report.settings.mutation}${report.settings.adaptive ? ', jDE' : ''}, F ${report.settings.f}, CR ${report.settings.cr}, ${report.settings.generations} generations, ${report.settings.mode === 'merged' ? `scored as the population merged by ${report.mergerLabel}` : 'each individual scored alone'})`
@@ -108,11 +116,10 @@ export function modelCard({ report, base, devFile, heldoutFile, files, recipeFil
     '',
     `Selection used the dev set (${devFile}, ${report.final.dev.size} rows); held-out (${heldoutFile ?? `a seeded split of ${devFile}`}, ${report.final.heldout?.size ?? 0} rows) is reported only.`,
     '',
-    '| model | dev acc. | dev macro-F1 | held-out acc. | held-out macro-F1 |',
-    '|---|---|---|---|---|',
-    ...report.individuals.map((m) => scoreRow(m.name, m)),
-    ...(report.strategy === 'evolver' ? [scoreRow('starting merge', report.initialMerge)] : []),
-    scoreRow('**this model**', report.final),
+    ...scoreHeader(metrics),
+    ...report.individuals.map((m) => scoreRow(m.name, m, metrics)),
+    ...(report.strategy === 'evolver' ? [scoreRow('starting merge', report.initialMerge, metrics)] : []),
+    scoreRow('**this model**', report.final, metrics),
     '',
     `${report.counters.evaluations} dev evaluations, ${report.counters.accepted} of ${report.counters.offspring} offspring accepted.`,
     '',

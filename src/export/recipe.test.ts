@@ -11,6 +11,14 @@ describe('parseRecipe', () => {
     expect(parseRecipe({ seed: 1 }, 'min.json').settings).toEqual({ ...DEFAULT_SETTINGS, seed: 1 });
   });
 
+  it('stores aliases under the method id, and reads parameters newer methods declare', () => {
+    expect(parseRecipe({ merger: { method: 'average' } }, 'r.json').settings.merger.method).toBe('linear');
+    expect(parseRecipe({ merger: { method: 'breadcrumbs', gamma: 0.02 } }, 'r.json').settings.merger).toMatchObject({ method: 'breadcrumbs', gamma: 0.02 });
+    // A recipe from before gamma existed gets its default.
+    expect(parseRecipe({ merger: { method: 'breadcrumbs_ties' } }, 'r.json').settings.merger.gamma).toBe(0.01);
+    expect(() => parseRecipe({ merger: { method: 'breadcrumbs', gamma: 'x' } }, 'r.json')).toThrow(/merger "gamma"/);
+  });
+
   it('rejects bad fields by name, and one-shot merge recipes', () => {
     const bad: [unknown, RegExp][] = [
       [[1, 2], /a JSON object/],

@@ -6,7 +6,8 @@
  */
 import { FileError } from '../formats/errors';
 import { DEFAULT_MERGE, type MergeParams } from '../protocol/settings';
-import { METHOD_INFO, parseRules } from '../merge/params';
+import { parseRules } from '../merge/params';
+import { allParamSpecs, findMethod } from '../merge/registry';
 import { DEFAULT_SETTINGS, type EvolverSettings } from '../protocol/settings';
 
 export interface Recipe {
@@ -42,11 +43,16 @@ export function parseRecipe(json: unknown, fileName: string): Recipe {
   for (const key of ['f', 'cr', 'generations', 'seed', 'budget', 'patience', 'subset', 'topK'] as const) pick(key, isNumber);
   pick('merger', (v) => typeof v === 'object' && v !== null && !Array.isArray(v));
   const merger = { ...DEFAULT_MERGE, ...(settings.merger as Partial<MergeParams>) } as MergeParams;
-  for (const key of ['lambda', 'density', 't', 'alpha', 'seed'] as const) {
-    if (!isNumber(merger[key])) throw new RecipeError(fileName, `merger "${key}" has an invalid value ${JSON.stringify(merger[key])}.`);
+  // Every parameter some method declares must be a number (older recipes lack newer keys: defaults fill them).
+  for (const { key } of allParamSpecs()) {
+    const value = (merger as unknown as Record<string, unknown>)[key];
+    if (!isNumber(value)) throw new RecipeError(fileName, `merger "${key}" has an invalid value ${JSON.stringify(value)}.`);
   }
   // Model count and base are checked when the recipe runs; here, what the recipe alone can get wrong.
-  if (!Object.hasOwn(METHOD_INFO, merger.method)) throw new RecipeError(fileName, `unknown merge method ${JSON.stringify(merger.method)}.`);
+  const method = findMethod(merger.method);
+  if (!method) throw new RecipeError(fileName, `unknown merge method ${JSON.stringify(merger.method)}.`);
+  // Aliases ('average') are stored under the method's id from here on.
+  merger.method = method.id;
   if (merger.weights !== undefined && !(Array.isArray(merger.weights) && merger.weights.every((w) => isNumber(w)))) {
     throw new RecipeError(fileName, 'merger "weights" must be a list of numbers.');
   }

@@ -4,8 +4,9 @@
  * recipe that re-runs it, a README.md model card, or all of them zipped. Everything is
  * built from the merged flat vector the engine reads back once, at export.
  */
-import { replaceInitializerData } from '../formats/onnx';
-import { SAFETENSORS_DTYPE_SIZE, writeSafetensors } from '../formats/safetensors';
+import { replaceInitializerData } from '../formats/onnx-rewrite';
+import { SAFETENSORS_DTYPE_SIZE } from '../formats/safetensors-format';
+import { writeSafetensors } from '../formats/safetensors-write';
 import { exportMetadata } from './export-metadata';
 import { indexFileName, modelCard, planShards, shardedSafetensors, shardFileName, zipFiles } from './exports';
 import { type ExportOptions } from '../protocol/files';
@@ -14,6 +15,8 @@ import { assembleTensors, onnxFloatTensors, type FloatTensor, type ParameterLayo
 import type { Workspace } from '../project/workspace';
 import type { ExportedFile } from '../protocol/files';
 import type { RunResult } from '../protocol/results';
+import { metricColumn, taskMetrics } from '../eval/tasks/metric-format';
+import { primaryValue } from '../eval/tasks/registry';
 
 export interface FinishedResult {
   report: RunResult;
@@ -33,6 +36,16 @@ function recipeOf(report: RunResult, base: string | null): Record<string, unknow
   return { ...report.settings, strategy: report.strategy, base, sources: report.individuals.map((m) => m.name) };
 }
 
+/** dev_<metric> and heldout_<metric> for each of the task's metrics (held-out '' when there is none). */
+function scoreMetadata(report: RunResult): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of taskMetrics(report.final.dev.task)) {
+    out[`dev_${metricColumn(m)}`] = String(report.final.dev.metrics[m.key]);
+    out[`heldout_${metricColumn(m)}`] = String(report.final.heldout?.metrics[m.key] ?? '');
+  }
+  return out;
+}
+
 function metadataOf(report: RunResult, base: string | null): Record<string, string> {
   const sources = report.individuals.map((m) => m.name);
   const metadata = exportMetadata({
@@ -42,15 +55,14 @@ function metadataOf(report: RunResult, base: string | null): Record<string, stri
     path: report.path,
     extra: {
       seed: String(report.settings.seed),
-      dev_accuracy: String(report.final.dev.accuracy),
-      dev_macro_f1: String(report.final.dev.macroF1),
-      heldout_accuracy: String(report.final.heldout?.accuracy ?? ''),
+      task: report.final.dev.task,
+      ...scoreMetadata(report),
     },
   });
   // Top-k: which model came from which, so the result can be traced back to the checkpoints.
   if (report.lineage) {
     const { nodes } = report.lineage;
-    metadata.lineage = JSON.stringify(nodes.map(({ name, parents, round, exploration, parentKinship, fitness }) => ({ name, parents: parents?.map((p) => nodes[p]!.name) ?? null, round, exploration, parentKinship, dev: fitness.accuracy })));
+    metadata.lineage = JSON.stringify(nodes.map(({ name, parents, round, exploration, parentKinship, fitness }) => ({ name, parents: parents?.map((p) => nodes[p]!.name) ?? null, round, exploration, parentKinship, dev: primaryValue(fitness) })));
     metadata.lineage_result = nodes[report.lineage.result]!.name;
   }
   return metadata;

@@ -28,7 +28,7 @@ export class OnnxFormatError extends FileError {
 
 /**
  * Malformed protobuf wire data. Thrown by onnx-wire.ts, which does not know the file
- * name; onnx.ts turns it into an OnnxFormatError.
+ * name; onnx-read.ts (withFile) turns it into an OnnxFormatError.
  */
 export class ProtobufWireError extends Error {
   /** Byte offset in the buffer where the problem was found. */
@@ -38,4 +38,10 @@ export class ProtobufWireError extends Error {
     this.name = 'ProtobufWireError';
     this.offset = offset;
   }
+}
+
+/** `"a", "b", "c"` — or the first `max` names and how many more — for messages that list tensors. */
+export function listNames(names: readonly string[], max = 5): string {
+  const shown = names.slice(0, max).map((n) => `"${n}"`).join(', ');
+  return names.length > max ? `${shown} and ${names.length - max} more` : shown;
 }

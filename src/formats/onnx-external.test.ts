@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { embedExternalData, externalDataFiles } from './onnx-external';
-import { readOnnx } from './onnx';
+import { readOnnx } from './onnx-read';
 
 const FIXTURES = path.resolve(import.meta.dirname, 'fixtures');
 const load = (name: string) => new Uint8Array(readFileSync(path.join(FIXTURES, name)));

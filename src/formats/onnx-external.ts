@@ -4,7 +4,8 @@
 // one buffer, and a checkpoint then holds its weights like any other. Pure module.
 
 import { OnnxFormatError } from './errors';
-import { replaceInitializerData, type OnnxModel } from './onnx';
+import { replaceInitializerData } from './onnx-rewrite';
+import { type OnnxModel } from './onnx-read';
 import { folderOf } from './paths';
 
 /** The side-file paths a model's external initializers point to, relative to where the model is. */

@@ -9,7 +9,8 @@
 // Pure logic over the protobuf wire format: Uint8Array in, Uint8Array / plain objects out.
 
 import { OnnxFormatError } from './errors';
-import { ONNX_FLOAT, readOnnx, withFile, type OnnxModel } from './onnx';
+import { ONNX_FLOAT } from './onnx-schema';
+import { readOnnx, withFile, type OnnxModel } from './onnx-read';
 import { WIRE_FIXED32, WIRE_LEN, WIRE_VARINT, WireWriter, fieldString, readFields, type WireField } from './onnx-wire';
 
 // Field numbers from onnx.proto.

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { detectFormat } from './registry';
-import { writeSafetensors } from './safetensors';
+import { FORMATS, detectFormat } from './registry';
+import { writeSafetensors } from './safetensors-write';
 
 const text = (s: string) => new TextEncoder().encode(s);
 const onnxBytes = new Uint8Array(readFileSync(join(__dirname, 'fixtures', 'tiny-classifier.onnx')));
@@ -33,5 +33,15 @@ describe('detectFormat', () => {
     expect(detectFormat('blob', text('\uFEFF  [1, 2, 3]'))).toBe('json');
     expect(detectFormat('notes.txt', text('hello world, not a model'))).toBe('unknown');
     expect(detectFormat('empty', new Uint8Array(0))).toBe('unknown');
+  });
+});
+
+describe('FORMATS', () => {
+  it('opens the files its entries match with the reader of that format', () => {
+    const entry = (format: string) => FORMATS.find((f) => f.format === format)!;
+    expect(entry('onnx').match({ name: 'x', extension: '', head: onnxBytes, text: '' }, true)).toBe(true);
+    expect((entry('onnx').open!(onnxBytes, 'x.onnx') as { nodes: unknown[] }).nodes.length).toBeGreaterThan(0);
+    expect((entry('safetensors').open!(safetensorsBytes, 'w.safetensors') as { tensors: { name: string }[] }).tensors.map((t) => t.name)).toEqual(['w']);
+    expect(new Set(FORMATS.map((f) => f.format)).size).toBe(FORMATS.length);
   });
 });

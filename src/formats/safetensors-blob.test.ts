@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { randomFloats } from '../testing/seeded';
-import { readSafetensors, tensorToFloat32, writeSafetensors } from './safetensors';
+import { readSafetensors } from './safetensors-read';
+import { tensorToFloat32 } from './safetensors-float';
+import { writeSafetensors } from './safetensors-write';
 import { readSafetensorsBlob } from './safetensors-blob';
 
 describe('safetensors from a Blob, tensor by tensor', () => {

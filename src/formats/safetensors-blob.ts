@@ -3,7 +3,9 @@
 // BF16 shard is never held whole in JS memory beside its float32 copy, and a File is
 // read from disk as it goes. Same checks as readSafetensors (readSafetensorsLayout).
 
-import { FLOAT_DTYPES, readSafetensorsLayout, safetensorsHeaderBytes, tensorToFloat32, type SafetensorsDtype } from './safetensors';
+import { FLOAT_DTYPES, type SafetensorsDtype } from './safetensors-format';
+import { readSafetensorsLayout, safetensorsHeaderBytes } from './safetensors-read';
+import { tensorToFloat32 } from './safetensors-float';
 
 
 export interface StreamedTensor {

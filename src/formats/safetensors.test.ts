@@ -2,7 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SafetensorsFormatError } from './errors';
-import { encodeBFloat16, encodeFloat16, readSafetensors, sniffSafetensors, tensorToFloat32, writeSafetensors, type SafetensorsDtype, type SafetensorsTensor } from './safetensors';
+import { encodeBFloat16, encodeFloat16, tensorToFloat32 } from './safetensors-float';
+import { readSafetensors, sniffSafetensors, type SafetensorsTensor } from './safetensors-read';
+import { writeSafetensors } from './safetensors-write';
+import { type SafetensorsDtype } from './safetensors-format';
 import { mulberry32 } from '../testing/seeded';
 
 /**

@@ -8,7 +8,7 @@
  * Works on named float tensors from any format (tensor-sets.ts); ONNX graphs add where
  * each tensor sits in the network (tensor-position.ts).
  */
-import type { OnnxModel } from '../formats/onnx';
+import type { OnnxModel } from '../formats/onnx-read';
 import { tensorDepths, tensorLayers } from './tensor-position';
 
 export interface ParameterSlot {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ParamRuleError, resolveParam, validateParamRule } from './param-rules';
 import { tensorDepths } from './tensor-position';
-import type { OnnxModel } from '../formats/onnx';
+import type { OnnxModel } from '../formats/onnx-read';
 
 describe('per-tensor parameter rules', () => {
   it('a scalar applies everywhere', () => {

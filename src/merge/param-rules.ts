@@ -8,7 +8,7 @@
  *   themselves be scalars or depth lists.
  * Depth of a tensor: see tensor-position.ts. Pure logic.
  */
-import { type DepthValue, type ParamRule } from '../protocol/settings';
+import { type DepthValue, type MergeParams, type ParamRule, type RuleParam } from '../protocol/settings';
 
 
 export class ParamRuleError extends Error {
@@ -58,4 +58,14 @@ export function validateParamRule(rule: unknown, param: string): ParamRule {
     return rule as ParamRule;
   }
   throw new ParamRuleError(`${param}: expected a number, a list of numbers, or a list of {"filter", "value"} entries.`);
+}
+
+/** The scalar parameters for one tensor, its rules applied (rules are checked where they enter: parseRules). */
+export function paramsForTensor(params: MergeParams, name: string, depth: number): MergeParams {
+  if (!params.rules) return params;
+  const out = { ...params };
+  for (const [key, rule] of Object.entries(params.rules) as [RuleParam, ParamRule | undefined][]) {
+    if (rule !== undefined) out[key] = resolveParam(rule, name, depth);
+  }
+  return out;
 }

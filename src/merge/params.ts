@@ -1,11 +1,17 @@
 /**
- * Merge methods the studio offers, with mergekit's vocabulary, and what each needs.
- * Plain data: crosses the worker boundary and is stored in recipes.
+ * What the registry's declarations say about one merge's settings: the rules' keys and
+ * their parsing, why a method cannot run on a population, and the results' description.
+ * Plain data in and out: recipes and stored projects pass through here.
  */
-import { resolveParam, validateParamRule } from './param-rules';
-import { type MergeMethod, type MergeParams, type RuleParam } from '../protocol/settings';
+import { validateParamRule } from './param-rules';
+import { findMethod, ruleParamKeys } from './registry';
+import { paramValue } from './method';
+import { type MergeParams, type RuleParam } from '../protocol/settings';
 
-export const RULE_PARAMS: readonly RuleParam[] = ['lambda', 'density', 't', 'alpha'];
+export { paramsForTensor } from './param-rules';
+
+/** The parameters that may vary per tensor, from the methods' declarations. */
+export const RULE_PARAMS: readonly RuleParam[] = ruleParamKeys();
 
 /** Parses the recipe editor's rules JSON ({"density": [0.2, 0.8], ...}); throws ParamRuleError naming the problem. */
 export function parseRules(text: string): MergeParams['rules'] {
@@ -25,64 +31,36 @@ export function parseRules(text: string): MergeParams['rules'] {
   return rules;
 }
 
-/** The scalar parameters for one tensor, its rules applied. */
-export function paramsForTensor(params: MergeParams, name: string, depth: number): MergeParams {
-  if (!params.rules) return params;
-  const out = { ...params };
-  for (const key of RULE_PARAMS) {
-    const rule = params.rules[key];
-    if (rule !== undefined) out[key] = resolveParam(rule, name, depth);
-  }
-  return out;
-}
-
-/** Methods that take per-model weights (mergekit's `weight`). */
-export const WEIGHTED_METHODS: ReadonlySet<MergeMethod> = new Set(['average', 'task_arithmetic', 'ties', 'dare_linear', 'dare_ties']);
-
-export interface MethodInfo {
-  label: string;
-  /** Needs a checkpoint marked as the base (pre-trained) model. */
-  needsBase: boolean;
-  /** Exact number of fine-tuned models, when fixed. */
-  models?: number;
-  /** Needs dev data (activations) besides the weights. */
-  needsData: boolean;
-}
-
-export const METHOD_INFO: Record<MergeMethod, MethodInfo> = {
-  average: { label: 'simple average', needsBase: false, needsData: false },
-  task_arithmetic: { label: 'task arithmetic', needsBase: true, needsData: false },
-  ties: { label: 'TIES', needsBase: true, needsData: false },
-  dare_linear: { label: 'DARE (linear)', needsBase: true, needsData: false },
-  dare_ties: { label: 'DARE (TIES)', needsBase: true, needsData: false },
-  slerp: { label: 'SLERP', needsBase: false, models: 2, needsData: false },
-  model_stock: { label: 'model stock', needsBase: true, needsData: false },
-  regmean: { label: 'RegMean', needsBase: false, needsData: true },
-  // Exact empirical Fisher exists only for the classifier head (see eval/fisher.ts): named so.
-  fisher: { label: 'Fisher (head only; other tensors averaged)', needsBase: false, needsData: true },
-};
-
 /** Why a method cannot run on this population, or null. */
 export function methodProblem(params: MergeParams, modelCount: number, hasBase: boolean): string | null {
-  const info = METHOD_INFO[params.method];
-  if (!info) return `Unknown merge method "${String(params.method)}".`;
+  const method = findMethod(params.method);
+  if (!method) return `Unknown merge method "${String(params.method)}".`;
   try {
     // Rules may come from a recipe file: check them as untrusted input.
     if (params.rules) parseRules(JSON.stringify(params.rules));
   } catch (err) {
     return (err as Error).message;
   }
-  if (info.needsBase && !hasBase) return `${info.label} needs a base (pre-trained) checkpoint: mark one as the base.`;
+  const { label, needs } = method;
+  if (needs.base && !hasBase) return `${label} needs a base (pre-trained) checkpoint: mark one as the base.`;
   if (params.weights !== undefined) {
-    if (!WEIGHTED_METHODS.has(params.method)) return `${info.label} takes no per-model weights.`;
+    if (!method.weighted) return `${label} takes no per-model weights.`;
     if (params.weights.length !== modelCount) return `${params.weights.length} weights for ${modelCount} models (besides the base).`;
     if (!params.weights.every(Number.isFinite)) return 'Per-model weights must be finite numbers.';
   }
-  if (info.models !== undefined && modelCount !== info.models) return `${info.label} merges exactly ${info.models} models; ${modelCount} are loaded (besides the base).`;
-  if (params.method === 'model_stock' && modelCount < 2) return 'model stock needs at least two fine-tuned models.';
+  if (needs.models !== undefined && modelCount !== needs.models) return `${label} merges exactly ${needs.models} models; ${modelCount} are loaded (besides the base).`;
+  if (needs.minModels !== undefined && modelCount < needs.minModels) return `${label} needs at least ${needs.minModels} fine-tuned models.`;
+  for (const p of method.params) {
+    const v = paramValue(params, p);
+    const whole = p.type !== 'number';
+    if (!Number.isFinite(v) || v < p.min || v > p.max || (whole && !Number.isInteger(v))) {
+      return `${label}: ${p.short ?? p.label} must be ${whole ? 'a whole number' : 'a number'} in [${p.min}, ${p.max}], got ${v}.`;
+    }
+  }
   return null;
 }
 
+/** The results' name of a merge: the method's label and the values of the parameters it reads. */
 export function describeMerge(params: MergeParams): string {
   const ruled = Object.keys(params.rules ?? {});
   const weighted = params.weights ? ` weighted ${params.weights.join(':')}` : '';
@@ -90,20 +68,8 @@ export function describeMerge(params: MergeParams): string {
 }
 
 function describeScalars(params: MergeParams): string {
-  const info = METHOD_INFO[params.method];
-  switch (params.method) {
-    case 'task_arithmetic':
-      return `${info.label} (λ ${params.lambda})`;
-    case 'ties':
-      return `${info.label} (density ${params.density}, λ ${params.lambda})`;
-    case 'dare_linear':
-    case 'dare_ties':
-      return `${info.label} (density ${params.density}, λ ${params.lambda}, seed ${params.seed})`;
-    case 'slerp':
-      return `${info.label} (t ${params.t})`;
-    case 'regmean':
-      return `${info.label} (α ${params.alpha})`;
-    default:
-      return info.label;
-  }
+  const method = findMethod(params.method);
+  if (!method) return String(params.method);
+  const values = method.params.map((p) => `${p.short ?? p.label} ${paramValue(params, p)}`);
+  return values.length > 0 ? `${method.label} (${values.join(', ')})` : method.label;
 }

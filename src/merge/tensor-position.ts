@@ -8,7 +8,7 @@
  *   first reader's output gives the block even when the tensor was renamed.
  * Pure logic.
  */
-import type { OnnxModel } from '../formats/onnx';
+import type { OnnxModel } from '../formats/onnx-read';
 
 function firstReaders(model: OnnxModel, names: readonly string[]): Map<string, number> {
   const wanted = new Set(names);

@@ -120,7 +120,7 @@ describe('GpuPopulation vs CpuPopulation', () => {
     const { operators, ridge } = regmeanOperators(grams.map((g) => g.get('w')!), inDim, 0.7);
     expect(ridge).toBe(0);
     const cpuReg = new CpuPopulation(layout, models, new CpuMerger(layout, regParams, null, { layers, grams }));
-    const gpuReg = new GpuPopulation(gpu.device, layout, models, regParams, null, { regmean: { layers, operators: new Map([['w', operators]]) } });
+    const gpuReg = new GpuPopulation(gpu.device, layout, models, regParams, null, { layers, operators: new Map([['w', operators]]) });
     await cpuReg.merge(null);
     await gpuReg.merge(null);
     expect(closeTo(await gpuReg.read('merged'), await cpuReg.read('merged'), 1e-4)).toBe(0);
@@ -128,9 +128,9 @@ describe('GpuPopulation vs CpuPopulation', () => {
 
     const fisher = models.map(() => new Map([['b', Float64Array.from(seededFloats(rng, 257), Math.abs)]]));
     const fisherParams: MergeParams = { ...DEFAULT_MERGE, method: 'fisher' };
-    const cpuF = new CpuPopulation(layout, models, new CpuMerger(layout, fisherParams, null, null, { fishers: fisher }));
+    const cpuF = new CpuPopulation(layout, models, new CpuMerger(layout, fisherParams, null, { fishers: fisher }));
     const f32 = new Map([['b', fisher.map((f) => Float32Array.from(f.get('b')!))]]);
-    const gpuF = new GpuPopulation(gpu.device, layout, models, fisherParams, null, { fishers: f32 });
+    const gpuF = new GpuPopulation(gpu.device, layout, models, fisherParams, null, f32);
     await cpuF.merge(null);
     await gpuF.merge(null);
     expect(closeTo(await gpuF.read('merged'), await cpuF.read('merged'))).toBe(0);

@@ -7,41 +7,18 @@
  */
 import { encodeDeTrial, type DeRoles } from '../kernels/de-step';
 import { kinshipMomentsGpu, type KinshipMoments } from '../kernels/kinship';
-import { createMergeScratch, encodeDare, encodeLinear, encodeTaskArithmetic, encodeTies, type MergeScratch } from '../kernels/task-vector';
-import { slerpGpu } from '../kernels/slerp';
-import { createFisherScratch, encodeFisherMerge, type FisherScratch } from '../kernels/fisher-merge';
-import { encodeLinearOperator } from '../kernels/linear-operator';
-import type { LinearLayer } from '../formats/onnx-outputs';
-import { modelStockGpu } from '../kernels/model-stock';
+import { encodeLinear } from '../kernels/task-vector';
 import { createWeightBuffer, readFloats, uploadFloats } from '../gpu/buffers';
 import type { ParameterLayout } from '../merge/layout';
+import type { GpuMerger, GpuTensorJob } from '../merge/method';
 import { paramsForTensor } from '../merge/params';
+import { MERGE_METHODS, methodFor } from '../merge/registry';
 import { type MergeMethod, type MergeParams } from '../protocol/settings';
 import { kinshipPairsOf, occupySlot, type KinshipReference, type MutationParams, type PopulationStore, type WeightHandle } from './population';
 import { type WeightSetId } from '../protocol/results';
 
-/** Mergers with GPU kernels wired here; the engine runs the others on the CPU population. */
-export const GPU_MERGE_METHODS: ReadonlySet<MergeMethod> = new Set([
-  'average',
-  'task_arithmetic',
-  'ties',
-  'dare_linear',
-  'dare_ties',
-  'slerp',
-  'model_stock',
-  'regmean',
-  'fisher',
-]);
-
-/**
- * Data-aware inputs, fixed for a run (computed from the original checkpoints):
- * RegMean's per-layer operators A_i = (ΣG̃)⁻¹G̃_i (merged = Σ A_i·W_i) and Fisher's
- * per-element weights, both per population slot. Tensors without an entry are averaged.
- */
-export interface GpuMergeInputs {
-  regmean?: { layers: Map<string, LinearLayer>; operators: Map<string, Float32Array[]> };
-  fishers?: Map<string, Float32Array[]>;
-}
+/** Methods whose registry entry has a GPU merger; the engine runs the others on the CPU population. */
+export const GPU_MERGE_METHODS: ReadonlySet<MergeMethod> = new Set(MERGE_METHODS.filter((m) => m.gpu).map((m) => m.id));
 
 type BufferSet = GPUBuffer[];
 
@@ -54,11 +31,7 @@ export class GpuPopulation implements PopulationStore {
   /** Kinship reference when there is no base: the checkpoints' mean as loaded, computed on the GPU. */
   private readonly initialMean: BufferSet | null;
   private readonly allocateSet: (label: string) => BufferSet;
-  private readonly scratch: MergeScratch | null;
-  private readonly fisherScratch: (FisherScratch & { destroy(): void }) | null;
-  private readonly operators = new Map<string, GPUBuffer[]>();
-  private readonly fishers = new Map<string, GPUBuffer[]>();
-  private readonly layers: Map<string, LinearLayer>;
+  private readonly merger: GpuMerger;
 
   constructor(
     private readonly device: GPUDevice,
@@ -66,9 +39,11 @@ export class GpuPopulation implements PopulationStore {
     initial: readonly Float32Array[],
     private readonly mergeParams: MergeParams,
     base: Float32Array | null,
-    inputs: GpuMergeInputs = {},
+    /** What the method's gpuInputs returned (null for methods without one). */
+    inputs: unknown = null,
   ) {
-    if (!GPU_MERGE_METHODS.has(mergeParams.method)) throw new Error(`${mergeParams.method} has no WebGPU merger yet.`);
+    const method = methodFor(mergeParams.method);
+    if (!method.gpu) throw new Error(`${method.label} has no WebGPU merger yet.`);
     const allocate = (label: string) => layout.slots.map((s) => createWeightBuffer(device, s.size, `${label}:${s.name}`));
     const upload = (label: string, flat: Float32Array) => {
       const set = allocate(label);
@@ -87,19 +62,8 @@ export class GpuPopulation implements PopulationStore {
       layout.slots.forEach((s, t) => encodeLinear(device, encoder, sets.map((set) => set[t]), this.initialMean![t], s.size));
       device.queue.submit([encoder.finish()]);
     }
-    const consensus = mergeParams.method === 'ties' || mergeParams.method === 'dare_ties';
     const largest = Math.max(...layout.slots.map((s) => s.size));
-    this.scratch = consensus ? createMergeScratch(device, largest, initial.length) : null;
-    this.fisherScratch = inputs.fishers ? createFisherScratch(device, largest) : null;
-    const uploadAll = (name: string, arrays: Float32Array[]) =>
-      arrays.map((a, i) => {
-        const buf = createWeightBuffer(device, a.length, `${name}[${i}]`);
-        uploadFloats(device, buf, a);
-        return buf;
-      });
-    this.layers = inputs.regmean?.layers ?? new Map();
-    for (const [name, ops] of inputs.regmean?.operators ?? []) this.operators.set(name, uploadAll(`regmean A:${name}`, ops));
-    for (const [name, f] of inputs.fishers ?? []) this.fishers.set(name, uploadAll(`fisher:${name}`, f));
+    this.merger = method.gpu({ device, layout, modelCount: initial.length, largest, inputs, params: mergeParams });
   }
 
   get size(): number {
@@ -138,60 +102,19 @@ export class GpuPopulation implements PopulationStore {
   }
 
   private async mergeSets(sources: BufferSet[], target: BufferSet): Promise<void> {
-    const p = this.mergeParams;
-    const at = (t: number) => paramsForTensor(p, this.layout.slots[t].name, this.layout.slots[t].depth);
-    // SLERP and model stock need each tensor's dot products first: their own batched passes.
-    if (p.method === 'slerp') {
-      await slerpGpu(this.device, this.layout.slots.map((s, t) => ({ a: sources[0][t], b: sources[1][t], out: target[t], elementCount: s.size, params: { t: at(t).t } })));
-      return;
-    }
-    if (p.method === 'model_stock') {
-      await modelStockGpu(this.device, this.layout.slots.map((s, t) => ({ base: this.base![t], models: sources.map((set) => set[t]), out: target[t], elementCount: s.size })));
-      return;
-    }
-    const encoder = this.device.createCommandEncoder({ label: `merge ${p.method}` });
-    this.layout.slots.forEach((s, t) => {
-      const p = at(t);
-      const models = sources.map((set) => set[t]);
-      const out = target[t];
-      const base = this.base?.[t] as GPUBuffer;
-      switch (p.method) {
-        case 'slerp':
-        case 'model_stock':
-          throw new Error(`${p.method} is not an encoder-only merger.`);
-        case 'regmean': {
-          const operators = this.operators.get(s.name);
-          if (!operators) return encodeLinear(this.device, encoder, models, out, s.size);
-          if (operators.length !== models.length) throw new Error('RegMean merges the loaded checkpoints only (its Gram matrices belong to them).');
-          const layer = this.layers.get(s.name)!;
-          return encodeLinearOperator(this.device, encoder, operators, models, layer.layout, layer.inDim, layer.outDim, out);
-        }
-        case 'fisher': {
-          const fishers = this.fishers.get(s.name);
-          if (!fishers) return encodeLinear(this.device, encoder, models, out, s.size);
-          if (fishers.length !== models.length) throw new Error('Fisher merges the loaded checkpoints only (its Fisher weights belong to them).');
-          return encodeFisherMerge(this.device, encoder, models, fishers, out, s.size, this.fisherScratch!);
-        }
-        case 'average':
-          return encodeLinear(this.device, encoder, models, out, s.size, { weights: p.weights });
-        case 'task_arithmetic':
-          return encodeTaskArithmetic(this.device, encoder, models, base, out, s.size, { lambda: p.lambda, weights: p.weights });
-        case 'ties':
-          return encodeTies(this.device, encoder, models, base, out, s.size, { density: p.density, lambda: p.lambda, weights: p.weights }, this.scratch!);
-        case 'dare_linear':
-        case 'dare_ties':
-          return encodeDare(
-            this.device,
-            encoder,
-            models,
-            base,
-            out,
-            s.size,
-            { density: p.density, lambda: p.lambda, seed: p.seed, weights: p.weights, offset: s.offset, consensus: p.method === 'dare_ties' ? 'ties' : 'none' },
-            this.scratch,
-          );
-      }
-    });
+    const jobs: GpuTensorJob[] = this.layout.slots.map((s, t) => ({
+      name: s.name,
+      offset: s.offset,
+      size: s.size,
+      params: paramsForTensor(this.mergeParams, s.name, s.depth),
+      models: sources.map((set) => set[t]),
+      base: this.base?.[t] ?? null,
+      out: target[t],
+    }));
+    const merger = this.merger;
+    if (merger.kind === 'batched') return merger.mergeAll(jobs);
+    const encoder = this.device.createCommandEncoder({ label: `merge ${this.mergeParams.method}` });
+    for (const job of jobs) merger.encode(encoder, job);
     this.device.queue.submit([encoder.finish()]);
   }
 
@@ -249,8 +172,6 @@ export class GpuPopulation implements PopulationStore {
   dispose(): void {
     const sets = [...this.individuals, this.candidate, this.merged, this.base, this.initialMean];
     for (const set of sets) for (const buf of set ?? []) buf.destroy();
-    this.scratch?.destroy();
-    this.fisherScratch?.destroy();
-    for (const bufs of [...this.operators.values(), ...this.fishers.values()]) for (const b of bufs) b.destroy();
+    this.merger.destroy();
   }
 }

@@ -1,15 +1,35 @@
 /**
- * A population for a merger that needs no data (every merger but RegMean and Fisher, and
- * kinship): on the GPU when a device is given and the merger has kernels there, else on the
- * CPU. The engine's runs build theirs in engine.ts (data-aware inputs, memory checks).
+ * The one place a population and its merger are chosen, for the engine's runs and merges
+ * and for the CLI alike: on the GPU when a device is given and the method's GPU merger
+ * takes this run (its gpuInputs may refuse, e.g. RegMean after a ridge), else on the CPU
+ * with the method's CPU twin. Out-of-memory failures are reported with the numbers.
  */
 import { CpuMerger } from '../merge/cpu-merger';
+import { gpuPlan } from '../merge/registry';
 import { CpuPopulation } from './cpu-population';
-import { GpuPopulation, GPU_MERGE_METHODS } from './gpu-population';
+import { GpuPopulation } from './gpu-population';
 import type { ParameterLayout } from '../merge/layout';
 import { DEFAULT_MERGE, type MergeParams } from '../protocol/settings';
-import type { PopulationStore } from './population';
+import { allocatePopulation, type PopulationStore } from './population';
 
+export interface PopulationParams {
+  device: GPUDevice | null;
+  layout: ParameterLayout;
+  flats: readonly Float32Array[];
+  base: Float32Array | null;
+  params: MergeParams;
+  /** The method's prepared inputs (merge/registry.ts prepareInputs); null for weight-only methods. */
+  inputs?: unknown;
+}
+
+export function mergePopulation({ device, layout, flats, base, params, inputs = null }: PopulationParams): PopulationStore {
+  const onGpu = device ? gpuPlan(params, inputs, layout) : null;
+  return onGpu
+    ? allocatePopulation('GPU', layout.totalSize, flats.length, () => new GpuPopulation(device!, layout, flats, params, base, onGpu.inputs))
+    : allocatePopulation('WASM path', layout.totalSize, flats.length, () => new CpuPopulation(layout, flats, new CpuMerger(layout, params, base, inputs), base));
+}
+
+/** A population for a merger that needs no data (every merger but RegMean and Fisher, and kinship). */
 export function weightOnlyPopulation(
   device: GPUDevice | null,
   layout: ParameterLayout,
@@ -17,6 +37,5 @@ export function weightOnlyPopulation(
   base: Float32Array | null,
   params: MergeParams = DEFAULT_MERGE,
 ): PopulationStore {
-  if (device && GPU_MERGE_METHODS.has(params.method)) return new GpuPopulation(device, layout, flats, params, base);
-  return new CpuPopulation(layout, flats, new CpuMerger(layout, params, base), base);
+  return mergePopulation({ device, layout, flats, base, params });
 }

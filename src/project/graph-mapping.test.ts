@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readOnnx } from '../formats/onnx';
+import { readOnnx } from '../formats/onnx-read';
 import { SAMPLES, sampleBytes, shardedCheckpointFiles } from '../testing/samples';
 import { randomFloats } from '../testing/seeded';
 import { floatInitializers } from '../merge/layout';

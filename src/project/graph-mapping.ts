@@ -10,8 +10,8 @@
  * weights agrees to 2⁻⁸ relative). The mapping found there holds for every checkpoint
  * of the architecture, since they share names. Pure module.
  */
-import type { OnnxModel } from '../formats/onnx';
-import type { SafetensorsDtype } from '../formats/safetensors';
+import type { OnnxModel } from '../formats/onnx-read';
+import type { SafetensorsDtype } from '../formats/safetensors-format';
 import { floatInitializers, type FloatTensor } from '../merge/layout';
 import { type MappedTensor } from '../protocol/project';
 

@@ -7,7 +7,9 @@
  */
 import { FileError } from '../formats/errors';
 import { baseName, folderOf } from '../formats/paths';
-import { FLOAT_DTYPES, readSafetensors, tensorToFloat32, type SafetensorsDtype } from '../formats/safetensors';
+import { FLOAT_DTYPES, type SafetensorsDtype } from '../formats/safetensors-format';
+import { readSafetensors } from '../formats/safetensors-read';
+import { tensorToFloat32 } from '../formats/safetensors-float';
 import type { SourceCheckpoint } from './graph-mapping';
 import type { InputFile } from './input-files';
 

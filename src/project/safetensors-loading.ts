@@ -4,7 +4,8 @@
  * graph's initializers. The graph is the one ONNX file loaded with them; its own weights
  * only serve to find renamed tensors by value, so it leaves the population. Pure module.
  */
-import { readOnnx, replaceInitializerData, type OnnxModel } from '../formats/onnx';
+import { readOnnx, type OnnxModel } from '../formats/onnx-read';
+import { replaceInitializerData } from '../formats/onnx-rewrite';
 import { graphValues, mapToGraph, type GraphMapping, type SourceCheckpoint } from './graph-mapping';
 import { onnxFloatTensors } from '../merge/layout';
 import { fileSize, groupSafetensors, readSafetensorsCheckpoint } from './safetensors-checkpoints';

@@ -6,8 +6,11 @@
  * Pure module: bytes in, tensors out; errors name the file.
  */
 import { FileError } from '../formats/errors';
-import { describeArchitectureDifference, readOnnx, type OnnxModel } from '../formats/onnx';
-import { FLOAT_DTYPES, readSafetensors, tensorToFloat32 } from '../formats/safetensors';
+import { describeArchitectureDifference } from '../formats/onnx-compare';
+import { readOnnx, type OnnxModel } from '../formats/onnx-read';
+import { FLOAT_DTYPES } from '../formats/safetensors-format';
+import { readSafetensors } from '../formats/safetensors-read';
+import { tensorToFloat32 } from '../formats/safetensors-float';
 import { detectFormat } from '../formats/registry';
 import { onnxFloatTensors, onnxPositions, type FloatTensor, type TensorPosition } from '../merge/layout';
 import { layerOf } from '../merge/tensor-position';

@@ -77,7 +77,7 @@ describe.skipIf(!hasSamples)('CSV dev sets', () => {
     expect(() => ws.setDatasetColumns('dev.csv', { text: 1, label: 1 })).toThrow('dev.csv: column "message" cannot be both the text and the label');
     expect(() => ws.setDatasetColumns('dev.jsonl', { text: 1, label: 2 })).toThrow('No dev or held-out file named dev.jsonl is loaded.');
     expect(ws.snapshot().dataset).toEqual(before);
-    expect(ws.splits().summary.devClassBalance).toEqual(before.devClassBalance);
+    expect(ws.splits().summary.devBalance).toEqual(before.devBalance);
   });
 
   it('a CSV whose columns cannot be guessed is refused naming its columns, and the loaded dev set stays', () => {
@@ -96,7 +96,7 @@ describe.skipIf(!hasSamples)('CSV dev sets', () => {
     expect(report.dataset!.devFile).toBe('small.tsv');
     // The sample's heldout.jsonl stays the held-out set, so all rows are dev rows.
     expect(report.dataset!.devSize).toBe(2);
-    expect(report.dataset!.devClassBalance).toEqual([1, 1]);
+    expect(report.dataset!.devBalance).toEqual([1, 1]);
     expect(report.dataset!.tables!.dev!.choice).toEqual({ text: 1, label: 0 });
   });
 });

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readOnnx } from '../formats/onnx';
+import { readOnnx } from '../formats/onnx-read';
 import { hasSamples, sampleBytes, sampleFiles } from '../testing/samples';
 import { onnxFloatTensors } from '../merge/layout';
 import { CheckpointError, readTensorCheckpoint } from './tensor-sets';

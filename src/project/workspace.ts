@@ -4,10 +4,10 @@
  * and leaves everything already loaded untouched.
  */
 import { detectFormat } from '../formats/registry';
-import { readOnnx, describeArchitectureDifference, type OnnxModel } from '../formats/onnx';
-import { parseJsonl, encodeDataset, classBalance, subsetDataset, type DevRow, type EncodedDataset } from '../eval/dataset';
+import { readOnnx, type OnnxModel } from '../formats/onnx-read';
+import { describeArchitectureDifference } from '../formats/onnx-compare';
+import { parseJsonl, type DevRow, type EncodedDataset } from '../eval/dataset';
 import { loadTokenizer, type TextTokenizer } from '../eval/tokenize';
-import { datasetStrata, splitDevHeldout } from '../eval/split';
 import type { ColumnChoice } from '../protocol/project';
 import type { CsvTable } from '../eval/csv';
 import { readTableFile, tablePreviews, withColumns, withColumnsNamed } from './dev-table';
@@ -18,13 +18,11 @@ import type { SourceCheckpoint } from './graph-mapping';
 import { loadSafetensors, summarizeGraph, type ProjectGraph } from './safetensors-loading';
 import { populationBytes } from '../population/population';
 import { memoryPlan, type MemoryLimits } from '../population/memory-plan';
-import type { CheckpointSummary, DatasetSummary, FileProblem, LoadReport, StudioSnapshot } from '../protocol/project';
+import type { CheckpointSummary, FileProblem, LoadReport, StudioSnapshot } from '../protocol/project';
 import type { InputFile } from './input-files';
+import { buildSplits, encodeRowsForModel, modelTask, type EncodedSplits, type ModelTask } from './dataset-splits';
 
 export const MAX_CHECKPOINTS = 8;
-/** Fraction of the dev file held out when no separate held-out file is given. */
-export const HELDOUT_FRACTION = 0.25;
-const SPLIT_SEED = 20240612;
 
 export interface Checkpoint {
   name: string;
@@ -48,12 +46,6 @@ interface RowsFile {
   choice?: ColumnChoice;
 }
 
-export interface EncodedSplits {
-  dev: EncodedDataset;
-  heldout: EncodedDataset;
-  summary: DatasetSummary;
-}
-
 const HELDOUT_NAME = /held[-_ ]?out|test/i;
 const decoder = new TextDecoder();
 
@@ -64,27 +56,6 @@ function errorMessage(err: unknown): string {
 /** Prefix the file name unless the parser already did. */
 function named(fileName: string, message: string): FileProblem {
   return { fileName, message: message.startsWith(fileName) ? message : `${fileName}: ${message}` };
-}
-
-export interface ModelShape {
-  sequenceLength: number;
-  numClasses: number;
-}
-
-/** Sequence length and class count of a classifier graph, from its static shapes. */
-export function modelShape(model: OnnxModel, fileName: string): ModelShape {
-  const ids = model.inputs.find((i) => i.name === 'input_ids') ?? model.inputs[0];
-  if (!ids) throw new Error(`${fileName}: the graph has no inputs.`);
-  const seq = ids.dims[1];
-  const out = model.outputs[0]?.dims ?? [];
-  const classes = out[out.length - 1];
-  if (typeof classes !== 'number') throw new Error(`${fileName}: output ${model.outputs[0]?.name ?? '(none)'} has no static class dimension.`);
-  return { sequenceLength: typeof seq === 'number' ? seq : 128, numClasses: classes };
-}
-
-/** Encodes dev rows (parsed JSONL) for a graph: its sequence length and classes, the tokenizer when rows are text. */
-export function encodeRowsForModel(rows: DevRow[], fileName: string, shape: ModelShape, tokenizer: TextTokenizer | undefined, labels?: string[]): EncodedDataset {
-  return encodeDataset(rows, { fileName, tokenizer, sequenceLength: shape.sequenceLength, padId: tokenizer?.padId ?? 0, labels, numClasses: shape.numClasses });
 }
 
 export class Workspace {
@@ -103,13 +74,13 @@ export class Workspace {
   private pendingBase: string | null = null;
   /** Encoded splits for the current files; null until a dev set and a checkpoint are both loaded. */
   private encoded: EncodedSplits | null = null;
-  private readonly encodedRows = new WeakMap<RowsFile, { tokenizer: TextTokenizer | undefined; labels: string[] | undefined; shape: ModelShape; dataset: EncodedDataset }>();
+  private readonly encodedRows = new WeakMap<RowsFile, { tokenizer: TextTokenizer | undefined; labels: string[] | undefined; model: ModelTask; dataset: EncodedDataset }>();
 
   addFiles(files: readonly InputFile[]): LoadReport {
     const problems: FileProblem[] = [];
     const accepted: string[] = [];
-    // Data files are checked together (rows against the tokenizer, labels and the model's
-    // class count), so keep what was loaded to restore it if the new combination fails.
+    // Data files are checked together (rows against the tokenizer, labels and what the model's
+    // task reads off the graph), so keep what was loaded to restore it if the new combination fails.
     const previousData = { tokenizer: this.tokenizer, devFile: this.devFile, heldoutFile: this.heldoutFile, labels: this.labels };
     // Tokenizer and label files first: dev rows are validated against them.
     const order = { tokenizer: 0, json: 1, 'onnx-data': 2, onnx: 2, jsonl: 3, csv: 3, safetensors: 4, 'safetensors-index': 4, unknown: 5 } as const;
@@ -266,7 +237,7 @@ export class Workspace {
 
   /**
    * Reads a CSV/TSV dev or held-out file through other columns and re-encodes. A choice that
-   * does not fit (a missing column, labels outside the model's classes) throws naming the file
+   * does not fit (a missing column, labels the model's task refuses) throws naming the file
    * and leaves the previous choice in place.
    */
   setDatasetColumns(fileName: string, choice: ColumnChoice): void {
@@ -316,64 +287,41 @@ export class Workspace {
     return this.encoded;
   }
 
-  /** Sequence length and class count come from the graph's static shapes. */
-  modelShape(): ModelShape {
-    return modelShape(this.checkpoints[0].model, this.checkpoints[0].name);
+  /** The first checkpoint's task (detected from its graph) and the shape it reads off the graph. */
+  modelTask(): ModelTask {
+    return modelTask(this.checkpoints[0].model, this.checkpoints[0].name);
   }
 
   /**
-   * Encoded rows of a file, reused while the tokenizer, the labels and the model's shape
-   * stay the same: dropping a checkpoint or another file does not re-tokenize the dev set.
+   * Encoded rows of a file, reused while the tokenizer, the labels and the model's task and
+   * shape stay the same: dropping a checkpoint or another file does not re-tokenize the dev set.
    */
-  private encodeCached(file: RowsFile, shape: ModelShape): EncodedDataset {
+  private encodeCached(file: RowsFile, model: ModelTask): EncodedDataset {
     const tokenizer = this.tokenizer?.tokenizer;
     const labels = this.labels ?? undefined;
     const hit = this.encodedRows.get(file);
-    if (hit && hit.tokenizer === tokenizer && hit.labels === labels && hit.shape.sequenceLength === shape.sequenceLength && hit.shape.numClasses === shape.numClasses) return hit.dataset;
+    const same = hit && hit.model.task === model.task && hit.model.shape.sequenceLength === model.shape.sequenceLength && hit.model.shape.labelCount === model.shape.labelCount;
+    if (hit && same && hit.tokenizer === tokenizer && hit.labels === labels) return hit.dataset;
     let dataset: EncodedDataset;
     try {
-      dataset = encodeRowsForModel(file.rows, file.fileName, shape, tokenizer, labels);
+      dataset = encodeRowsForModel(file.rows, file.fileName, model, tokenizer, labels);
     } catch (err) {
       throw withColumnsNamed(err, file);
     }
-    this.encodedRows.set(file, { tokenizer, labels, shape, dataset });
+    this.encodedRows.set(file, { tokenizer, labels, model, dataset });
     return dataset;
   }
 
   /** Encodes dev and held-out rows for the loaded architecture; throws a DatasetError naming the file. */
   private encode(): EncodedSplits {
     if (!this.devFile) throw new Error('no dev set loaded');
-    const shape = this.modelShape();
-    const { sequenceLength, numClasses } = shape;
-    const encode = (file: RowsFile) => this.encodeCached(file, shape);
-    const dev = encode(this.devFile);
-    let devPart: EncodedDataset;
-    let heldout: EncodedDataset;
-    if (this.heldoutFile) {
-      devPart = dev;
-      heldout = encode(this.heldoutFile);
-    } else {
-      const split = splitDevHeldout(dev.size, HELDOUT_FRACTION, SPLIT_SEED, datasetStrata(dev));
-      devPart = subsetDataset(dev, split.dev);
-      heldout = subsetDataset(dev, split.heldout);
-    }
-    const labels = this.labels ?? Array.from({ length: numClasses }, (_, i) => String(i));
-    const summary: DatasetSummary = {
-      devFile: this.devFile.fileName,
-      heldoutFile: this.heldoutFile?.fileName ?? null,
-      devSize: devPart.size,
-      heldoutSize: heldout.size,
-      sequenceLength,
-      numClasses,
-      labels,
-      devClassBalance: classBalance(devPart),
-      heldoutClassBalance: classBalance(heldout),
-      domains: devPart.domainNames,
-      heldoutSource: this.heldoutFile ? 'file' : 'split',
-    };
+    const model = this.modelTask();
+    const dev = this.encodeCached(this.devFile, model);
+    const heldout = this.heldoutFile ? this.encodeCached(this.heldoutFile, model) : null;
+    const splits = buildSplits({ devFile: this.devFile.fileName, heldoutFile: this.heldoutFile?.fileName ?? null, dev, heldout, labels: this.labels }, model);
     const tables = tablePreviews({ dev: this.devFile, heldout: this.heldoutFile });
-    if (tables) summary.tables = tables;
-    return { dev: devPart, heldout, summary };
+    if (tables) splits.summary.tables = tables;
+    return splits;
   }
 
   snapshot(): StudioSnapshot {

@@ -23,8 +23,9 @@ export interface OffspringReport {
   perGeneration: number;
   /** The individual it would replace (its target); null for Top-k's merges. */
   individual: number | null;
-  accuracy: number;
-  /** The dev accuracy it had to beat: the merged population's ('merged' mode) or its target's; null for Top-k. */
-  previousAccuracy: number | null;
+  /** Its primary metric (the task's first fitness metric) on the selection rows. */
+  score: number;
+  /** The primary metric it had to beat: the merged population's ('merged' mode) or its target's; null for Top-k. */
+  previousScore: number | null;
   accepted: boolean;
 }

@@ -37,11 +37,14 @@ export interface DatasetSummary {
   heldoutFile: string | null;
   devSize: number;
   heldoutSize: number;
+  /** The task the checkpoints were detected as (eval/tasks/registry): it names the metrics. */
+  task: string;
   sequenceLength: number;
-  numClasses: number;
+  /** Names of the model's labels (index = label), empty for a task without labels. */
   labels: string[];
-  devClassBalance: number[];
-  heldoutClassBalance: number[];
+  /** Rows per label (the task's strata summary), dev and held-out; empty for a task without labels. */
+  devBalance: number[];
+  heldoutBalance: number[];
   domains: string[];
   /** How held-out rows were obtained: a separate file, or a seeded split of the dev file. */
   heldoutSource: 'file' | 'split';

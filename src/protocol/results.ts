@@ -7,20 +7,37 @@ import { type ComputePath, type SearchStrategy, type EvolverSettings } from './s
 /** Why a search ended. */
 export type StopReason = 'completed' | 'budget' | 'patience' | 'user' | 'converged';
 
-/** Fitness = dev accuracy, ties broken by macro-F1 (accuracy on a few hundred rows is coarse). */
+/**
+ * A selection score: the values of the task's fitness metrics (eval/tasks), primary first, then
+ * its tie-breaks. Only the task knows which way each is better, so compare with its order.
+ */
 export interface Fitness {
-  accuracy: number;
-  macroF1: number;
+  /** The task's id (eval/tasks/registry). */
+  task: string;
+  values: number[];
+}
+
+/** How a task's metric is named and shown: table headers, chart axes, CSV columns. */
+export interface MetricDescriptor {
+  /** Key in Scores.metrics. */
+  key: string;
+  /** Full name, e.g. for a chart title ("Dev <label> per generation"). */
+  label: string;
+  /** Table header, e.g. "<Split> <short>". */
+  short: string;
+  higherIsBetter: boolean;
+  /** 'percent': a fraction shown as %; 'decimal': shown as it is. */
+  format: 'percent' | 'decimal';
 }
 
 export interface GenerationStat {
   /** Evolver: generation; Top-k: round. 0 = the starting population. */
   generation: number;
-  /** Best fitness (accuracy) among what this generation scored: offspring, or the population itself. */
+  /** The task's primary metric (dev): the best of what this generation scored, offspring or the population itself. */
   best: number;
-  /** Mean accuracy of what this generation scored. */
+  /** Mean primary metric of what this generation scored. */
   mean: number;
-  /** Dev accuracy of the population merged by simple average. */
+  /** Primary metric of the population merged (by the run's merger). */
   merged: number;
   accepted: number;
   evaluated: number;
@@ -99,13 +116,15 @@ export interface DomainScore {
   /** Domain name; the pooled entry over all rows is named 'all' and comes first. */
   domain: string;
   size: number;
-  accuracy: number;
-  macroF1: number;
+  /** The task's metrics over this domain's rows, by MetricDescriptor.key. */
+  metrics: Record<string, number>;
 }
 
+/** A model's scores on a split, as its task (Scores.task) measures them. */
 export interface Scores {
-  accuracy: number;
-  macroF1: number;
+  task: string;
+  /** Over all rows: byDomain[0].metrics. */
+  metrics: Record<string, number>;
   size: number;
   /** byDomain[0] is the pooled 'all' entry, then one entry per domain in ds.domainNames order. */
   byDomain: DomainScore[];

@@ -52,13 +52,22 @@ export interface EvolverSettings {
 }
 
 
-export type MergeMethod = 'average' | 'task_arithmetic' | 'ties' | 'dare_linear' | 'dare_ties' | 'slerp' | 'model_stock' | 'regmean' | 'fisher';
+/**
+ * A merge method's id: one of the registry's (src/merge/methods, mergekit's names where it
+ * has one) or one of its aliases ('average' for 'linear'). A plain string here, so adding a
+ * method touches only its own file and the registry list.
+ */
+export type MergeMethod = string;
 
+/**
+ * The merger's settings as one flat object (stored in projects and recipes). Each method
+ * declares which keys it reads (its `params` in src/merge/methods); the others are ignored.
+ */
 export interface MergeParams {
   method: MergeMethod;
-  /** Task-vector scale λ (task arithmetic, TIES, DARE). */
+  /** Task-vector scale λ (task arithmetic, TIES, DARE, breadcrumbs). */
   lambda: number;
-  /** Fraction of each task vector kept (TIES by magnitude, DARE at random). */
+  /** Fraction of each task vector kept (TIES by magnitude, DARE at random, breadcrumbs by band). */
   density: number;
   /** SLERP interpolation factor. */
   t: number;
@@ -66,6 +75,8 @@ export interface MergeParams {
   alpha: number;
   /** DARE drop-mask seed. */
   seed: number;
+  /** Breadcrumbs: fraction of the largest-magnitude task-vector entries dropped (absent in older recipes). */
+  gamma?: number;
   /** Per-model weights (linear, task arithmetic, TIES, DARE), one per fine-tuned model; default all 1. */
   weights?: number[];
   /** Per-tensor overrides (depth lists, name filters): see param-rules.ts. */
@@ -75,7 +86,10 @@ export interface MergeParams {
 /** Parameters that may vary per tensor. */
 export type RuleParam = 'lambda' | 'density' | 't' | 'alpha';
 
-export const DEFAULT_MERGE: MergeParams = { method: 'average', lambda: 1, density: 0.5, t: 0.5, alpha: 0.9, seed: 0 };
+/** The numeric keys of MergeParams a method may declare. */
+export type MergeParamKey = 'lambda' | 'density' | 't' | 'alpha' | 'seed' | 'gamma';
+
+export const DEFAULT_MERGE: MergeParams = { method: 'linear', lambda: 1, density: 0.5, t: 0.5, alpha: 0.9, seed: 0, gamma: 0.01 };
 
 export type DepthValue = number | number[];
 

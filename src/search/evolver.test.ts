@@ -3,6 +3,7 @@
  * hidden target vector), so acceptance rules can be checked exactly.
  */
 import { describe, expect, it } from 'vitest';
+import { fit } from '../testing/fitness';
 import { DEFAULT_SETTINGS } from '../protocol/settings';
 import { CpuPopulation } from '../population/cpu-population';
 import { CpuMerger } from '../merge/cpu-merger';
@@ -32,7 +33,7 @@ function setup(seed: number, n = 4) {
     const flat = await population.read(set);
     let d = 0;
     for (let i = 0; i < flat.length; i++) d += (flat[i] - target[i]) ** 2;
-    return { accuracy: 1 / (1 + d), macroF1: 0 };
+    return fit(1 / (1 + d), 0);
   };
   return { population, fitnessOf };
 }
@@ -53,9 +54,9 @@ describe('runEvolver', () => {
     expect(outcome.evaluations).toBe(4 + 1 + 6 * 4);
     for (let i = 1; i < generations.length; i++) expect(generations[i]).toBeGreaterThanOrEqual(generations[i - 1]);
     expect(outcome.accepted).toBeGreaterThan(0);
-    expect(outcome.resultFitness.accuracy).toBeGreaterThan(outcome.initialMergeFitness.accuracy);
+    expect(outcome.resultFitness.values[0]).toBeGreaterThan(outcome.initialMergeFitness.values[0]);
     // The result set really holds the reported fitness.
-    expect((await fitnessOf(outcome.result)).accuracy).toBe(outcome.resultFitness.accuracy);
+    expect((await fitnessOf(outcome.result)).values[0]).toBe(outcome.resultFitness.values[0]);
   });
 
   it('individual mode: each individual only improves, the result is the best individual', async () => {
@@ -63,9 +64,9 @@ describe('runEvolver', () => {
     const before = await Promise.all([0, 1, 2, 3].map(fitnessOf));
     const outcome = await runEvolver(population, { ...base, mode: 'individual' }, { score: fitnessOf });
     const after = await Promise.all([0, 1, 2, 3].map(fitnessOf));
-    after.forEach((f, i) => expect(f.accuracy).toBeGreaterThanOrEqual(before[i].accuracy));
+    after.forEach((f, i) => expect(f.values[0]).toBeGreaterThanOrEqual(before[i].values[0]));
     expect(typeof outcome.result).toBe('number');
-    expect(outcome.resultFitness.accuracy).toBe(Math.max(...after.map((f) => f.accuracy)));
+    expect(outcome.resultFitness.values[0]).toBe(Math.max(...after.map((f) => f.values[0])));
   });
 
   it('one seed reproduces the whole run; another seed gives another run', async () => {
@@ -90,10 +91,10 @@ describe('runEvolver', () => {
     expect(outcome.offspring).toBe(5);
   });
 
-  it('compares fitness by accuracy, then macro-F1', () => {
-    expect(isBetter({ accuracy: 0.9, macroF1: 0.1 }, { accuracy: 0.8, macroF1: 0.9 })).toBe(true);
-    expect(isBetter({ accuracy: 0.9, macroF1: 0.5 }, { accuracy: 0.9, macroF1: 0.4 })).toBe(true);
-    expect(isBetter({ accuracy: 0.9, macroF1: 0.4 }, { accuracy: 0.9, macroF1: 0.4 })).toBe(false);
+  it('compares fitness in the task order: accuracy, then macro-F1', () => {
+    expect(isBetter(fit(0.9, 0.1), fit(0.8, 0.9))).toBe(true);
+    expect(isBetter(fit(0.9, 0.5), fit(0.9, 0.4))).toBe(true);
+    expect(isBetter(fit(0.9, 0.4), fit(0.9, 0.4))).toBe(false);
   });
 
   it.each(['interpolate', 'rand1', 'best1'] as const)('%s (and its jDE form) improves the best individual and reproduces from its seed', async (mutation) => {
@@ -105,7 +106,7 @@ describe('runEvolver', () => {
       };
       const a = await run();
       const b = await run();
-      expect(a.outcome.resultFitness.accuracy).toBeGreaterThan(Math.max(...a.outcome.initialIndividualFitness.map((f) => f.accuracy)));
+      expect(a.outcome.resultFitness.values[0]).toBeGreaterThan(Math.max(...a.outcome.initialIndividualFitness.map((f) => f.values[0])));
       expect(b.outcome.history).toEqual(a.outcome.history);
       expect(Array.from(b.weights)).toEqual(Array.from(a.weights));
       if (adaptive) {
@@ -153,7 +154,7 @@ describe('runEvolver', () => {
   it('stops after `patience` generations without a better score', async () => {
     const { population } = setup(9);
     // A flat fitness: nothing is ever strictly better.
-    const outcome = await runEvolver(population, { ...base, generations: 20, patience: 2 }, { score: async () => ({ accuracy: 0.5, macroF1: 0.5 }) });
+    const outcome = await runEvolver(population, { ...base, generations: 20, patience: 2 }, { score: async () => (fit(0.5, 0.5)) });
     expect(outcome.stopReason).toBe('patience');
     expect(outcome.history.length).toBe(1 + 2);
     expect(outcome.accepted).toBe(0);

@@ -16,8 +16,8 @@
  *   the merged population.
  * - 'individual': the candidate is scored alone against x_i's own score. The
  *   result is the best individual.
- * Fitness compares accuracy first, then macro-F1 (accuracy on a few hundred rows
- * has coarse steps and ties are common).
+ * Fitness compares the way the dataset's task says (eval/tasks: its primary metric
+ * first, then its tie-breaks); the charts get the primary metric's value.
  *
  * A run ends after its generations, when its evaluation budget would be exceeded, after
  * `patience` generations without a better selection score, or when asked to stop.
@@ -29,6 +29,7 @@ import type { WeightSetId } from '../protocol/results';
 import type { EvolverSettings } from '../protocol/settings';
 import type { Fitness, GenerationStat, StopReason } from '../protocol/results';
 import type { ProgressEvent } from '../protocol/events';
+import { bestFitness, compareFitness, primaryValue } from '../eval/tasks/registry';
 
 /** Host-side random stream id, distinct from the per-offspring kernel streams (1, 2, ...). */
 const HOST_STREAM = 0x9e3779b9;
@@ -37,8 +38,9 @@ const JDE_TAU = 0.1;
 const JDE_F_LOW = 0.1;
 const JDE_F_SPAN = 0.9;
 
+/** Strictly better in the task's fitness order (ties are not better: an equal offspring is rejected). */
 export function isBetter(a: Fitness, b: Fitness): boolean {
-  return a.accuracy > b.accuracy || (a.accuracy === b.accuracy && a.macroF1 > b.macroF1);
+  return compareFitness(a, b) > 0;
 }
 
 /** What a generation adds to its stat besides scores (the engine computes kinship here). */
@@ -144,8 +146,8 @@ export async function runEvolver(population: PopulationStore, settings: EvolverS
     history.push(full);
     hooks.onProgress?.({ type: 'generation', stat: full });
   };
-  const accuracies = individualFitness.map((f) => f.accuracy);
-  await record({ generation: 0, best: Math.max(...accuracies, mergedFitness.accuracy), mean: mean(accuracies), merged: mergedFitness.accuracy, accepted: 0, evaluated: n + 1 });
+  const best = (list: readonly Fitness[]) => primaryValue(bestFitness(list));
+  await record({ generation: 0, best: best([...individualFitness, mergedFitness]), mean: mean(individualFitness.map(primaryValue)), merged: primaryValue(mergedFitness), accepted: 0, evaluated: n + 1 });
 
   // Individual mode scores the merge once per generation for the chart: keep room for it.
   const reserve = merged ? 0 : 1;
@@ -156,7 +158,7 @@ export async function runEvolver(population: PopulationStore, settings: EvolverS
   let sinceImprovement = 0;
   for (let generation = 1; generation <= settings.generations && stopReason === 'completed'; generation++) {
     const order = rng.permutation(n);
-    const scored: number[] = [];
+    const scored: Fitness[] = [];
     let accepted = 0;
     const before = selectionFitness();
     for (let k = 0; k < order.length; k++) {
@@ -199,20 +201,19 @@ export async function runEvolver(population: PopulationStore, settings: EvolverS
         crs[target] = cr;
         accepted++;
       }
-      scored.push(fitness.accuracy);
-      hooks.onProgress?.({ type: 'offspring', generation, index: k + 1, perGeneration: n, individual: target, accuracy: fitness.accuracy, previousAccuracy: previous.accuracy, accepted: better });
+      scored.push(fitness);
+      hooks.onProgress?.({ type: 'offspring', generation, index: k + 1, perGeneration: n, individual: target, score: primaryValue(fitness), previousScore: primaryValue(previous), accepted: better });
     }
     if (scored.length === 0) break;
     acceptedTotal += accepted;
 
     if (merged) {
-      await record({ generation, best: Math.max(...scored, mergedFitness.accuracy), mean: mean(scored), merged: mergedFitness.accuracy, accepted, evaluated: scored.length });
+      await record({ generation, best: best([...scored, mergedFitness]), mean: mean(scored.map(primaryValue)), merged: primaryValue(mergedFitness), accepted, evaluated: scored.length });
     } else {
       // The merged score is shown for comparison only; it never drives selection here.
       await population.merge(null);
       const mergedNow = await score('merged');
-      const fits = individualFitness.map((f) => f.accuracy);
-      await record({ generation, best: Math.max(...fits), mean: mean(fits), merged: mergedNow.accuracy, accepted, evaluated: scored.length + 1 });
+      await record({ generation, best: best(individualFitness), mean: mean(individualFitness.map(primaryValue)), merged: primaryValue(mergedNow), accepted, evaluated: scored.length + 1 });
     }
     sinceImprovement = isBetter(selectionFitness(), before) ? 0 : sinceImprovement + 1;
     if (stopReason === 'completed' && settings.patience > 0 && sinceImprovement >= settings.patience && generation < settings.generations) {

@@ -6,17 +6,29 @@
  * and accept decisions re-run, evaluations do not. A tab closed or a worker lost mid-run
  * so loses at most the evaluation in flight, and the journal is a few bytes per offspring:
  * no weights are stored or read back to keep it.
+ * Entries stored before tasks existed hold {accuracy, macroF1}: they are read as the
+ * sequence-classification fitness they were (readJournalEntry), so those runs still resume.
  * Pure module.
  */
 import type { Fitness } from '../protocol/results';
 import type { WeightSetId } from '../protocol/results';
 import { type JournalEntry } from '../protocol/results';
+import { readStoredFitness } from '../eval/tasks/registry';
 
 export class JournalMismatchError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'JournalMismatchError';
   }
+}
+
+/** A stored entry in the current shape (an older fitness mapped to it), or null when it is not one. */
+export function readJournalEntry(value: unknown): JournalEntry | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const { set, fitness } = value as { set?: unknown; fitness?: unknown };
+  if (typeof set !== 'number' && set !== 'candidate' && set !== 'merged') return null;
+  const read = readStoredFitness(fitness);
+  return read ? { set, fitness: read } : null;
 }
 
 /**
@@ -47,7 +59,9 @@ export class ScoreJournal {
       if (stored.set !== set) {
         throw new JournalMismatchError(`The stored run does not match these settings and files: its score ${index + 1} was of ${String(stored.set)}, this run asks for ${String(set)}.`);
       }
-      return stored.fitness;
+      const fitness = readStoredFitness(stored.fitness);
+      if (!fitness) throw new JournalMismatchError(`The stored run's score ${index + 1} is not a score this version can read.`);
+      return fitness;
     }
     const fitness = await evaluate();
     this.record({ set, fitness }, index);

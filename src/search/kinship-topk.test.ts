@@ -4,6 +4,7 @@
  * checked exactly: which pairs it merges, what it keeps, when it stops.
  */
 import { describe, expect, it } from 'vitest';
+import { fit } from '../testing/fitness';
 import { CpuPopulation } from '../population/cpu-population';
 import { CpuMerger } from '../merge/cpu-merger';
 import { DEFAULT_MERGE, type MergeParams } from '../protocol/settings';
@@ -33,7 +34,7 @@ function setup(seed: number, n: number, merger: MergeParams = DEFAULT_MERGE) {
     const flat = await store.read(set);
     let d = 0;
     for (let i = 0; i < flat.length; i++) d += (flat[i]! - target[i]!) ** 2;
-    return { accuracy: 1 / (1 + d), macroF1: 0 };
+    return fit(1 / (1 + d), 0);
   };
   const offered: { names: string[]; pearson: number[] }[] = [];
   const reports: number[] = [];
@@ -62,12 +63,12 @@ describe('runKinshipTopK', () => {
     const keys = merges.map((l) => [...l.parents!].sort((a, b) => a - b).join('|'));
     expect(new Set(keys).size).toBe(keys.length);
     // The result is the best model made, and its weights really score what the lineage says.
-    const best = outcome.lineage.reduce((b, l) => (l.fitness.accuracy > b.fitness.accuracy ? l : b));
+    const best = outcome.lineage.reduce((b, l) => (l.fitness.values[0] > b.fitness.values[0] ? l : b));
     expect(outcome.resultNode).toBe(best);
-    expect((await score(outcome.result)).accuracy).toBe(outcome.resultFitness.accuracy);
+    expect((await score(outcome.result)).values[0]).toBe(outcome.resultFitness.values[0]);
     expect(outcome.lineage.filter((l) => l.inTopK)).toHaveLength(3);
     // Averaging noisy copies of a target approaches it: merging beats every seed.
-    expect(outcome.resultFitness.accuracy).toBeGreaterThan(Math.max(...outcome.seedFitness.map((f) => f.accuracy)));
+    expect(outcome.resultFitness.values[0]).toBeGreaterThan(Math.max(...outcome.seedFitness.map((f) => f.values[0])));
     expect(['converged', 'completed']).toContain(outcome.stopReason);
     expect(reports[0]).toBe(0);
     expect(outcome.history.map((h) => h.generation)).toEqual(reports);

@@ -26,6 +26,7 @@ import type { EvolverSettings } from '../protocol/settings';
 import type { Fitness, GenerationStat, StopReason } from '../protocol/results';
 import type { ProgressEvent } from '../protocol/events';
 import { type LineageNode } from '../protocol/results';
+import { bestFitness, primaryValue } from '../eval/tasks/registry';
 
 export interface TopKHooks {
   score(set: WeightSetId): Promise<Fitness>;
@@ -80,16 +81,16 @@ export async function runKinshipTopK(store: PopulationStore, seedNames: readonly
   const tried = new Set<string>();
 
   const history: GenerationStat[] = [];
-  const record = async (round: number, merged: number[], entered: number) => {
+  const record = async (round: number, merged: Fitness[], entered: number) => {
     const best = top[0]!.node;
     const pearson = await hooks.kinship(top.map((l) => l.slot), top.map((l) => l.node.name), { round });
     const pairs: number[] = [];
     for (let a = 0; a < top.length; a++) for (let b = a + 1; b < top.length; b++) pairs.push(pearson[a]![b]!.pearson);
     const stat: GenerationStat = {
       generation: round,
-      best: best.fitness.accuracy,
-      mean: mean(top.map((l) => l.node.fitness.accuracy)),
-      merged: merged.length > 0 ? Math.max(...merged) : best.fitness.accuracy,
+      best: primaryValue(best.fitness),
+      mean: mean(top.map((l) => primaryValue(l.node.fitness))),
+      merged: primaryValue(merged.length > 0 ? bestFitness(merged) : best.fitness),
       accepted: entered,
       evaluated: round === 0 ? n : merged.length,
       evaluations,
@@ -130,7 +131,7 @@ export async function runKinshipTopK(store: PopulationStore, seedNames: readonly
       break;
     }
 
-    const scoredThisRound: number[] = [];
+    const scoredThisRound: Fitness[] = [];
     const dropping: Live[] = [];
     for (const { a, b, exploration } of candidates) {
       if (hooks.shouldStop?.()) {
@@ -161,8 +162,8 @@ export async function runKinshipTopK(store: PopulationStore, seedNames: readonly
         inTopK: false,
       };
       lineage.push(node);
-      scoredThisRound.push(fitness.accuracy);
-      hooks.onProgress?.({ type: 'offspring', generation: round, index: scoredThisRound.length, perGeneration: candidates.length, individual: null, accuracy: fitness.accuracy, previousAccuracy: null, accepted: false });
+      scoredThisRound.push(fitness);
+      hooks.onProgress?.({ type: 'offspring', generation: round, index: scoredThisRound.length, perGeneration: candidates.length, individual: null, score: primaryValue(fitness), previousScore: null, accepted: false });
       const ranked = [...top, { node, slot }].sort(rank);
       top = ranked.slice(0, k);
       // Dropped merges are released when the round ends: a later candidate may still merge them.
@@ -196,7 +197,7 @@ export async function runKinshipTopK(store: PopulationStore, seedNames: readonly
 export function describeLineage(lineage: readonly LineageNode[], id: number, depth = 0): string[] {
   const node = lineage[id]!;
   const pad = '  '.repeat(depth);
-  const acc = node.fitness.accuracy.toFixed(4);
+  const acc = primaryValue(node.fitness).toFixed(4);
   if (!node.parents) return [`${pad}${node.name} (seed, dev ${acc})`];
   const kin = node.parentKinship === null || Number.isNaN(node.parentKinship) ? '' : `, parents' kinship ${node.parentKinship.toFixed(4)}`;
   return [

@@ -59,6 +59,31 @@ function open(): Promise<IDBPDatabase<StudioDB>> {
   return db;
 }
 
+/** The Web Lock naming this browser's stored project: the tab holding it is the one that stores it. */
+const LOCK_NAME = `${DB_NAME}:${PROJECT_KEY}`;
+let lock: Promise<boolean> | null = null;
+
+/**
+ * Takes the stored project's Web Lock if no other tab of the studio holds it, and keeps it for
+ * the page's life (released when the tab closes). True when this tab holds it — or cannot tell,
+ * in a browser without Web Locks — false when another tab does: this one must not store then,
+ * or two tabs would write one project. Asked once a page (React's strict mode mounts twice).
+ */
+export function holdProjectLock(): Promise<boolean> {
+  const locks = typeof navigator === 'undefined' ? undefined : navigator.locks;
+  if (!locks) return Promise.resolve(true);
+  lock ??= new Promise<boolean>((resolve) => {
+    locks
+      .request(LOCK_NAME, { ifAvailable: true }, (held) => {
+        resolve(held !== null);
+        // Never settles: the lock stays with this page until it goes.
+        return held ? new Promise<never>(() => {}) : undefined;
+      })
+      .catch(() => resolve(true));
+  });
+  return lock;
+}
+
 /** False where IndexedDB is missing or refused (some private modes): the studio then works without storing. */
 export async function storageAvailable(): Promise<boolean> {
   if (typeof indexedDB === 'undefined') return false;

@@ -1,6 +1,7 @@
-/** Studio layout: load → configure → run → results, top to bottom. */
+/** Studio layout: load → configure → run → results, top to bottom; responsive in styles.css. */
 import { useEffect } from 'react';
-import { checkStoredProject, initEngine } from '../state/actions';
+import { checkStoredProject } from '../state/actions/stored-project';
+import { initEngine } from '../state/actions/engine';
 import { StorageNote, StoredProjectOffer } from './components/StoredProject';
 import { DropZone } from './components/DropZone';
 import { ProblemList } from './components/ProblemList';
@@ -46,16 +47,23 @@ export function App() {
         </section>
         <section className="card" aria-labelledby="run-title">
           <h2 id="run-title">2. Merge and evolve</h2>
-          <MergerForm />
-          <SettingsForm />
-          <RunPanel />
-          <div className="charts">
-            <FitnessChart />
-            <KinshipChart />
-            <AcceptanceChart />
-            <OffspringScatter />
+          {/* One column; from 1280 px up the settings and run controls sit beside the charts (styles.css). */}
+          <div className="run-layout">
+            <div className="run-controls">
+              <MergerForm />
+              <SettingsForm />
+              <RunPanel />
+            </div>
+            <div className="run-output">
+              <div className="charts">
+                <FitnessChart />
+                <KinshipChart />
+                <AcceptanceChart />
+                <OffspringScatter />
+              </div>
+              <AcceptedLog />
+            </div>
           </div>
-          <AcceptedLog />
         </section>
         <section className="card" aria-labelledby="result-title">
           <h2 id="result-title">3. Result</h2>

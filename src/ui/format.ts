@@ -1,4 +1,12 @@
 /** Display helpers shared by the UI components. */
+import { formatMetric } from '../eval/tasks/metric-format';
+import type { MetricDescriptor } from '../protocol/results';
+
+/** A task metric's value as the UI shows it (percentages with one decimal, as percent()). */
+export function metricText(metric: MetricDescriptor, value: number | undefined | null): string {
+  return formatMetric(metric, value, 1);
+}
+
 export function percent(value: number | undefined | null, digits = 1): string {
   return value === undefined || value === null || Number.isNaN(value) ? '–' : `${(value * 100).toFixed(digits)}%`;
 }

@@ -8,6 +8,8 @@
  *   delta: θ − base                   (task arithmetic, TIES at density 1)
  *   trim:  θ − base, zero unless the model's cut keeps |θ − base| (TIES)
  *   dare:  (θ − base)·scale, zero unless random_u32_keyed(key, counter) keeps it (DARE)
+ *   band:  θ − base, zero unless the outer cut (slot) keeps it and the outlier cut
+ *          (slot + 1) does not (breadcrumbs: neither among the smallest nor the largest)
  * and then either accumulates it (Σ c), or, given the finished Σ c, accumulates the
  * agreeing c and w (TIES vote). A finalize pass applies λ, the normalisation and the base.
  */
@@ -16,10 +18,10 @@ import { RNG_UNIT_BITS } from '../rng/rng.cpu';
 import { elementwiseMainWgsl, WORKGROUP_SIZE } from '../shared.wgsl';
 import { CUT_FIELD, CUT_STRIDE } from './magnitude-select.wgsl';
 
-export type ContributionKind = 'plain' | 'delta' | 'trim' | 'dare';
+export type ContributionKind = 'plain' | 'delta' | 'trim' | 'dare' | 'band';
 export type FinalizeKind = 'scale' | 'base' | 'consensus';
 
-/** Byte size of ContribUniforms; field order fixed by packContribUniforms (index.ts). */
+/** Byte size of ContribUniforms; field order fixed by packContribUniforms (task-vector-passes.ts). */
 export const CONTRIB_UNIFORM_BYTES = 48;
 export const FINALIZE_UNIFORM_BYTES = 16;
 
@@ -30,7 +32,7 @@ struct ContribUniforms {
   first: u32,          // 1: overwrite the accumulators instead of adding
   n: u32,
   chunk_start: u32,    // trim: tensor-local index of element 0 of this binding (tie-break)
-  slot: u32,           // trim: this model's cut slot
+  slot: u32,           // trim: this model's cut slot; band: its outer cut (outliers at slot + 1)
   key0: u32,           // dare: rng_key(seed, model index)
   key1: u32,
   counter_start: u32,  // dare: global index of element 0 of this binding
@@ -45,7 +47,7 @@ function contributionWgsl(kind: ContributionKind, first: number): { code: string
   let b = first;
   const lines = [`@group(0) @binding(${b++}) var<storage, read> model: array<f32>;`];
   if (kind !== 'plain') lines.push(`@group(0) @binding(${b++}) var<storage, read> base_values: array<f32>;`);
-  if (kind === 'trim') lines.push(`@group(0) @binding(${b++}) var<storage, read> cuts: array<u32>;`);
+  if (kind === 'trim' || kind === 'band') lines.push(`@group(0) @binding(${b++}) var<storage, read> cuts: array<u32>;`);
   let body: string;
   switch (kind) {
     case 'plain':
@@ -62,6 +64,19 @@ function contributionWgsl(kind: ContributionKind, first: number): { code: string
   let threshold = cuts[s + ${CUT_FIELD.thresholdBits}u];
   let keep = (bits > threshold) || ((bits == threshold) && ((params.chunk_start + i) < cuts[s + ${CUT_FIELD.tieEnd}u]));
   return select(0.0, params.weight * t, keep);`;
+      break;
+    case 'band':
+      body = `
+  let t = model[i] - base_values[i];
+  let bits = bitcast<u32>(t) & 0x7fffffffu;
+  let j = params.chunk_start + i;
+  let s = params.slot * ${CUT_STRIDE}u;
+  let h = s + ${CUT_STRIDE}u;
+  let outer = cuts[s + ${CUT_FIELD.thresholdBits}u];
+  let top = cuts[h + ${CUT_FIELD.thresholdBits}u];
+  let in_outer = (bits > outer) || ((bits == outer) && (j < cuts[s + ${CUT_FIELD.tieEnd}u]));
+  let is_outlier = (bits > top) || ((bits == top) && (j < cuts[h + ${CUT_FIELD.tieEnd}u]));
+  return select(0.0, params.weight * t, in_outer && !is_outlier);`;
       break;
     case 'dare':
       body = `
@@ -110,7 +125,7 @@ export function accumulateWgsl(kind: ContributionKind, workgroupSize: number = W
  * agrees (non-zero, same sign). Bindings: 0 sign_sum (read), 1 num (rw), 2 den (rw),
  * then model, base [, cuts], then params.
  */
-export function voteWgsl(kind: 'delta' | 'trim' | 'dare', workgroupSize: number = WORKGROUP_SIZE): string {
+export function voteWgsl(kind: Exclude<ContributionKind, 'plain'>, workgroupSize: number = WORKGROUP_SIZE): string {
   const head = [
     '@group(0) @binding(0) var<storage, read> sign_sum: array<f32>;',
     '@group(0) @binding(1) var<storage, read_write> num: array<f32>;',

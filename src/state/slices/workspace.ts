@@ -13,6 +13,8 @@ export interface WorkspaceSlice {
   /** Whether the project is being stored in this browser (off when IndexedDB is unavailable or failed). */
   storage: 'on' | 'off';
   storageError: string | null;
+  /** Another tab of the studio holds the stored project (its Web Lock): this one neither offers nor stores it. */
+  openElsewhere: boolean;
   setSnapshot(snapshot: StudioSnapshot): void;
   setProblems(problems: FileProblem[]): void;
   setLoading(loading: boolean): void;
@@ -27,6 +29,7 @@ export const createWorkspaceSlice: StateCreator<StudioState, [], [], WorkspaceSl
   stored: null,
   storage: 'on',
   storageError: null,
+  openElsewhere: false,
   setSnapshot: (snapshot) => set({ snapshot }),
   setProblems: (problems) => set({ problems }),
   setLoading: (loading) => set({ loading }),

@@ -1,33 +1,39 @@
 /**
  * The accepted offspring as a compact table, newest first: generation, the individual
- * it replaced, its dev score and its gain. Scrolls inside a fixed height (focusable, so
+ * it replaced, its dev score (the task's primary metric) and its gain. Scrolls inside a fixed height (focusable, so
  * it scrolls from the keyboard too) and downloads as CSV.
  */
 import { useStudioStore } from '../../state/store';
-import { percent } from '../format';
-import { downloadBlob } from '../download';
+import { metricText } from '../format';
+import { metricColumn } from '../../eval/tasks/metric-format';
+import { useTaskView, type TaskView } from './use-task';
+import { downloadBlob } from '../../state/download';
 import { acceptedLog, type AcceptedEntry } from './offspring-series';
 import { toCsv, type CsvColumn } from './csv';
 
-const CSV_COLUMNS: CsvColumn<AcceptedEntry>[] = [
-  { header: 'generation', value: (e) => e.generation },
-  { header: 'offspring', value: (e) => e.index },
-  { header: 'individual', value: (e) => e.individual },
-  { header: 'dev_accuracy', value: (e) => e.accuracy },
-  { header: 'improvement', value: (e) => e.improvement },
-];
+function csvColumns(task: TaskView): CsvColumn<AcceptedEntry>[] {
+  return [
+    { header: 'generation', value: (e) => e.generation },
+    { header: 'offspring', value: (e) => e.index },
+    { header: 'individual', value: (e) => e.individual },
+    { header: `dev_${metricColumn(task.primary)}`, value: (e) => e.score },
+    { header: 'improvement', value: (e) => e.improvement },
+  ];
+}
 
-function gain(improvement: number | null): string {
+function gain(improvement: number | null, task: TaskView): string {
   if (improvement === null) return '–';
-  // Fitness breaks accuracy ties on macro-F1: an accepted offspring can gain no accuracy.
-  if (improvement === 0) return '±0 (better F1)';
-  return `+${(improvement * 100).toFixed(1)} pt`;
+  // Fitness breaks ties of the primary metric on the next one: an accepted offspring can gain nothing on the first.
+  if (improvement === 0) return task.tieBreak ? `±0 (better ${task.tieBreak.short})` : '±0';
+  const sign = improvement > 0 ? '+' : '';
+  return task.primary.format === 'percent' ? `${sign}${(improvement * 100).toFixed(1)} pt` : `${sign}${improvement.toFixed(3)}`;
 }
 
 export function AcceptedLog() {
   const records = useStudioStore((s) => s.offspringScores);
   const individualScores = useStudioStore((s) => s.individuals);
   const names = individualScores.map((m) => m.name);
+  const task = useTaskView();
   const log = acceptedLog(records);
   return (
     <figure className="chart accepted-log" data-testid="accepted-log" data-rows={log.length}>
@@ -41,7 +47,7 @@ export function AcceptedLog() {
               <th scope="col">Generation</th>
               <th scope="col">Offspring</th>
               <th scope="col">Replaced</th>
-              <th scope="col">Dev accuracy</th>
+              <th scope="col">Dev {task.primary.label}</th>
               <th scope="col">Improvement</th>
             </tr>
           </thead>
@@ -51,8 +57,8 @@ export function AcceptedLog() {
                 <td>{e.generation}</td>
                 <td>{e.index}</td>
                 <td>{e.individual === null ? '–' : (names[e.individual] ?? `#${e.individual}`)}</td>
-                <td>{percent(e.accuracy)}</td>
-                <td>{gain(e.improvement)}</td>
+                <td>{metricText(task.primary, e.score)}</td>
+                <td>{gain(e.improvement, task)}</td>
               </tr>
             ))}
           </tbody>
@@ -65,7 +71,7 @@ export function AcceptedLog() {
           className="small"
           disabled={log.length === 0}
           aria-label="Download CSV of accepted offspring"
-          onClick={() => downloadBlob(new Blob([toCsv(CSV_COLUMNS, log)], { type: 'text/csv' }), 'accepted-offspring.csv')}
+          onClick={() => downloadBlob(new Blob([toCsv(csvColumns(task), log)], { type: 'text/csv' }), 'accepted-offspring.csv')}
         >
           Download CSV
         </button>

@@ -6,7 +6,7 @@
 import { useRef, useState, type ReactNode } from 'react';
 import { chartToPng, type LegendItem } from './chart-png';
 import { toCsv, type CsvColumn } from './csv';
-import { downloadBlob } from '../download';
+import { downloadBlob } from '../../state/download';
 
 interface ChartFigureProps<Row> {
   testId: string;

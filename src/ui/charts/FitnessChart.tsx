@@ -1,12 +1,12 @@
-/** Live fitness per generation: best and mean of what was scored, and the merged population's dev score. */
+/** Live fitness per generation (the task's primary metric): best and mean of what was scored, and the merged population's dev score. */
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useStudioStore } from '../../state/store';
 import type { GenerationStat } from '../../protocol/results';
 import { ChartFigure } from './ChartFigure';
 import { AXIS_COLOR, DOT, GRID_COLOR, SERIES, TOOLTIP_STYLE, legendLabel } from './chart-style';
 import type { CsvColumn } from './csv';
-
-const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+import { useTaskView } from './use-task';
+import { metricText } from '../format';
 
 const CSV_COLUMNS: CsvColumn<GenerationStat>[] = [
   { header: 'generation', value: (h) => h.generation },
@@ -27,14 +27,16 @@ const LEGEND = [
 export function FitnessChart() {
   const history = useStudioStore((s) => s.history);
   const generations = useStudioStore((s) => s.settings.generations);
+  const { primary } = useTaskView();
+  const pct = (v: number) => metricText(primary, v);
   return (
     <ChartFigure
       testId="fitness-chart"
-      title="Dev accuracy per generation"
+      title={`Dev ${primary.label} per generation`}
       fileName="fitness-per-generation"
       height={260}
       points={history.length}
-      emptyText="Best, mean and merged dev accuracy appear here as generations finish."
+      emptyText={`Best, mean and merged dev ${primary.label} appear here as generations finish.`}
       csv={{ columns: CSV_COLUMNS, rows: history }}
       legend={LEGEND}
     >

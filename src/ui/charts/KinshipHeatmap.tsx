@@ -66,7 +66,7 @@ export function KinshipHeatmap() {
         </label>
       </div>
       {/* Room for one more row than the checkpoints: a run adds the merged model, and the page below must not jump. */}
-      <div style={{ minHeight: `${(members + 2) * 34}px` }}>
+      <div style={{ minHeight: `${(members + 2) * 34}px`, overflowX: 'auto' }}>
         <table className="heatmap" aria-label={`${KINSHIP_METRIC_LABELS[metric]} between models`}>
           <thead>
             <tr>

@@ -10,25 +10,36 @@ import { ChartFigure } from './ChartFigure';
 import { AXIS_COLOR, GRID_COLOR, SERIES, TOOLTIP_STYLE, legendLabel } from './chart-style';
 import { scatterPoints, type ScatterAxis, type ScatterPoint } from './offspring-series';
 import type { CsvColumn } from './csv';
+import { useTaskView } from './use-task';
+import { metricText } from '../format';
+import { metricColumn } from '../../eval/tasks/metric-format';
+import type { MetricDescriptor } from '../../protocol/results';
 
-const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+/**
+ * A fraction: half a point above and below the scores, within [0, 1], so no point sits on the
+ * axis. Any other metric: its own range.
+ */
+function yDomain(metric: MetricDescriptor): [(min: number) => number, (max: number) => number] | ['auto', 'auto'] {
+  return metric.format === 'percent' ? [(min) => Math.max(0, min - 0.005), (max) => Math.min(1, max + 0.005)] : ['auto', 'auto'];
+}
 
-/** Half a point of accuracy above and below the scores, so no point sits on the axis. */
-const Y_DOMAIN: [(min: number) => number, (max: number) => number] = [(min) => Math.max(0, min - 0.005), (max) => Math.min(1, max + 0.005)];
-
-const CSV_COLUMNS: CsvColumn<ScatterPoint>[] = [
-  { header: 'generation', value: (p) => p.generation },
-  { header: 'offspring', value: (p) => p.index },
-  { header: 'individual', value: (p) => p.individual },
-  { header: 'dev_accuracy', value: (p) => p.accuracy },
-  { header: 'accepted', value: (p) => p.accepted },
-];
+function csvColumns(metric: MetricDescriptor): CsvColumn<ScatterPoint>[] {
+  return [
+    { header: 'generation', value: (p) => p.generation },
+    { header: 'offspring', value: (p) => p.index },
+    { header: 'individual', value: (p) => p.individual },
+    { header: `dev_${metricColumn(metric)}`, value: (p) => p.score },
+    { header: 'accepted', value: (p) => p.accepted },
+  ];
+}
 
 export function OffspringScatter() {
   const [axis, setAxis] = useState<ScatterAxis>('generation');
   const records = useStudioStore((s) => s.offspringScores);
   const generations = useStudioStore((s) => s.settings.generations);
   const individualScores = useStudioStore((s) => s.individuals);
+  const { primary } = useTaskView();
+  const pct = (v: number) => metricText(primary, v);
   const names = individualScores.map((m) => m.name);
   const points = scatterPoints(records, axis, generations);
   const accepted = points.filter((p) => p.accepted);
@@ -40,12 +51,12 @@ export function OffspringScatter() {
   return (
     <ChartFigure
       testId="offspring-scatter"
-      title="Dev accuracy of every offspring"
-      fileName="offspring-dev-accuracy"
+      title={`Dev ${primary.label} of every offspring`}
+      fileName={`offspring-dev-${metricColumn(primary)}`}
       height={240}
       points={points.length}
       emptyText="Each offspring's dev score appears here as it is scored."
-      csv={{ columns: CSV_COLUMNS, rows: points }}
+      csv={{ columns: csvColumns(primary), rows: points }}
       legend={[
         { name: 'accepted', color: SERIES.accepted },
         { name: 'rejected', color: SERIES.rejected },
@@ -72,7 +83,7 @@ export function OffspringScatter() {
             tickFormatter={(v: number) => (axis === 'generation' ? String(v) : individualName(v))}
             stroke={AXIS_COLOR}
           />
-          <YAxis dataKey="accuracy" type="number" domain={Y_DOMAIN} tickFormatter={pct} stroke={AXIS_COLOR} width={56} />
+          <YAxis dataKey="score" type="number" domain={yDomain(primary)} tickFormatter={pct} stroke={AXIS_COLOR} width={56} />
           <Tooltip
             contentStyle={TOOLTIP_STYLE}
             content={({ active, payload }) => {
@@ -83,7 +94,7 @@ export function OffspringScatter() {
                   generation {p.generation} · offspring {p.index}
                   {p.individual !== null && ` · replaces ${individualName(p.individual)}`}
                   <br />
-                  dev {pct(p.accuracy)} · {p.accepted ? 'accepted' : 'rejected'}
+                  dev {pct(p.score)} · {p.accepted ? 'accepted' : 'rejected'}
                 </div>
               );
             }}

@@ -2,13 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { OffspringReport } from '../../protocol/events';
 import { acceptanceByGeneration, acceptedLog, scatterPoints } from './offspring-series';
 
-const offspring = (generation: number, index: number, individual: number | null, accuracy: number, previousAccuracy: number | null, accepted: boolean): OffspringReport => ({
+const offspring = (generation: number, index: number, individual: number | null, score: number, previousScore: number | null, accepted: boolean): OffspringReport => ({
   generation,
   index,
   perGeneration: 3,
   individual,
-  accuracy,
-  previousAccuracy,
+  score,
+  previousScore,
   accepted,
 });
 
@@ -61,7 +61,7 @@ describe('scatterPoints', () => {
 });
 
 describe('acceptedLog', () => {
-  it('lists accepted offspring newest first with their gain (0 for a win on macro-F1 alone)', () => {
+  it('lists accepted offspring newest first with their gain (0 for a win on the tie-break alone)', () => {
     const log = acceptedLog(records);
     expect(log.map((e) => [e.generation, e.individual, e.index])).toEqual([
       [1, 1, 3],

@@ -1,7 +1,8 @@
 /**
  * The run panel's per-offspring views, derived from the 'offspring' progress events the
  * store keeps (state/slices/run.ts offspringScores): acceptance rate per generation, the
- * scatter of every offspring's dev score, and the log of accepted ones. Pure, no DOM.
+ * scatter of every offspring's dev score (the task's primary metric), and the log of accepted
+ * ones. Pure, no DOM.
  */
 import type { OffspringReport } from '../../protocol/events';
 
@@ -32,7 +33,8 @@ export type ScatterAxis = 'generation' | 'individual';
 export interface ScatterPoint {
   /** Position on the x axis: the generation (or individual), nudged so points do not overlap. */
   x: number;
-  accuracy: number;
+  /** The offspring's primary metric. */
+  score: number;
   generation: number;
   individual: number | null;
   index: number;
@@ -56,7 +58,7 @@ export function scatterPoints(records: readonly OffspringReport[], axis: Scatter
   const points: ScatterPoint[] = [];
   const lastGeneration = Math.max(generations, ...records.map((r) => r.generation), 1);
   for (const r of records) {
-    const base = { accuracy: r.accuracy, generation: r.generation, individual: r.individual, index: r.index, accepted: r.accepted };
+    const base = { score: r.score, generation: r.generation, individual: r.individual, index: r.index, accepted: r.accepted };
     if (axis === 'generation') {
       const slot = r.individual ?? r.index - 1;
       points.push({ ...base, x: r.generation + nudge(slot, r.perGeneration) });
@@ -71,8 +73,11 @@ export interface AcceptedEntry {
   generation: number;
   individual: number | null;
   index: number;
-  accuracy: number;
-  /** Gain in dev accuracy over what it had to beat; 0 when it won on macro-F1 alone; null when unknown. */
+  score: number;
+  /**
+   * Change of the primary metric from what it had to beat (negative is a gain for a metric where
+   * lower is better); 0 when it won on a tie-break alone; null when unknown.
+   */
   improvement: number | null;
 }
 
@@ -84,8 +89,8 @@ export function acceptedLog(records: readonly OffspringReport[]): AcceptedEntry[
       generation: r.generation,
       individual: r.individual,
       index: r.index,
-      accuracy: r.accuracy,
-      improvement: r.previousAccuracy === null ? null : r.accuracy - r.previousAccuracy,
+      score: r.score,
+      improvement: r.previousScore === null ? null : r.score - r.previousScore,
     }))
     .reverse();
 }

@@ -1,7 +1,8 @@
 /** Loaded checkpoints with size, parameters and (once a run started) their own dev / held-out scores. */
 import { useStudioStore } from '../../state/store';
-import { removeCheckpoint, setBase } from '../../state/actions';
-import { bytes, count, percent } from '../format';
+import { removeCheckpoint, setBase } from '../../state/actions/workspace';
+import { bytes, count, metricText } from '../format';
+import { useTaskView } from '../charts/use-task';
 import { DomainScores } from './DomainScores';
 
 export function CheckpointTable() {
@@ -9,6 +10,7 @@ export function CheckpointTable() {
   const architecture = useStudioStore((s) => s.snapshot.architecture);
   const individuals = useStudioStore((s) => s.individuals);
   const running = useStudioStore((s) => s.status === 'running');
+  const { primary } = useTaskView();
   if (checkpoints.length === 0) return <p className="muted">No checkpoints loaded yet.</p>;
   return (
     <>
@@ -21,8 +23,8 @@ export function CheckpointTable() {
             <th>Size</th>
             <th>Parameters</th>
             <th>Tensors</th>
-            <th>Dev acc.</th>
-            <th>Held-out acc.</th>
+            <th>Dev {primary.short}</th>
+            <th>Held-out {primary.short}</th>
             <th aria-label="actions" />
           </tr>
         </thead>
@@ -56,8 +58,8 @@ export function CheckpointTable() {
                 <td>{bytes(c.bytes)}</td>
                 <td>{count(c.parameterCount)}</td>
                 <td>{c.tensorCount}</td>
-                <td>{percent(scores?.dev.accuracy)}</td>
-                <td>{percent(scores?.heldout?.accuracy)}</td>
+                <td>{metricText(primary, scores?.dev.metrics[primary.key])}</td>
+                <td>{metricText(primary, scores?.heldout?.metrics[primary.key])}</td>
                 <td>
                   <button type="button" className="link" disabled={running} onClick={() => void removeCheckpoint(c.name)} aria-label={`Remove ${c.name}`}>
                     remove

@@ -7,7 +7,7 @@
  */
 import { chooseColumn } from '../../eval/csv';
 import { type ColumnChoice, type TablePreview } from '../../protocol/project';
-import { setDatasetColumns } from '../../state/actions';
+import { setDatasetColumns } from '../../state/actions/workspace';
 import { useStudioStore } from '../../state/store';
 
 type Role = keyof ColumnChoice;

@@ -1,6 +1,6 @@
 /** Shows which compute path is active and lets the user choose one. */
 import { useStudioStore } from '../../state/store';
-import { initEngine } from '../../state/actions';
+import { initEngine } from '../../state/actions/engine';
 import type { ComputePreference } from '../../protocol/settings';
 
 export function ComputeBadge() {

@@ -1,4 +1,4 @@
-/** Dev and held-out split sizes and class balance; for CSV/TSV files, their columns to choose from. */
+/** Dev and held-out split sizes and rows per label (the task's strata); for CSV/TSV files, their columns to choose from. */
 import { useStudioStore } from '../../state/store';
 import { ColumnChoiceTable } from './ColumnChoiceTable';
 
@@ -6,16 +6,17 @@ export function DatasetPanel() {
   const dataset = useStudioStore((s) => s.snapshot.dataset);
   const tokenizer = useStudioStore((s) => s.snapshot.tokenizer);
   if (!dataset) return <p className="muted">No dev set loaded yet{tokenizer ? ` (tokenizer: ${tokenizer})` : ''}.</p>;
-  const balance = (counts: number[]) => counts.map((n, i) => `${dataset.labels[i] ?? i}: ${n}`).join(', ');
+  // A task without labels has no balance to show: just the row count.
+  const balance = (counts: number[]) => (counts.length === 0 ? '' : ` (${counts.map((n, i) => `${dataset.labels[i] ?? i}: ${n}`).join(', ')})`);
   return (
     <>
       <div className="dataset" data-testid="dataset">
         <div>
-          <strong>Dev</strong> {dataset.devFile}: {dataset.devSize} rows ({balance(dataset.devClassBalance)}) — used for selection
+          <strong>Dev</strong> {dataset.devFile}: {dataset.devSize} rows{balance(dataset.devBalance)} — used for selection
         </div>
         <div>
           <strong>Held-out</strong> {dataset.heldoutSource === 'file' ? dataset.heldoutFile : `seeded split of ${dataset.devFile}`}:{' '}
-          {dataset.heldoutSize} rows ({balance(dataset.heldoutClassBalance)}) — reported only, never used for selection
+          {dataset.heldoutSize} rows{balance(dataset.heldoutBalance)} — reported only, never used for selection
         </div>
         <div className="muted">
           Sequence length {dataset.sequenceLength}

@@ -1,6 +1,6 @@
 /** Drop target and file picker for checkpoints, dev sets and tokenizers, plus the sample loader. */
 import { useRef, useState } from 'react';
-import { addBrowserFiles, loadSample } from '../../state/actions';
+import { addBrowserFiles, loadSample } from '../../state/actions/files';
 import { droppedFiles, pickedFiles } from '../dropped-files';
 import { useStudioStore } from '../../state/store';
 

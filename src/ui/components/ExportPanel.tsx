@@ -6,7 +6,7 @@
  */
 import { useState } from 'react';
 import { create } from 'zustand';
-import { exportResult } from '../../state/actions';
+import { exportResult } from '../../state/actions/export';
 import { useStudioStore } from '../../state/store';
 import type { ExportKind, ExportOptions } from '../../protocol/files';
 

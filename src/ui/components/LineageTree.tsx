@@ -1,6 +1,8 @@
 /** Top-k merging's result as a family tree: each merge with its two parents, down to the checkpoints. */
 import type { LineageNode } from '../../protocol/results';
-import { percent } from '../format';
+import { metricText } from '../format';
+import { primaryValue } from '../../eval/tasks/registry';
+import { taskView } from '../charts/use-task';
 
 function Node({ lineage, id }: { lineage: readonly LineageNode[]; id: number }) {
   const node = lineage[id]!;
@@ -8,7 +10,7 @@ function Node({ lineage, id }: { lineage: readonly LineageNode[]; id: number }) 
   return (
     <li>
       <span className={node.parents ? 'lineage-merge' : 'lineage-seed'}>
-        <strong>{node.name}</strong> · dev {percent(node.fitness.accuracy)}
+        <strong>{node.name}</strong> · dev {metricText(taskView(node.fitness.task).primary, primaryValue(node.fitness))}
         {node.parents ? ` · round ${node.round}` : ' · checkpoint'}
         {node.exploration ? ' · exploration (lowest kinship)' : ''}
         {kin !== null ? ` · parents' kinship ${kin}` : ''}

@@ -1,8 +1,9 @@
 /** Final scores (dev for selection, held-out reported separately) and export. */
 import { useStudioStore } from '../../state/store';
 import { ExportPanel } from './ExportPanel';
-import { percent } from '../format';
-import type { ModelScores, RunResult, StopReason } from '../../protocol/results';
+import { metricText } from '../format';
+import type { MetricDescriptor, ModelScores, RunResult, StopReason } from '../../protocol/results';
+import { taskView } from '../charts/use-task';
 import { LineageTree } from './LineageTree';
 import { DomainScores } from './DomainScores';
 
@@ -26,16 +27,22 @@ function Summary({ result }: { result: RunResult }) {
   );
 }
 
-function Row({ m, testId }: { m: ModelScores; testId?: string }) {
+/** One model: the task's metrics on dev, then on held-out data. The primary metric's cells carry the test ids (and the dev value). */
+function Row({ m, metrics, testId }: { m: ModelScores; metrics: readonly MetricDescriptor[]; testId?: string }) {
+  const id = (split: string, i: number) => (testId && i === 0 ? `${testId}-${split}-acc` : undefined);
   return (
     <tr data-testid={testId}>
       <td>{m.name}</td>
-      <td data-testid={testId ? `${testId}-dev-acc` : undefined} data-value={m.dev.accuracy}>
-        {percent(m.dev.accuracy)}
-      </td>
-      <td>{percent(m.dev.macroF1)}</td>
-      <td data-testid={testId ? `${testId}-heldout-acc` : undefined}>{percent(m.heldout?.accuracy)}</td>
-      <td>{percent(m.heldout?.macroF1)}</td>
+      {metrics.map((d, i) => (
+        <td key={`dev-${d.key}`} data-testid={id('dev', i)} data-value={i === 0 ? m.dev.metrics[d.key] : undefined}>
+          {metricText(d, m.dev.metrics[d.key])}
+        </td>
+      ))}
+      {metrics.map((d, i) => (
+        <td key={`heldout-${d.key}`} data-testid={id('heldout', i)}>
+          {metricText(d, m.heldout?.metrics[d.key])}
+        </td>
+      ))}
     </tr>
   );
 }
@@ -43,24 +50,27 @@ function Row({ m, testId }: { m: ModelScores; testId?: string }) {
 export function ResultsPanel() {
   const result = useStudioStore((s) => s.result);
   if (!result) return <p className="muted">Results appear here when a run finishes.</p>;
+  const { metrics } = taskView(result.final.dev.task);
   return (
     <div className="results" data-testid="results">
       <table className="table">
         <thead>
           <tr>
             <th>Model</th>
-            <th>Dev acc.</th>
-            <th>Dev macro-F1</th>
-            <th>Held-out acc.</th>
-            <th>Held-out macro-F1</th>
+            {metrics.map((d) => (
+              <th key={`dev-${d.key}`}>Dev {d.short}</th>
+            ))}
+            {metrics.map((d) => (
+              <th key={`heldout-${d.key}`}>Held-out {d.short}</th>
+            ))}
           </tr>
         </thead>
         <tbody>
           {result.individuals.map((m) => (
-            <Row key={m.name} m={m} testId="individual" />
+            <Row key={m.name} m={m} metrics={metrics} testId="individual" />
           ))}
-          {result.strategy === 'evolver' && <Row m={result.initialMerge} testId="initial-merge" />}
-          <Row m={result.final} testId="final" />
+          {result.strategy === 'evolver' && <Row m={result.initialMerge} metrics={metrics} testId="initial-merge" />}
+          <Row m={result.final} metrics={metrics} testId="final" />
         </tbody>
       </table>
       <DomainScores models={[...result.individuals, ...(result.strategy === 'evolver' ? [result.initialMerge] : []), result.final]} />

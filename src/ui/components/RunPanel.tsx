@@ -1,6 +1,6 @@
 /** Start / Pause / Resume / Stop, the progress bar (generation and offspring counts) and the ETA. */
 import { useStudioStore } from '../../state/store';
-import { pauseRun, resumeRun, startMerge, startRun, stopRun } from '../../state/actions';
+import { pauseRun, resumeRun, startMerge, startRun, stopRun } from '../../state/actions/run';
 import { shownRunStatus } from '../../state/slices/run';
 import { activeMs } from '../../state/run-clock';
 import { estimateRemainingMs, formatDuration } from '../../state/eta';

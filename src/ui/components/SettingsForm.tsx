@@ -2,8 +2,10 @@
 import { useStudioStore } from '../../state/store';
 import { MUTATION_LABELS, type EvolverSettings, type MutationStrategy, type SearchStrategy, type SelectionMode } from '../../protocol/settings';
 import { useState } from 'react';
-import { METHOD_INFO, parseRules } from '../../merge/params';
-import { type MergeMethod, type MergeParams } from '../../protocol/settings';
+import { parseRules } from '../../merge/params';
+import { paramValue, type ParamSpec } from '../../merge/method';
+import { findMethod, MERGE_METHODS, withMethod } from '../../merge/registry';
+import { type MergeParams } from '../../protocol/settings';
 
 interface NumberInputProps {
   label: string;
@@ -48,13 +50,14 @@ function NumberField({ field, ...rest }: FieldProps<'f' | 'cr' | 'generations' |
   return <NumberInput {...rest} value={value} onValue={(v) => useStudioStore.getState().setSettings({ [field]: v } as Partial<EvolverSettings>)} />;
 }
 
-function MergeField({ field, ...rest }: FieldProps<'lambda' | 'density' | 't' | 'alpha' | 'seed'>) {
-  const value = useStudioStore((s) => s.settings.merger[field]);
+/** One declared parameter of the selected merge method, with the declaration's range and help. */
+function MergeField({ spec }: { spec: ParamSpec }) {
+  const value = useStudioStore((s) => paramValue(s.settings.merger, spec));
   const setMerger = (v: number) => {
     const s = useStudioStore.getState();
-    s.setSettings({ merger: { ...s.settings.merger, [field]: v } as MergeParams });
+    s.setSettings({ merger: { ...s.settings.merger, [spec.key]: v } as MergeParams });
   };
-  return <NumberInput {...rest} value={value} onValue={setMerger} />;
+  return <NumberInput label={spec.label} min={spec.min} max={spec.max} step={spec.step} hint={spec.help} value={value} onValue={setMerger} />;
 }
 
 /** Per-tensor rules as JSON: depth lists and name filters (mergekit style). */
@@ -94,44 +97,41 @@ function RulesField() {
   );
 }
 
-/** The merge method and the parameters it uses. */
+/** The option text of a method: its label and what it needs. */
+function methodOption(id: string): string {
+  const m = findMethod(id)!;
+  return `${m.label}${m.needs.base ? ' (needs base)' : ''}${m.needs.models ? ` (${m.needs.models} models)` : ''}${m.needs.devData ? ' (needs dev data)' : ''}`;
+}
+
+/** The merge method (the registry's list) and the parameters it declares. */
 export function MergerForm() {
-  const method = useStudioStore((s) => s.settings.merger.method);
+  const stored = useStudioStore((s) => s.settings.merger.method);
+  // A stored alias ('average') shows as its method.
+  const method = findMethod(stored);
   // A loaded recipe replaces the rules: remount the field so its text shows them.
   const recipeSource = useStudioStore((s) => s.recipeSource);
   const disabled = useStudioStore((s) => s.status === 'running');
-  const usesTaskVectors = ['task_arithmetic', 'ties', 'dare_linear', 'dare_ties'].includes(method);
   return (
     <div className="settings">
       <label className="field">
         <span>Merger</span>
         <select
-          value={method}
+          value={method?.id ?? stored}
           disabled={disabled}
           aria-label="Merge method"
           onChange={(e) => {
             const s = useStudioStore.getState();
-            s.setSettings({ merger: { ...s.settings.merger, method: e.target.value as MergeMethod } });
+            s.setSettings({ merger: withMethod(s.settings.merger, e.target.value) });
           }}
         >
-          {(Object.keys(METHOD_INFO) as MergeMethod[]).map((m) => (
-            <option key={m} value={m}>
-              {METHOD_INFO[m].label}
-              {METHOD_INFO[m].needsBase ? ' (needs base)' : ''}
-              {METHOD_INFO[m].models ? ` (${METHOD_INFO[m].models} models)` : ''}
+          {MERGE_METHODS.map((m) => (
+            <option key={m.id} value={m.id}>
+              {methodOption(m.id)}
             </option>
           ))}
         </select>
       </label>
-      {usesTaskVectors && <MergeField label="λ" field="lambda" min={0} max={3} step={0.05} hint="Scale of the merged task vector" />}
-      {(method === 'ties' || method.startsWith('dare')) && (
-        <MergeField label="Density" field="density" min={0.01} max={1} step={0.05} hint="Fraction of each task vector kept" />
-      )}
-      {method.startsWith('dare') && <MergeField label="DARE seed" field="seed" min={0} max={4294967295} step={1} hint="Seed of the random drop masks" />}
-      {method === 'slerp' && <MergeField label="t" field="t" min={0} max={1} step={0.05} hint="0 = first model, 1 = second" />}
-      {method === 'regmean' && (
-        <MergeField label="α" field="alpha" min={0} max={1} step={0.05} hint="Off-diagonal shrink of the Gram matrices (1 = plain RegMean)" />
-      )}
+      {method?.params.map((spec) => <MergeField key={spec.key} spec={spec} />)}
       <RulesField key={recipeSource ?? ''} />
     </div>
   );

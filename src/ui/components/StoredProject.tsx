@@ -1,13 +1,16 @@
 /**
  * What this browser keeps of the project: the offer to resume an interrupted run (or reload
- * the last files) when the studio opens empty, and a way to delete the stored data.
+ * the last files) when the studio opens empty, a way to delete the stored data, and the
+ * notice that another tab holds the project (this one then stores nothing).
  */
 import { useStudioStore } from '../../state/store';
-import { discardStoredProject, reloadStoredFiles, resumeStoredRun } from '../../state/actions';
+import { discardStoredProject, reloadStoredFiles, resumeStoredRun } from '../../state/actions/stored-project';
 
 export function StoredProjectOffer() {
   const stored = useStudioStore((s) => s.stored);
   const busy = useStudioStore((s) => s.loading || s.status === 'running');
+  const elsewhere = useStudioStore((s) => s.openElsewhere);
+  if (elsewhere) return <OpenElsewhereNote />;
   if (!stored) return null;
   const { run } = stored;
   return (
@@ -31,6 +34,18 @@ export function StoredProjectOffer() {
           Delete stored data
         </button>
       </div>
+    </div>
+  );
+}
+
+/** Another tab holds the stored project: this one works, but keeps nothing. */
+function OpenElsewhereNote() {
+  return (
+    <div className="stored" role="status" data-testid="open-elsewhere">
+      <p>
+        <strong>This project is open in another tab.</strong> That tab keeps it in this browser; this one works without storing anything, so
+        what you load or run here is not kept and cannot be resumed. To continue the stored project here, close the other tab and reload this one.
+      </p>
     </div>
   );
 }

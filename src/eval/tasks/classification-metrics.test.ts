@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { encodeDataset } from './dataset';
-import type { DevRow } from './dataset';
-import { accuracy, argmaxRows, computeScores, confusionMatrix, f1PerClass, macroF1, scoreByDomain } from './metrics';
-import { mulberry32 } from '../testing/seeded';
+import { encodeDataset } from '../dataset';
+import type { DevRow } from '../dataset';
+import { accuracy, argmaxRows, confusionMatrix, f1PerClass, macroF1, scoreByDomain } from './classification-metrics';
+import { scoreLogits } from './sequence-classification';
+import { mulberry32 } from '../../testing/seeded';
 
 // Hand-worked 3-class example.
 //   class 0: tp 2 (rows 0, 2), fp 1 (row 7), fn 1 (row 1)  → F1 = 4/6
@@ -112,7 +113,7 @@ describe('accuracy, F1, confusion matrix (hand-computed)', () => {
   });
 });
 
-describe('scoreByDomain and computeScores', () => {
+describe('scoreByDomain and scoreLogits', () => {
   // easy: y [0,0,0] p [0,1,0] → acc 2/3; F1 class0 4/5, class1 0 → 0.4
   // hard: y [1,1]   p [1,2]   → acc 1/2; F1 class1 2/3, class2 0 → 1/3
   // spam: y [2,2,2,2] p [2,2,0,2] → acc 3/4; F1 class2 6/7, class0 0 → 3/7
@@ -123,11 +124,11 @@ describe('scoreByDomain and computeScores', () => {
     { domain: 'spam', size: 4, accuracy: 0.75, macroF1: 3 / 7 },
   ];
 
-  function expectScores(actual: { domain: string; size: number; accuracy: number; macroF1: number }[]) {
+  function expectScores(actual: readonly { domain: string; size: number; metrics: { accuracy?: number; macroF1?: number } }[]) {
     expect(actual.map((s) => [s.domain, s.size])).toEqual(expected.map((s) => [s.domain, s.size]));
     actual.forEach((s, i) => {
-      expect(s.accuracy).toBeCloseTo(expected[i].accuracy, 12);
-      expect(s.macroF1).toBeCloseTo(expected[i].macroF1, 12);
+      expect(s.metrics.accuracy).toBeCloseTo(expected[i].accuracy, 12);
+      expect(s.metrics.macroF1).toBeCloseTo(expected[i].macroF1, 12);
     });
   }
 
@@ -151,18 +152,19 @@ describe('scoreByDomain and computeScores', () => {
       if (DOMAINS[i] !== '') row.domain = DOMAINS[i];
       return row;
     });
-    const ds = encodeDataset(rows, { fileName: 'dev.jsonl', sequenceLength: 4, padId: 0, numClasses: 3 });
+    const ds = encodeDataset(rows, { fileName: 'dev.jsonl', sequenceLength: 4, padId: 0, labelCount: 3 });
     // Random logits whose argmax is PRED.
     const logits = new Float32Array(10 * 3);
     for (let r = 0; r < 10; r++) {
       for (let c = 0; c < 3; c++) logits[r * 3 + c] = rand() * 4 - 2;
       logits[r * 3 + PRED[r]] = 2.5 + rand();
     }
-    const scores = computeScores(logits, ds);
+    const scores = scoreLogits(logits, ds);
+    expect(scores.task).toBe('sequence-classification');
     expect(scores.size).toBe(10);
-    expect(scores.accuracy).toBeCloseTo(0.7, 12);
-    expect(scores.macroF1).toBeCloseTo(25 / 36, 12);
+    expect(scores.metrics.accuracy).toBeCloseTo(0.7, 12);
+    expect(scores.metrics.macroF1).toBeCloseTo(25 / 36, 12);
     expectScores(scores.byDomain);
-    expect(() => computeScores(new Float32Array(20), ds)).toThrow(RangeError);
+    expect(() => scoreLogits(new Float32Array(20), ds)).toThrow(RangeError);
   });
 });

@@ -1,4 +1,8 @@
-/** Hands a Blob to the browser as a download (an object URL on a temporary link). */
+/**
+ * Hands a Blob to the browser as a download (an object URL on a temporary link): the one
+ * download routine, used by the export action and by the charts' save buttons. Lives in
+ * state, below the UI, so both can reach it; touches only the DOM.
+ */
 export function downloadBlob(blob: Blob, fileName: string): void {
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');

@@ -1,5 +1,6 @@
 // Classification scores for a dev set: argmax of logits, accuracy, macro-F1, confusion matrix and
-// per-domain breakdowns. Pure functions over typed arrays; no imports beyond the dataset type.
+// per-domain breakdowns. Pure functions over typed arrays, no imports: the sequence-classification
+// task (sequence-classification.ts) scores with them.
 //
 // Conventions (match scikit-learn's f1_score(average='macro', labels=None, zero_division=0)):
 // - macro-F1 averages over the classes that occur in the labels OR the predictions of the rows
@@ -9,8 +10,6 @@
 //   zero denominator.
 // - an empty set of rows scores NaN (undefined), never 0 or 1.
 // - argmax ties go to the lowest class index; NaN logits never win (a row of all NaN gives 0).
-import type { EncodedDataset } from './dataset';
-import { type DomainScore, type Scores } from '../protocol/results';
 
 export type Labels = ArrayLike<number>;
 
@@ -116,11 +115,26 @@ function pick(values: Labels, indices: number[]): Int32Array {
   return out;
 }
 
+export interface ClassificationMetrics {
+  accuracy: number;
+  macroF1: number;
+}
+
+export interface DomainMetrics {
+  domain: string;
+  size: number;
+  metrics: ClassificationMetrics;
+}
+
+function metricsOf(pred: Labels, labels: Labels, numClasses: number): ClassificationMetrics {
+  return { accuracy: accuracy(pred, labels), macroF1: macroF1(pred, labels, numClasses) };
+}
+
 /**
  * Pooled 'all' entry first, then one entry per non-empty domain (sorted). Rows whose domain is ''
  * count only towards 'all'.
  */
-export function scoreByDomain(pred: Labels, labels: Labels, domains: string[], numClasses: number): DomainScore[] {
+export function scoreByDomain(pred: Labels, labels: Labels, domains: string[], numClasses: number): DomainMetrics[] {
   checkPair(pred, labels, 'scoreByDomain');
   if (domains.length !== labels.length) {
     throw new RangeError(`scoreByDomain: ${domains.length} domains for ${labels.length} labels`);
@@ -133,23 +147,11 @@ export function scoreByDomain(pred: Labels, labels: Labels, domains: string[], n
     if (g === undefined) groups.set(d, (g = []));
     g.push(i);
   }
-  const out: DomainScore[] = [
-    { domain: ALL_DOMAINS, size: labels.length, accuracy: accuracy(pred, labels), macroF1: macroF1(pred, labels, numClasses) },
-  ];
+  const out: DomainMetrics[] = [{ domain: ALL_DOMAINS, size: labels.length, metrics: metricsOf(pred, labels, numClasses) }];
   const names = [...groups.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   for (const d of names) {
     const idx = groups.get(d)!;
-    const p = pick(pred, idx);
-    const y = pick(labels, idx);
-    out.push({ domain: d, size: idx.length, accuracy: accuracy(p, y), macroF1: macroF1(p, y, numClasses) });
+    out.push({ domain: d, size: idx.length, metrics: metricsOf(pick(pred, idx), pick(labels, idx), numClasses) });
   }
   return out;
-}
-
-/** Scores logits [ds.size, ds.numClasses] (row-major) against the dataset's labels. */
-export function computeScores(logits: Float32Array, ds: EncodedDataset): Scores {
-  const pred = argmaxRows(logits, ds.size, ds.numClasses);
-  const byDomain = scoreByDomain(pred, ds.labels, ds.domains, ds.numClasses);
-  const all = byDomain[0];
-  return { accuracy: all.accuracy, macroF1: all.macroF1, size: ds.size, byDomain };
 }

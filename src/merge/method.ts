@@ -1,0 +1,130 @@
+/**
+ * What a merge method declares about itself: its id and names, its parameters (with the
+ * ranges and help every front end shows), what it needs, how it prepares data-aware inputs,
+ * and its per-tensor CPU merge and optional GPU merger. The registry (registry.ts) lists
+ * the methods; the CPU merger, the GPU population, recipe checks, the studio's form and the
+ * CLI all read these declarations instead of naming methods.
+ * Types only, plus defineMethod; imports from rooms below merge.
+ */
+import type { OnnxModel } from '../formats/onnx-read';
+import type { EncodedDataset } from '../eval/dataset';
+import type { MergeParamKey, MergeParams } from '../protocol/settings';
+import type { ParameterLayout } from './layout';
+
+export type ParamType = 'number' | 'integer' | 'seed';
+
+export interface ParamSpec {
+  key: MergeParamKey;
+  /** The studio's field label. */
+  label: string;
+  /** The name in results' descriptions ("density 0.5"); default label. */
+  short?: string;
+  help: string;
+  type: ParamType;
+  min: number;
+  max: number;
+  step: number;
+  default: number;
+  /** May vary per tensor through the rules (depth lists, name filters). */
+  perTensor?: boolean;
+}
+
+export interface MethodNeeds {
+  /** A checkpoint marked as the base (pre-trained) model. */
+  base?: boolean;
+  /** Exactly this many fine-tuned models. */
+  models?: number;
+  /** At least this many fine-tuned models. */
+  minModels?: number;
+  /** Dev data (activations or gradients) besides the weights: prepare() computes it. */
+  devData?: boolean;
+}
+
+/** The least of a loaded checkpoint a data-aware method reads (the project's Checkpoint has it). */
+export interface MergeCheckpoint {
+  name: string;
+  bytes: Uint8Array;
+  model: OnnxModel;
+}
+
+export interface PrepareContext {
+  /** The population's checkpoints, in population order (the base excluded). */
+  checkpoints: readonly MergeCheckpoint[];
+  layout: ParameterLayout;
+  dev: EncodedDataset;
+  onPhase(text: string): void;
+}
+
+/** One tensor of one merge on the CPU: views into the flat individuals, rules already applied. */
+export interface TensorJob {
+  name: string;
+  /** First index of the tensor in the flat layout (RNG counter base). */
+  offset: number;
+  params: MergeParams;
+  models: Float32Array[];
+  base: Float32Array | null;
+  out: Float32Array;
+}
+
+/** One tensor of one merge on the GPU: one buffer per set. */
+export interface GpuTensorJob {
+  name: string;
+  offset: number;
+  size: number;
+  params: MergeParams;
+  models: GPUBuffer[];
+  base: GPUBuffer | null;
+  out: GPUBuffer;
+}
+
+export interface GpuMergeContext {
+  device: GPUDevice;
+  layout: ParameterLayout;
+  /** Models per merge at most (the population's size). */
+  modelCount: number;
+  /** Floats of the largest tensor. */
+  largest: number;
+  /** What the method's gpuInputs returned (null for methods without one). */
+  inputs: unknown;
+  /** The merge's settings (rules unresolved). */
+  params: MergeParams;
+}
+
+/**
+ * A method's GPU merger for one population: either records each tensor into the caller's
+ * encoder (one submission per merge), or runs all tensors itself (methods that read back
+ * per-tensor reductions first, such as SLERP and model stock).
+ */
+export type GpuMerger =
+  | { kind: 'encoder'; encode(encoder: GPUCommandEncoder, job: GpuTensorJob): void; destroy(): void }
+  | { kind: 'batched'; mergeAll(jobs: readonly GpuTensorJob[]): Promise<void>; destroy(): void };
+
+export interface MergeMethodDef<Inputs = unknown, GpuInputs = unknown> {
+  /** mergekit's name where it has one. */
+  id: string;
+  label: string;
+  /** Other names accepted everywhere (recipes, stored projects, CLI flags). */
+  aliases: readonly string[];
+  params: readonly ParamSpec[];
+  needs: MethodNeeds;
+  /** Takes per-model weights (mergekit's `weight`). */
+  weighted?: boolean;
+  /** Data-aware inputs from the checkpoints and the dev split, fixed for a run. */
+  prepare?(ctx: PrepareContext): Promise<Inputs>;
+  /** The GPU merger's form of the inputs, or null when this run must stay on the CPU. */
+  gpuInputs?(inputs: Inputs, layout: ParameterLayout, params: MergeParams): GpuInputs | null;
+  /** out ← merge of one tensor; inputs is what prepare returned (null without prepare). */
+  cpu(job: TensorJob, inputs: Inputs | null): void;
+  gpu?(ctx: GpuMergeContext & { inputs: GpuInputs | null }): GpuMerger;
+}
+
+/** A method entry with its input types checked here and erased for the registry's list. */
+export function defineMethod<I, G>(def: MergeMethodDef<I, G>): MergeMethodDef {
+  return def as unknown as MergeMethodDef;
+}
+
+/** The value of a declared numeric parameter (its default when the stored params lack it). */
+export function paramValue(params: MergeParams, spec: ParamSpec): number {
+  const v = (params as unknown as Record<string, unknown>)[spec.key];
+  return typeof v === 'number' ? v : spec.default;
+}

@@ -1,0 +1,25 @@
+/** SLERP (mergekit `slerp`) of exactly two models; on the GPU a batched pass reads each tensor's dot products first. */
+import { slerp as slerpCpu } from '../../kernels/slerp/slerp.cpu';
+import { slerpGpu } from '../../kernels/slerp';
+import { defineMethod, paramValue, type ParamSpec } from '../method';
+import { NOTHING_TO_FREE } from './common';
+
+const T: ParamSpec = { key: 't', label: 't', help: 'Interpolation factor: 0 = first model, 1 = second', type: 'number', min: 0, max: 1, step: 0.05, default: 0.5, perTensor: true };
+
+export const slerp = defineMethod({
+  id: 'slerp',
+  label: 'SLERP',
+  aliases: [],
+  params: [T],
+  needs: { models: 2 },
+  cpu: ({ models, out, params }) => {
+    slerpCpu(models[0]!, models[1]!, { t: paramValue(params, T) }, out);
+  },
+  gpu: ({ device }) => ({
+    kind: 'batched',
+    mergeAll: async (jobs) => {
+      await slerpGpu(device, jobs.map((j) => ({ a: j.models[0]!, b: j.models[1]!, out: j.out, elementCount: j.size, params: { t: paramValue(j.params, T) } })));
+    },
+    destroy: NOTHING_TO_FREE,
+  }),
+});

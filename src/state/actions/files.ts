@@ -1,0 +1,118 @@
+/**
+ * File intake: dropped or picked files, and the bundled sample, handed to the engine. The
+ * engine keeps the weights; the store gets the project's summary and problems, and this
+ * browser's project store a copy of each accepted file. A recipe among the files sets the
+ * run's settings instead. Imports comlink, the protocol, the recipe parser (export room),
+ * the store, the project store and ./engine, ./persist, ./workspace, ./message.
+ */
+import { transfer } from 'comlink';
+import { isBlobFile, type NamedBlob, type NamedBytes } from '../../protocol/files';
+import { looksLikeRecipe, parseRecipe } from '../../export/recipe';
+import { useStudioStore } from '../store';
+import { forgetFile, storeBase, storeFiles } from '../project-store';
+import { ready } from './engine';
+import { persist } from './persist';
+import { refreshKinship, setBase } from './workspace';
+import { message } from './message';
+
+/** Sends files to the engine; the ones it accepts are stored (unless they came from the store). */
+export async function addFiles(files: (NamedBytes | NamedBlob)[], { store: keep = true }: { store?: boolean } = {}): Promise<void> {
+  const store = useStudioStore.getState();
+  store.setLoading(true);
+  try {
+    const api = await ready();
+    // The store keeps Blobs: bytes are copied into one here (their buffers are transferred to
+    // the worker next); dropped Files are Blobs already, handed over unread to both.
+    const copies = keep && store.storage === 'on' ? files.map((f) => (isBlobFile(f) ? f : { name: f.name, blob: new Blob([f.bytes as BlobPart]) })) : [];
+    const buffers = files.flatMap((f) => (isBlobFile(f) ? [] : [f.bytes.buffer as ArrayBuffer]));
+    const report = await api.addFiles(transfer(files, buffers));
+    useStudioStore.setState({
+      snapshot: { checkpoints: report.checkpoints, dataset: report.dataset, tokenizer: report.tokenizer, architecture: report.architecture, graph: report.graph },
+      problems: report.problems,
+      stored: null,
+    });
+    const accepted = new Set(report.accepted);
+    const kept = copies.filter((f) => accepted.has(f.name));
+    if (kept.length > 0) persist(() => storeFiles(kept));
+    // A dev or held-out file this drop replaced is no longer part of the project: a reload must not bring it back.
+    const before = store.snapshot.dataset;
+    const after = report.dataset;
+    const replaced = after ? [before?.devFile, before?.heldoutFile].filter((n) => n && n !== after.devFile && n !== after.heldoutFile) : [];
+    for (const name of replaced) persist(() => forgetFile(name!));
+    const base = report.checkpoints.find((c) => c.isBase)?.name ?? null;
+    persist(() => storeBase(base));
+    await refreshKinship();
+  } catch (err) {
+    useStudioStore.setState({ problems: [{ fileName: files.map((f) => f.name).join(', '), message: message(err) }] });
+  } finally {
+    store.setLoading(false);
+  }
+}
+
+/** Files from a drop or the picker, named by their path inside the drop (dropped-files.ts). */
+export async function addBrowserFiles(list: readonly { path: string; file: File }[]): Promise<void> {
+  // JSON files are read here (a recipe sets the run's settings); everything else goes to the
+  // engine unread, as Blobs: the worker reads them (safetensors in slices), the page never holds them.
+  const files = await Promise.all(list.map(async ({ path, file }) => (/\.json$/i.test(path) ? { name: path, bytes: new Uint8Array(await file.arrayBuffer()) } : { name: path, blob: file as Blob })));
+  const data = files.filter((f) => isBlobFile(f) || !applyRecipeFile(f));
+  if (data.length > 0) await addFiles(data);
+}
+
+/** Data files that are JSON but never recipes: read by the engine. */
+const DATA_JSON = /(^|\/)(tokenizer|tokenizer_config|manifest)\.json$/i;
+
+/**
+ * If the file is a recipe (the studio's or the CLI's .recipe.json), applies its settings
+ * and its base and returns true; a recipe that does not parse is reported by name.
+ */
+function applyRecipeFile(file: NamedBytes): boolean {
+  if (!file.name.toLowerCase().endsWith('.json') || DATA_JSON.test(file.name)) return false;
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(file.bytes));
+  } catch {
+    return false;
+  }
+  if (!looksLikeRecipe(json)) return false;
+  try {
+    const recipe = parseRecipe(json, file.name);
+    useStudioStore.setState({ settings: recipe.settings, recipeSource: file.name, recipeError: null, problems: [] });
+    const { snapshot } = useStudioStore.getState();
+    if (recipe.base && snapshot.checkpoints.some((c) => c.name === recipe.base)) void setBase(recipe.base);
+  } catch (err) {
+    useStudioStore.setState({ problems: [{ fileName: file.name, message: message(err) }] });
+  }
+  return true;
+}
+
+interface SampleManifest {
+  tokenizer: string;
+  dev: string;
+  heldout?: string;
+  /** The manifest's "role": "base" entry becomes the base model (workspace reads the manifest). */
+  models: { file: string; role: string }[];
+}
+
+/** Loads the bundled sample (public/samples) through the same path as dropped files. */
+export async function loadSample(): Promise<void> {
+  const base = `${import.meta.env.BASE_URL}samples/`;
+  const fetchBytes = async (name: string) => {
+    const res = await fetch(base + name);
+    if (!res.ok) throw new Error(`samples/${name}: HTTP ${res.status}`);
+    return { name, bytes: new Uint8Array(await res.arrayBuffer()) };
+  };
+  try {
+    const manifestFile = await fetchBytes('manifest.json');
+    const manifest = JSON.parse(new TextDecoder().decode(manifestFile.bytes)) as SampleManifest;
+    const names = [
+      manifest.tokenizer,
+      manifest.dev,
+      ...(manifest.heldout ? [manifest.heldout] : []),
+      ...manifest.models.map((m) => m.file),
+    ];
+    const files = await Promise.all(names.map(fetchBytes));
+    await addFiles([manifestFile, ...files]);
+  } catch (err) {
+    useStudioStore.setState({ problems: [{ fileName: 'samples', message: message(err) }] });
+  }
+}

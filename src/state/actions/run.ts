@@ -1,0 +1,125 @@
+/**
+ * Run actions: start an evolution run (or resume one from a stored journal), a one-shot
+ * merge, and stop / pause / resume. Progress events from the engine (a comlink proxy)
+ * become store updates, and each journal entry is queued for the project store.
+ * Imports comlink, the protocol, the store and its slices, the run clock, the project store
+ * and ./engine, ./persist, ./message.
+ */
+import { proxy } from 'comlink';
+import { type EvolverSettings } from '../../protocol/settings';
+import { type ProgressEvent } from '../../protocol/events';
+import type { JournalEntry } from '../../protocol/results';
+import { useStudioStore } from '../store';
+import { idleProgress } from '../slices/run';
+import { activeMs, pauseClock, resumeClock, startClock } from '../run-clock';
+import { storeJournalEntry, storeRunFinished, storeRunStart } from '../project-store';
+import { ready } from './engine';
+import { persist } from './persist';
+import { message } from './message';
+
+function onProgress(event: ProgressEvent): void {
+  useStudioStore.setState((s) => {
+    switch (event.type) {
+      case 'phase':
+        return { progress: { ...s.progress, phase: event.text } };
+      case 'individual':
+        return { individuals: [...s.individuals, event.scores] };
+      case 'generation':
+        return { history: [...s.history, event.stat], progress: { ...s.progress, generation: event.stat.generation } };
+      case 'offspring': {
+        const { type: _, ...report } = event;
+        const at = activeMs(s.clock, performance.now());
+        return {
+          offspringScores: [...s.offspringScores, report],
+          progress: {
+            ...s.progress,
+            firstOffspringAt: s.progress.firstOffspringAt ?? at,
+            lastOffspringAt: at,
+            generation: event.generation,
+            offspringInGeneration: event.index,
+            perGeneration: event.perGeneration,
+            offspringDone: s.progress.offspringDone + 1,
+            accepted: s.progress.accepted + (event.accepted ? 1 : 0),
+          },
+        };
+      }
+      case 'kinship':
+        return { kinship: event.report, kinshipGeneration: event.generation };
+      case 'journal':
+        persist(() => storeJournalEntry(event.index, event.entry));
+        return {};
+      case 'environment':
+        // The run starts over on the new path and replays what it had scored: its charts too.
+        return { environment: event.report, history: [], individuals: [], offspringScores: [], progress: { ...s.progress, offspringDone: 0, accepted: 0, firstOffspringAt: null, lastOffspringAt: null } };
+    }
+  });
+}
+
+function beginRun(offspringTotal: number, perGeneration: number, pausable: boolean): void {
+  useStudioStore.setState({
+    status: 'running',
+    paused: false,
+    pausable,
+    clock: startClock(performance.now()),
+    offspringScores: [],
+    history: [],
+    individuals: [],
+    result: null,
+    runError: null,
+    progress: { ...idleProgress, phase: 'Starting', offspringTotal, perGeneration },
+  });
+}
+
+/** Offspring (Evolver) the run will make at most; Top-k's merge count is not known up front (0). */
+export function plannedOffspring(settings: EvolverSettings, models: number): number {
+  if (settings.strategy === 'kinship_topk') return 0;
+  const byGenerations = settings.generations * models;
+  // The starting evaluations (each model and the merge) come out of the budget first.
+  return settings.budget > 0 ? Math.max(0, Math.min(byGenerations, settings.budget - models - 1)) : byGenerations;
+}
+
+/** Starts a run; with a journal (from the project store), resumes the run it belongs to. */
+export async function startRun(journal: JournalEntry[] = []): Promise<void> {
+  const { settings, snapshot } = useStudioStore.getState();
+  const n = snapshot.checkpoints.filter((c) => !c.isBase).length;
+  beginRun(plannedOffspring(settings, n), n, true);
+  if (journal.length === 0) {
+    useStudioStore.setState({ recovery: null });
+    persist(() => storeRunStart(settings));
+  }
+  try {
+    const result = await (await ready()).run(settings, proxy(onProgress), journal);
+    useStudioStore.setState({ result, status: result.stopped ? 'stopped' : 'done' });
+  } catch (err) {
+    useStudioStore.setState({ status: 'failed', runError: message(err) });
+  }
+  persist(storeRunFinished);
+}
+
+/** One-shot merge with the recipe's merger (no evolution). */
+export async function startMerge(): Promise<void> {
+  beginRun(0, 0, false);
+  try {
+    const result = await (await ready()).merge(useStudioStore.getState().settings.merger, proxy(onProgress));
+    useStudioStore.setState({ result, status: 'done' });
+  } catch (err) {
+    useStudioStore.setState({ status: 'failed', runError: message(err) });
+  }
+}
+
+export async function stopRun(): Promise<void> {
+  await (await ready()).stop();
+  // Stop releases a paused run (engine.stop), so it is no longer paused.
+  useStudioStore.setState((s) => ({ paused: false, clock: resumeClock(s.clock, performance.now()) }));
+}
+
+/** Holds the run before its next score; the score in flight finishes first. */
+export async function pauseRun(): Promise<void> {
+  await (await ready()).pause();
+  useStudioStore.setState((s) => (s.status === 'running' ? { paused: true, clock: pauseClock(s.clock, performance.now()) } : {}));
+}
+
+export async function resumeRun(): Promise<void> {
+  await (await ready()).resume();
+  useStudioStore.setState((s) => ({ paused: false, clock: resumeClock(s.clock, performance.now()) }));
+}
