@@ -1,51 +1,39 @@
 /**
- * MergeEngine: loads checkpoints and data, runs the Evolver on the chosen compute
- * path, exports the result. The worker exposes it through comlink; Node tests
- * and scripts use it directly (style.md §6).
+ * MergeEngine: the facade behind EngineApi. It holds the project (workspace), the compute
+ * path and the cached session, and runs searches and one-shot merges on them; the worker
+ * exposes it through comlink, the CLI and tests use it directly (style.md §6).
  */
-import { weightsToInputs } from '../formats/onnx-rewrite';
 import { DatasetEvaluator } from '../eval/evaluator';
-import { WeightFedSession, ortCounters } from '../eval/ort';
-import { getNavigatorGpu, requestStudioDevice } from '../gpu/device';
-import { gpuTransferCounters } from '../gpu/buffers';
-import { isBetter, runEvolver } from '../search/evolver';
-import { ScoreJournal } from '../search/journal';
-import { type JournalEntry } from '../protocol/results';
-import { runKinshipTopK } from '../search/kinship-topk';
-import { kinshipReport, meanPairwise } from '../search/kinship';
-import { type KinshipReport } from '../protocol/results';
 import { splitDevHeldout } from '../eval/split';
-import { fitnessOf } from '../eval/tasks/registry';
 import { subsetDataset } from '../eval/dataset';
-import { flattenParameters, mergedLayout, type ParameterLayout } from '../merge/layout';
-import { type PopulationStore } from '../population/population';
-import { type WeightSetId } from '../protocol/results';
-import { DEFAULT_EXPORT, type ExportOptions } from '../protocol/files';
-import { exportResultFile } from '../export/result-export';
-import { mergePopulation, weightOnlyPopulation } from '../population/make-population';
-import { NotReadyError, RunInProgressError } from '../protocol/errors';
-import { PauseGate } from '../search/pause-gate';
-import { Workspace, type Checkpoint } from '../project/workspace';
-import type { MemoryLimits } from '../population/memory-plan';
-import { readInputFile } from '../project/input-files';
-import type { ColumnChoice } from '../protocol/project';
-import { findMethod, prepareInputs } from '../merge/registry';
-import { DEFAULT_MERGE, type MergeParams } from '../protocol/settings';
+import { flattenParameters, mergedLayout } from '../merge/layout';
+import { prepareInputs } from '../merge/registry';
 import { describeMerge, methodProblem } from '../merge/params';
-import { DEFAULT_SETTINGS } from '../protocol/settings';
-import type { ComputePath, ComputePreference, EvolverSettings } from '../protocol/settings';
+import type { PopulationStore } from '../population/population';
+import { mergePopulation, weightOnlyPopulation } from '../population/make-population';
+import { ScoreJournal } from '../search/journal';
+import { KinshipTracker } from '../search/kinship-tracker';
+import { PauseGate } from '../search/pause-gate';
+import { runSearch } from '../search/run-search';
+import { settingsProblem } from '../search/settings-problem';
+import { subsetAgreement } from '../search/subset-agreement';
+import { Workspace, type Checkpoint } from '../project/workspace';
+import { readInputFile, type InputFile } from '../project/input-files';
+import { exportResultFile } from '../export/result-export';
 import type { EngineApi } from '../protocol/api';
-import type { EnvironmentReport, LoadReport, FileProblem, StudioSnapshot } from '../protocol/project';
-import type { ExportedFile, NamedBlob, NamedBytes } from '../protocol/files';
-import type { Fitness, GenerationStat, StopReason, SubsetReport, ModelScores, RunResult } from '../protocol/results';
+import { NotReadyError, RunInProgressError } from '../protocol/errors';
 import type { ProgressEvent } from '../protocol/events';
+import { DEFAULT_EXPORT, type ExportedFile, type ExportOptions, type NamedBlob, type NamedBytes } from '../protocol/files';
+import type { ColumnChoice, EnvironmentReport, FileProblem, LoadReport, StudioSnapshot } from '../protocol/project';
+import type { JournalEntry, KinshipReport, ModelScores, RunResult, WeightSetId } from '../protocol/results';
+import { DEFAULT_MERGE, DEFAULT_SETTINGS, type ComputePreference, type EvolverSettings, type MergeParams } from '../protocol/settings';
+import { ComputeEnvironment } from './compute-environment';
+import { settlesWithin, yieldToEventLoop } from './event-loop';
+import { RunMeter } from './run-meter';
+import { SessionCache } from './session-cache';
 
 export { STUDIO_VERSION } from '../export/export-metadata';
-
-interface SessionEntry {
-  key: string;
-  session: WeightFedSession;
-}
+export { settingsProblem } from '../search/settings-problem';
 
 interface Prepared {
   members: Checkpoint[];
@@ -62,11 +50,8 @@ interface FinishedRun {
 
 export class MergeEngine implements EngineApi {
   private workspace = new Workspace();
-  private environment: EnvironmentReport = { path: 'wasm', reason: 'not initialised', adapter: null, software: false };
-  private gpu: { device: GPUDevice; adapter: string; software: boolean } | null = null;
-  /** Why the GPU device was lost, once it was (the browser, a driver reset, an out-of-memory). */
-  private gpuLost: string | null = null;
-  private sessionEntry: SessionEntry | null = null;
+  private readonly env: ComputeEnvironment;
+  private readonly sessions = new SessionCache();
   private running = false;
   private stopRequested = false;
   /** Held before each score while the user has paused the run (pause-gate.ts). */
@@ -77,7 +62,9 @@ export class MergeEngine implements EngineApi {
    * findGpu: where WebGPU comes from. The browser's navigator.gpu by default; Node (the
    * CLI, tests) passes the `webgpu` package's GPU (gpu/node-gpu.ts).
    */
-  constructor(private readonly findGpu: () => GPU | null | Promise<GPU | null> = getNavigatorGpu) {}
+  constructor(findGpu?: () => GPU | null | Promise<GPU | null>) {
+    this.env = new ComputeEnvironment(findGpu, () => this.running);
+  }
 
   /**
    * Chooses the compute path. The GPUDevice is requested once and kept across path
@@ -85,55 +72,10 @@ export class MergeEngine implements EngineApi {
    * cached session is keyed by path so switching back reuses both.
    */
   async init(preference: ComputePreference): Promise<EnvironmentReport> {
-    const environment = await this.choosePath(preference);
-    this.workspace.limits = this.memoryLimits();
-    return environment;
-  }
-
-  /** What the up-front memory plan checks against on the chosen path (memory-plan.ts). */
-  private memoryLimits(): MemoryLimits {
-    const limits = this.environment.path === 'webgpu' ? this.gpu?.device.limits : undefined;
-    return { path: this.environment.path, maxStorageBufferBindingSize: limits?.maxStorageBufferBindingSize ?? null, maxBufferSize: limits?.maxBufferSize ?? null };
-  }
-
-  private async choosePath(preference: ComputePreference): Promise<EnvironmentReport> {
     if (this.running) throw new RunInProgressError();
-    if (preference === 'wasm') {
-      this.environment = { path: 'wasm', reason: 'WASM path chosen', adapter: this.gpu?.adapter ?? null, software: this.gpu?.software ?? false };
-      return this.environment;
-    }
-    if (!this.gpu) {
-      const gpu = await this.findGpu();
-      if (!gpu) {
-        this.environment = { path: 'wasm', reason: 'WebGPU is not available in this browser', adapter: null, software: false };
-        return this.environment;
-      }
-      try {
-        const studio = await requestStudioDevice(gpu);
-        const info = studio.adapterInfo;
-        const adapter = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter';
-        this.gpu = { device: studio.device, adapter, software: studio.isSoftware };
-        this.gpuLost = null;
-        void studio.device.lost.then((info) => {
-          if (this.gpu?.device !== studio.device) return;
-          this.gpuLost = info.message || info.reason || 'unknown reason';
-          // Not running: switch now, so the next run starts on the WASM path.
-          if (!this.running) {
-            this.gpu = null;
-            this.environment = { path: 'wasm', reason: `the GPU device was lost (${this.gpuLost})`, adapter, software: studio.isSoftware };
-          }
-        });
-      } catch (err) {
-        this.environment = { path: 'wasm', reason: `WebGPU device request failed: ${(err as Error).message}`, adapter: null, software: false };
-        return this.environment;
-      }
-    }
-    const { adapter, software } = this.gpu;
-    this.environment =
-      software && preference === 'auto'
-        ? { path: 'wasm', reason: `WebGPU adapter is software (${adapter}): the WASM path is faster`, adapter, software }
-        : { path: 'webgpu', reason: preference === 'webgpu' ? 'WebGPU chosen' : 'hardware WebGPU adapter', adapter, software };
-    return this.environment;
+    const environment = await this.env.choose(preference);
+    this.workspace.limits = this.env.memoryLimits();
+    return environment;
   }
 
   /**
@@ -143,7 +85,7 @@ export class MergeEngine implements EngineApi {
   async addFiles(files: (NamedBytes | NamedBlob)[]): Promise<LoadReport> {
     if (this.running) throw new RunInProgressError();
     const problems: FileProblem[] = [];
-    const read: NamedBytes[] = [];
+    const read: InputFile[] = [];
     for (const file of files) {
       try {
         read.push(await readInputFile(file));
@@ -167,7 +109,19 @@ export class MergeEngine implements EngineApi {
     this.finished?.population.dispose();
     this.finished = null;
     this.workspace = new Workspace();
-    this.workspace.limits = this.memoryLimits();
+    this.workspace.limits = this.env.memoryLimits();
+    return this.workspace.snapshot();
+  }
+
+  async setBase(name: string | null): Promise<StudioSnapshot> {
+    if (this.running) throw new RunInProgressError();
+    this.workspace.setBase(name);
+    return this.workspace.snapshot();
+  }
+
+  async setDatasetColumns(fileName: string, choice: ColumnChoice): Promise<StudioSnapshot> {
+    if (this.running) throw new RunInProgressError();
+    this.workspace.setDatasetColumns(fileName, choice);
     return this.workspace.snapshot();
   }
 
@@ -186,41 +140,11 @@ export class MergeEngine implements EngineApi {
     this.gate.resume();
   }
 
-  private async sessionFor(checkpoint: Checkpoint, layout: ParameterLayout, path: ComputePath): Promise<WeightFedSession> {
-    const key = `${path}|${checkpoint.name}|${layout.slots.map((s) => s.name).join(',')}`;
-    if (this.sessionEntry?.key === key) return this.sessionEntry.session;
-    await this.sessionEntry?.session.release();
-    this.sessionEntry = null;
-    const names = new Set(layout.slots.map((s) => s.name));
-    const session = await WeightFedSession.create({
-      modelBytes: weightsToInputs(checkpoint.bytes, names),
-      path,
-      device: this.gpu?.device,
-      weights: layout.slots.map((s) => ({ name: s.name, dims: s.dims })),
-    });
-    this.sessionEntry = { key, session };
-    return session;
-  }
-
-  async setBase(name: string | null): Promise<StudioSnapshot> {
-    if (this.running) throw new RunInProgressError();
-    this.workspace.setBase(name);
-    return this.workspace.snapshot();
-  }
-
-  async setDatasetColumns(fileName: string, choice: ColumnChoice): Promise<StudioSnapshot> {
-    if (this.running) throw new RunInProgressError();
-    this.workspace.setDatasetColumns(fileName, choice);
-    return this.workspace.snapshot();
-  }
-
   /**
    * Everything a run or a merge needs: the population (without the base) on the chosen
-   * path with its merger, the session and the dev / held-out evaluators.
-   */
-  /**
-   * pairSize: models per merge when it is not the whole population (Top-k merges pairs),
-   * so a two-model merger such as SLERP is accepted there.
+   * path with its merger, the session and the dev / held-out evaluators. pairSize: models
+   * per merge when it is not the whole population (Top-k merges pairs), so a two-model
+   * merger such as SLERP is accepted there.
    */
   private async prepare(mergeParams: MergeParams, onProgress: (event: ProgressEvent) => void, pairSize: number | null): Promise<Prepared> {
     const members = this.workspace.population();
@@ -238,10 +162,10 @@ export class MergeEngine implements EngineApi {
     const baseFlat = base ? flattenParameters(base.model, layout) : null;
     // The method's data-aware inputs (RegMean's Gram matrices, Fisher's head Fisher), fixed for the run.
     const inputs = await prepareInputs(mergeParams, { checkpoints: members, layout, dev: splits.dev, onPhase: (text) => onProgress({ type: 'phase', text }) });
-    const device = this.environment.path === 'webgpu' && this.gpu !== null ? this.gpu.device : null;
+    const device = this.env.device;
     // The result reports the path that ran (RegMean falls back to the CPU store when a solve needed a ridge).
     const population = mergePopulation({ device, layout, flats, base: baseFlat, params: mergeParams, inputs });
-    const session = await this.sessionFor(members[0], layout, population.path);
+    const session = await this.sessions.sessionFor(members[0], layout, population.path, this.env.gpu?.device);
     return { members, population, dev: new DatasetEvaluator(session, splits.dev), heldout: new DatasetEvaluator(session, splits.heldout) };
   }
 
@@ -292,16 +216,14 @@ export class MergeEngine implements EngineApi {
         return await this.runOnce(settings, recording, journal);
       } catch (err) {
         // A lost device makes the run fail before device.lost has settled: give it a moment.
-        if (this.environment.path !== 'webgpu' || !this.gpu || !(await settlesWithin(this.gpu.device.lost, 2000))) throw err;
-        this.gpuLost ??= 'device lost';
+        const gpu = this.env.gpu;
+        if (this.env.report.path !== 'webgpu' || !gpu || !(await settlesWithin(gpu.device.lost, 2000))) throw err;
         // The GPU device is gone, and with it the population's buffers: rebuild the population
         // on the WASM path by replaying the scores made so far, and go on there.
-        this.environment = { path: 'wasm', reason: `the GPU device was lost (${this.gpuLost}); continuing on the WASM path`, adapter: this.environment.adapter, software: this.environment.software };
-        this.gpu = null;
+        const report = this.env.fallBackToWasm();
         this.finished = null;
-        await this.sessionEntry?.session.release().catch(() => undefined);
-        this.sessionEntry = null;
-        onProgress({ type: 'environment', report: this.environment });
+        await this.sessions.release().catch(() => undefined);
+        onProgress({ type: 'environment', report });
         onProgress({ type: 'phase', text: `GPU device lost: resuming on the WASM path from ${scores.length} stored scores` });
         return await this.runOnce(settings, recording, scores);
       }
@@ -318,68 +240,30 @@ export class MergeEngine implements EngineApi {
     const selection = settings.subset > 0 && settings.subset < dev.dataset.size ? this.subsetEvaluator(prepared, settings) : dev;
     const individuals = await this.scoreMembers(prepared, onProgress);
     const mergerLabel = describeMerge(mergerParams);
-    const names = members.map((m) => m.name);
     const kinship = new KinshipTracker(population, this.workspace.baseName, onProgress);
 
-    const sessionsBefore = ortCounters.sessionsCreated;
-    const readBackBefore = gpuTransferCounters.bytesReadBack;
-    const started = performance.now();
-    const pausedBefore = this.gate.pausedMs;
+    const meter = new RunMeter(() => this.gate.pausedMs);
     const searchPhase = topK ? 'Top-k kinship merging' : 'Evolving';
     onProgress({ type: 'phase', text: searchPhase });
     const scores = new ScoreJournal(journal, (entry, index) => onProgress({ type: 'journal', index, entry }));
     if (journal.length > 0) onProgress({ type: 'phase', text: `Resuming: replaying ${journal.length} stored scores` });
-    const score = async (set: WeightSetId) => {
-      // onnxruntime-web's WASM runs settle as microtasks, so a run would otherwise never let
-      // the worker take a message (Stop) or report an error until it ends: yield once per score.
-      await yieldToEventLoop();
-      if (await this.gate.pass(() => onProgress({ type: 'phase', text: 'Paused' }))) onProgress({ type: 'phase', text: searchPhase });
-      return scores.score(set, () => selection.fitness(population.handles(set)));
-    };
-    const shouldStop = () => this.stopRequested;
-    let outcome: { result: WeightSetId; history: GenerationStat[]; evaluations: number; offspring: number; accepted: number; stopReason: StopReason; selectionStart: Fitness[]; selectionResult: Fitness };
-    let initialMerge: ModelScores;
-    let lineage: RunResult['lineage'] = null;
-    let resultName: string;
-    if (topK) {
-      const top = await runKinshipTopK(population, names, settings, {
-        score,
-        onProgress,
-        shouldStop,
-        kinship: async (sets, setNames, report) => (await kinship.matrix(sets, setNames, report?.round ?? null)).overall,
-      });
-      lineage = { nodes: top.lineage, result: top.resultNode.id };
-      const bestCheckpoint = individuals.reduce((b, m) => (isBetter(fitnessOf(m.dev), fitnessOf(b.dev)) ? m : b));
-      initialMerge = { ...bestCheckpoint, name: `best checkpoint (${bestCheckpoint.name})` };
-      resultName = `top-k ${top.resultNode.name} (${mergerLabel})`;
-      outcome = { ...top, offspring: top.merges, accepted: top.lineage.filter((l) => l.inTopK && l.parents).length, selectionStart: top.seedFitness, selectionResult: top.resultFitness };
-    } else {
-      await population.merge(null);
-      initialMerge = await this.scoreSet(prepared, mergerLabel, 'merged');
-      const evolved = await runEvolver(population, settings, {
-        score,
-        onProgress,
-        shouldStop,
-        afterGeneration: async (generation, result) => {
-          const sets: WeightSetId[] = [...names.keys(), ...(result === 'merged' ? ['merged' as const] : [])];
-          const report = await kinship.matrix(sets, [...names, ...(result === 'merged' ? ['merged'] : [])], generation);
-          const resultIndex = result === 'merged' ? names.length : (result as number);
-          const parents = names.map((_, i) => i).filter((i) => i !== resultIndex);
-          return {
-            kinship: {
-              population: meanPairwise(report.overall, 'pearson', names.map((_, i) => i)),
-              bestToParents: mean(parents.map((i) => report.overall[resultIndex]![i]!.pearson).filter((v) => !Number.isNaN(v))),
-            },
-          };
-        },
-      });
-      resultName = evolved.result === 'merged' ? `evolved merge (${mergerLabel})` : `evolved ${members[evolved.result as number]!.name}`;
-      outcome = { ...evolved, selectionStart: [...evolved.initialIndividualFitness, evolved.initialMergeFitness], selectionResult: evolved.resultFitness };
-    }
-    const elapsed = performance.now() - started - (this.gate.pausedMs - pausedBefore);
+    const outcome = await runSearch(population, members.map((m) => m.name), individuals, settings, mergerLabel, {
+      score: async (set) => {
+        // onnxruntime-web's WASM runs settle as microtasks, so a run would otherwise never let
+        // the worker take a message (Stop) or report an error until it ends: yield once per score.
+        await yieldToEventLoop();
+        if (await this.gate.pass(() => onProgress({ type: 'phase', text: 'Paused' }))) onProgress({ type: 'phase', text: searchPhase });
+        return scores.score(set, () => selection.fitness(population.handles(set)));
+      },
+      report: (name, set) => this.scoreSet(prepared, name, set),
+      onProgress,
+      shouldStop: () => this.stopRequested,
+      kinship,
+    });
+    const counters = meter.counters({ ...outcome, replayedEvaluations: scores.replayed, kinshipBytesReadBack: kinship.bytesReadBack });
 
     onProgress({ type: 'phase', text: selection === dev ? 'Scoring the result on held-out data' : 'Re-scoring the result on the whole dev split and held-out data' });
-    const final = await this.scoreSet(prepared, resultName, outcome.result);
+    const final = await this.scoreSet(prepared, outcome.resultName, outcome.result);
     const report: RunResult = {
       strategy: settings.strategy,
       settings: { ...settings },
@@ -389,28 +273,18 @@ export class MergeEngine implements EngineApi {
       stopReason: outcome.stopReason,
       history: outcome.history,
       individuals,
-      initialMerge,
+      initialMerge: outcome.initialMerge,
       final,
-      counters: {
-        sessionsCreated: ortCounters.sessionsCreated,
-        sessionsCreatedDuringRun: ortCounters.sessionsCreated - sessionsBefore,
-        gpuBytesReadBackDuringRun: gpuTransferCounters.bytesReadBack - readBackBefore - kinship.bytesReadBack,
-        kinshipBytesReadBack: kinship.bytesReadBack,
-        evaluations: outcome.evaluations,
-        replayedEvaluations: scores.replayed,
-        offspring: outcome.offspring,
-        accepted: outcome.accepted,
-        msPerEvaluation: elapsed / Math.max(1, outcome.evaluations - scores.replayed),
-      },
+      counters,
       kinship: kinship.last,
-      lineage,
+      lineage: outcome.lineage,
       subset:
         selection === dev
           ? null
           : subsetAgreement(
               selection.dataset.size,
               dev.dataset.size,
-              [...individuals, ...(topK ? [] : [initialMerge]), final],
+              [...individuals, ...(topK ? [] : [outcome.initialMerge]), final],
               [...outcome.selectionStart, outcome.selectionResult],
             ),
     };
@@ -430,11 +304,10 @@ export class MergeEngine implements EngineApi {
     return this.exclusive(async () => {
       const prepared = await this.prepare(params, onProgress, null);
       const individuals = await this.scoreMembers(prepared, onProgress);
-      const sessionsBefore = ortCounters.sessionsCreated;
-      const started = performance.now();
-      onProgress({ type: 'phase', text: `Merging: ${describeMerge(params)}` });
-      await prepared.population.merge(null);
+      const meter = new RunMeter();
       const mergerLabel = describeMerge(params);
+      onProgress({ type: 'phase', text: `Merging: ${mergerLabel}` });
+      await prepared.population.merge(null);
       const final = await this.scoreSet(prepared, mergerLabel, 'merged');
       const report: RunResult = {
         strategy: 'merge',
@@ -447,17 +320,7 @@ export class MergeEngine implements EngineApi {
         individuals,
         initialMerge: final,
         final,
-        counters: {
-          sessionsCreated: ortCounters.sessionsCreated,
-          sessionsCreatedDuringRun: ortCounters.sessionsCreated - sessionsBefore,
-          gpuBytesReadBackDuringRun: 0,
-          kinshipBytesReadBack: 0,
-          evaluations: 1,
-          replayedEvaluations: 0,
-          offspring: 0,
-          accepted: 0,
-          msPerEvaluation: performance.now() - started,
-        },
+        counters: meter.counters({ evaluations: 1, replayedEvaluations: 0, offspring: 0, accepted: 0, kinshipBytesReadBack: 0 }),
         kinship: null,
         lineage: null,
         subset: null,
@@ -477,7 +340,7 @@ export class MergeEngine implements EngineApi {
     const flats = members.map((c) => flattenParameters(c.model, layout));
     const base = this.workspace.base();
     const baseFlat = base ? flattenParameters(base.model, layout) : null;
-    const store = weightOnlyPopulation(this.environment.path === 'webgpu' && this.gpu ? this.gpu.device : null, layout, flats, baseFlat);
+    const store = weightOnlyPopulation(this.env.device, layout, flats, baseFlat);
     try {
       return await new KinshipTracker(store, this.workspace.baseName, () => {}).matrix(
         members.map((_, i) => i),
@@ -501,91 +364,4 @@ export class MergeEngine implements EngineApi {
     const merged = await population.read(result);
     return exportResultFile({ report, layout: population.layout, merged }, this.workspace, { ...DEFAULT_EXPORT, ...options });
   }
-}
-
-/** Why these search settings cannot run, or null (numbers come from the UI, a recipe file or the CLI). */
-export function settingsProblem(settings: EvolverSettings): string | null {
-  const { f, cr, generations, budget, patience, subset, topK } = settings;
-  if (!(f > 0 && f <= 2)) return `F must be in (0, 2], got ${f}.`;
-  if (!(cr >= 0 && cr <= 1)) return `CR must be in [0, 1], got ${cr}.`;
-  for (const [name, value] of Object.entries({ generations, budget, patience, subset, 'top-k': topK })) {
-    if (!Number.isInteger(value) || value < 0) return `${name} must be a whole number ≥ 0, got ${value}.`;
-  }
-  if (settings.strategy === 'kinship_topk') {
-    if (topK < 1) return 'Top-k merging keeps at least one model (k ≥ 1).';
-    if (settings.merger.weights) return 'Top-k merging merges pairs: per-model weights do not apply.';
-    const merger = findMethod(settings.merger.method);
-    if (merger?.needs.devData) {
-      return `Top-k merging merges merged models again; ${merger.label} needs statistics of the loaded checkpoints only. Choose SLERP, average or a task-vector merger.`;
-    }
-  }
-  return null;
-}
-
-function mean(values: number[]): number {
-  return values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length;
-}
-
-/** Lets the event loop run its queued tasks (messages, timers) before going on. */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => {
-      channel.port1.close();
-      channel.port2.close();
-      resolve();
-    };
-    channel.port2.postMessage(null);
-  });
-}
-
-/** Whether a promise settles within ms. */
-function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  return Promise.race([promise.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))]);
-}
-
-/**
- * Kinship during a run: task vectors from the base when one is marked, else from the
- * checkpoints' mean as loaded. Counts its read-back (moments, not weights) apart from the
- * weight counter, and keeps the last report for the result.
- */
-class KinshipTracker {
-  bytesReadBack = 0;
-  last: KinshipReport | null = null;
-  private readonly reference: KinshipReport['reference'];
-
-  constructor(
-    private readonly store: PopulationStore,
-    baseName: string | null,
-    private readonly onProgress: (event: ProgressEvent) => void,
-  ) {
-    this.reference = store.hasBase && baseName ? { kind: 'base', label: `task vectors from ${baseName}` } : { kind: 'population-mean', label: 'task vectors from the mean of the loaded checkpoints (no base marked)' };
-  }
-
-  /** The report over some sets; emitted as the heatmap (and kept) when generation is not null. */
-  async matrix(sets: readonly WeightSetId[], names: readonly string[], generation: number | null): Promise<KinshipReport> {
-    const before = gpuTransferCounters.bytesReadBack;
-    const moments = await this.store.kinshipMoments(sets, this.store.hasBase ? 'base' : 'initial-mean');
-    this.bytesReadBack += gpuTransferCounters.bytesReadBack - before;
-    const report = kinshipReport(names, this.store.layout, moments, this.reference);
-    if (generation !== null) {
-      this.last = report;
-      this.onProgress({ type: 'kinship', generation, report });
-    }
-    return report;
-  }
-}
-
-/** How often the subset and the whole dev split order the same pairs of models the same way. */
-function subsetAgreement(rows: number, devRows: number, full: readonly ModelScores[], onSubset: readonly Fitness[]): SubsetReport {
-  let pairs = 0;
-  let agreeingPairs = 0;
-  for (let i = 0; i < full.length; i++) {
-    for (let j = i + 1; j < full.length; j++) {
-      const order = (a: Fitness, b: Fitness) => (isBetter(a, b) ? 1 : isBetter(b, a) ? -1 : 0);
-      pairs++;
-      if (order(fitnessOf(full[i]!.dev), fitnessOf(full[j]!.dev)) === order(onSubset[i]!, onSubset[j]!)) agreeingPairs++;
-    }
-  }
-  return { rows, devRows, models: full.map((m) => m.name), agreeingPairs, pairs };
 }

@@ -8,10 +8,10 @@ import type { ParamSpec, TensorJob } from '../method';
 export const LAMBDA: ParamSpec = {
   key: 'lambda',
   label: 'λ',
-  help: 'Scale of the merged task vector',
+  help: 'Scale of the merged task vector (negative subtracts it)',
   type: 'number',
-  min: 0,
-  max: 3,
+  min: -100,
+  max: 100,
   step: 0.05,
   default: 1,
   perTensor: true,
