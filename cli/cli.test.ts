@@ -93,7 +93,7 @@ describe.skipIf(!hasSamples)('evolver-studio CLI on the sample', () => {
 
     // BF16 output reads back within bfloat16 rounding.
     const bf16 = path.join(tmp, 'ties-bf16.safetensors');
-    expect((await cli('merge', '--method', 'ties', '--base', sample('base.onnx'), '--dtype', 'BF16', '--device', 'cpu', '--out', bf16, ...EXPERTS)).code).toBe(0);
+    expect((await cli('merge', '--method', 'ties', '--base', sample('base.onnx'), '--density', '0.5', '--dtype', 'BF16', '--device', 'cpu', '--out', bf16, ...EXPERTS)).code).toBe(0);
     const half = readSafetensors(new Uint8Array(readFileSync(bf16)), bf16);
     expect(half.tensors[0]!.dtype).toBe('BF16');
     const [a, b] = [tensorToFloat32(half.tensors[0]!), tensorToFloat32(file.tensors[0]!)];

@@ -34,7 +34,9 @@ import { gpuTransferCounters } from '../src/gpu/buffers';
 import { requestStudioDevice } from '../src/gpu/device';
 import { getNodeGpu } from '../src/gpu/node-gpu';
 import { GpuPopulation } from '../src/population/gpu-population';
-import { deStepCpu } from '../src/kernels/de-step/de-step.cpu';
+import { deStepCpu, interpolationVectors } from '../src/kernels/de-step/de-step.cpu';
+import { DeStepWasm } from '../src/kernels/de-step/de-step.wasm';
+import { VectorMemory } from '../src/population/wasm-memory';
 import { kinshipMomentsCpu } from '../src/kernels/kinship/kinship.cpu';
 import { topKMagnitudeCut, trimCount } from '../src/kernels/task-vector/magnitude-select.cpu';
 import { CounterRng } from '../src/kernels/rng/rng.cpu';
@@ -54,6 +56,16 @@ function median(values: number[]): number {
 }
 
 /** Median wall time in ms of fn over `runs` runs after one warm-up. */
+/**
+ * The merger settings the bench times: density 0.5 where a method trims (the defaults are
+ * mergekit's 1, which would skip the selection), and DARE rescaled by 1/p, the pure-encoder
+ * path (the L1 rescale, the default, reads back per-tensor norms first).
+ */
+function benchParams(method: MergeMethod): MergeParams {
+  const trims = method === 'ties' || method.startsWith('dare');
+  return { ...DEFAULT_MERGE, method, ...(trims ? { density: 0.5 } : {}), ...(method.startsWith('dare') ? { rescale_norm: 'density' } : {}) } as MergeParams;
+}
+
 async function time(fn: () => unknown, runs = 5): Promise<number> {
   await fn();
   const samples: number[] = [];
@@ -166,9 +178,24 @@ async function kernels(tmp: string): Promise<void> {
   const paramBytes = n * 4;
   const rows: [string, number][] = [];
   const layout: ParameterLayout = { slots: [{ name: 'w', dims: [n], size: n, offset: 0, depth: 0, layer: 'w' }], totalSize: n };
-  rows.push(['DE step (the Evolver: interpolation, CR 0.5, j_rand)', await time(() => deStepCpu(models[0]!, models[1]!, out, { f: 0.5, cr: 0.5, seed: 1, stream: 2, offset: 0, jRand: 5 }))]);
+  const deParams = { f: 0.5, cr: 0.5, seed: 1, stream: 2, offset: 0, jRand: 5 };
+  rows.push(['DE step, TypeScript twin (the Evolver: interpolation, CR 0.5, j_rand)', await time(() => deStepCpu(models[0]!, models[1]!, out, deParams))]);
+  // The same step in WebAssembly SIMD, in place on vectors of one WebAssembly.Memory (as the CPU
+  // population holds them), on the calling thread; checked bit for bit against the twin's output.
+  const simdMemory = VectorMemory.open(n, 3);
+  const simd = simdMemory && DeStepWasm.create(simdMemory.memory);
+  if (simdMemory && simd) {
+    const [x, d, o] = [simdMemory.take()!, simdMemory.take()!, simdMemory.take()!];
+    x.set(models[0]!);
+    d.set(models[1]!);
+    simd.trial(interpolationVectors(x, d), o, deParams);
+    const same = Buffer.compare(Buffer.from(o.buffer, o.byteOffset, o.byteLength), Buffer.from(out.buffer, out.byteOffset, out.byteLength)) === 0;
+    const simdMemcpy = await time(() => o.set(x));
+    rows.push([`DE step, WebAssembly SIMD in place (1 thread${same ? ', bit-identical to the twin' : ', DIFFERS from the twin'})`, await time(() => simd.trial(interpolationVectors(x, d), o, deParams))]);
+    rows.push(['memcpy within the WebAssembly.Memory (o.set(x))', simdMemcpy]);
+  }
   const merge = (method: MergeMethod, count = 3) => {
-    const merger = new CpuMerger(layout, { ...DEFAULT_MERGE, method }, base);
+    const merger = new CpuMerger(layout, benchParams(method), base);
     return time(() => merger.mergeInto(out, models.slice(0, count)), 3);
   };
   for (const [label, method, count] of [
@@ -198,7 +225,7 @@ async function kernels(tmp: string): Promise<void> {
   for (const lib of ['numpy', 'torch']) {
     try {
       const result = JSON.parse(execFileSync(python, [script, lib, xFile, dFile], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as { de_ms: number; memcpy_ms: number; version: string };
-      say(`- ${lib} ${result.version}: DE step ${result.de_ms.toFixed(1)} ms, its memcpy ${result.memcpy_ms.toFixed(1)} ms, ${(result.de_ms / result.memcpy_ms).toFixed(1)}× its memcpy; ${(result.de_ms / rows[0]![1]).toFixed(1)}× the studio's CPU DE step.`);
+      say(`- ${lib} ${result.version}: DE step ${result.de_ms.toFixed(1)} ms, its memcpy ${result.memcpy_ms.toFixed(1)} ms, ${(result.de_ms / result.memcpy_ms).toFixed(1)}× its memcpy; ${(result.de_ms / rows[0]![1]).toFixed(1)}× the studio's TypeScript DE step.`);
     } catch (err) {
       say(`- ${lib}: not measured (${((err as { stderr?: string }).stderr ?? String(err)).trim().split('\n').pop()}); install Debian's python3-${lib}.`);
     }
@@ -240,7 +267,7 @@ async function gpuKernels(): Promise<void> {
   })]);
   trial.dispose();
   for (const [label, method] of [['simple average (3 models)', 'average'], ['TIES (3 models, density 0.5, radix select)', 'ties'], ['DARE linear (3 models)', 'dare_linear']] as [string, MergeMethod][]) {
-    const pop = new GpuPopulation(device, layout, models, { ...DEFAULT_MERGE, method }, base);
+    const pop = new GpuPopulation(device, layout, models, benchParams(method), base);
     rows.push([label, await time(async () => {
       await pop.merge(null);
       await done();

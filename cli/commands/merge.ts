@@ -11,7 +11,7 @@ import { exportMetadata } from '../../src/export/export-metadata';
 import { assembleTensors } from '../../src/merge/layout';
 import { DEFAULT_MERGE, DEFAULT_SETTINGS, type MergeParams } from '../../src/protocol/settings';
 import { describeMerge, methodProblem } from '../../src/merge/params';
-import type { MergeMethodDef, ParamSpec } from '../../src/merge/method';
+import type { MergeMethodDef, OptionSpec, ParamSpec } from '../../src/merge/method';
 import { allParamSpecs, findMethod, MERGE_METHODS, methodNames, withMethod } from '../../src/merge/registry';
 import { readSafetensors } from '../../src/formats/safetensors-read';
 import { tensorToFloat32 } from '../../src/formats/safetensors-float';
@@ -19,10 +19,12 @@ import { writeSafetensors } from '../../src/formats/safetensors-write';
 import { type SafetensorsWriteDtype } from '../../src/protocol/files';
 import type { CommandSpec, Options, Parsed } from '../args';
 import { choiceOption, listOption, numberOption, requireOption, stringOption, UsageError } from '../args';
-import { loadModels, populationOf } from '../checkpoints';
+import { loadModels, mergedSafetensors, methodInputs, populationOf } from '../checkpoints';
 import { DEVICE_CHOICES, describeDevice, openDevice } from '../device';
 import { formatTable, InputError, readInput, writeOutput } from '../io';
 import { scoreRows } from './scores';
+import { mergeFromConfig } from '../merge-config';
+import { isFolderOut, writeFlagMergeFolder } from '../merge-output';
 
 /** The method a --method / --merger name means (ids and aliases), or a usage error listing them. */
 export function methodFromFlag(name: string, flag: string, command: string): MergeMethodDef {
@@ -36,9 +38,45 @@ export function methodChoicesHelp(): string {
   return MERGE_METHODS.map((m) => (m.aliases.length > 0 ? `${m.id} (or ${m.aliases.join(', ')})` : m.id)).join(', ');
 }
 
-/** parseArgs options for every declared merger parameter (seedFlag: whether --seed is the merger's). */
+/** Each switch or choice any method declares, with its first declaration (the CLI's flags). */
+export function allOptionSpecs(): OptionSpec[] {
+  const seen = new Map<string, OptionSpec>();
+  for (const m of MERGE_METHODS) for (const o of m.options ?? []) if (!seen.has(o.key)) seen.set(o.key, o);
+  return [...seen.values()];
+}
+
+/** parseArgs options for every declared merger parameter, switch and choice (seedFlag: whether --seed is the merger's). */
 export function mergerOptions(seedFlag = true): Options {
-  return Object.fromEntries(allParamSpecs().filter((p) => seedFlag || p.key !== 'seed').map((p) => [p.key, { type: 'string' as const }]));
+  const keys = [...allParamSpecs().filter((p) => seedFlag || p.key !== 'seed').map((p) => p.key as string), ...allOptionSpecs().map((o) => o.key), 'densities'];
+  return Object.fromEntries(keys.map((k) => [k, { type: 'string' as const }]));
+}
+
+/** --help lines for the switches and choices: which methods read each, its values and default(s). */
+function optionHelp(): string[] {
+  const lines = allOptionSpecs().map((spec) => {
+    const users = MERGE_METHODS.filter((m) => m.options?.some((o) => o.key === spec.key));
+    const defaults = new Map<string, string[]>();
+    for (const m of users) {
+      const d = String(m.options!.find((o) => o.key === spec.key)!.default);
+      defaults.set(d, [...(defaults.get(d) ?? []), m.id]);
+    }
+    const byDefault = [...defaults].map(([d, ids], i) => (i === 0 && defaults.size === 1 ? d : `${ids.join(', ')}: ${d}`)).join('; ');
+    const values = spec.type === 'boolean' ? 'true|false' : spec.choices.join('|');
+    return `  ${`--${spec.key} ${values}`.padEnd(23)} ${spec.help} (${users.map((m) => m.id).join(', ')}; default ${byDefault})`;
+  });
+  const perModel = MERGE_METHODS.filter((m) => m.perModelDensity).map((m) => m.id);
+  return [...lines, `  ${'--densities D1,D2,...'.padEnd(24)}per-model density, one per MODEL, instead of --density (${perModel.join(', ')})`];
+}
+
+function optionFrom(values: Parsed['values'], spec: OptionSpec): boolean | string | undefined {
+  const raw = values[spec.key];
+  if (typeof raw !== 'string') return undefined;
+  if (spec.type === 'boolean') {
+    if (raw === 'true' || raw === 'false') return raw === 'true';
+    throw new UsageError(`--${spec.key} must be true or false; got "${raw}".`);
+  }
+  if (!spec.choices.includes(raw)) throw new UsageError(`--${spec.key} must be one of ${spec.choices.join(', ')}; got "${raw}".`);
+  return raw;
 }
 
 /** --help lines for the merger parameters: which methods read each, its range and default(s). */
@@ -55,7 +93,8 @@ export function mergerHelp(seedFlag = true): string[] {
       const byDefault = [...defaults].map(([d, ids], i) => (i === 0 ? `${d}` : `${ids.join(', ')}: ${d}`)).join('; ');
       const flag = `--${spec.key} ${spec.key.slice(0, 1).toUpperCase()}`.padEnd(24);
       return `  ${flag}${spec.help} [${spec.min}, ${spec.max}] (${users.map((m) => m.id).join(', ')}; default ${byDefault})`;
-    });
+    })
+    .concat(optionHelp());
 }
 
 /** The range a flag is checked against: the chosen method's declaration, else the first one. */
@@ -66,7 +105,7 @@ function specFor(method: MergeMethodDef, spec: ParamSpec): ParamSpec {
 export const mergeSpec: CommandSpec = {
   name: 'merge',
   summary: 'Merges checkpoints of one architecture into one safetensors file (mergekit method names).',
-  usage: 'merge --method NAME [--base FILE] [method options] --out OUT.safetensors MODEL MODEL...',
+  usage: 'merge --method NAME [--base FILE] [method options] --out OUT.safetensors|DIR MODEL MODEL...\n       evolver-studio merge --config MERGE.yml --out DIR|OUT.safetensors (a mergekit config)',
   help: [
     `  --method NAME           ${methodChoicesHelp()}`,
     `  --base FILE             the base (pre-trained) checkpoint: ${MERGE_METHODS.filter((m) => m.needs.base).map((m) => m.id).join(', ')}`,
@@ -75,8 +114,10 @@ export const mergeSpec: CommandSpec = {
     `  --dev DEV.jsonl         dev set: needed by ${MERGE_METHODS.filter((m) => m.needs.devData).map((m) => m.id).join(' and ')}; with it any method also reports scores`,
     '  --tokenizer FILE        tokenizer.json for text rows',
     '  --heldout FILE          held-out rows, scored and reported only',
-    '  --out FILE              the merged .safetensors (required)',
-    '  --dtype F32|F16|BF16    output dtype (default F32)',
+    '  --out FILE|DIR          the merged .safetensors, or (a path without .safetensors) a folder as mergekit writes it: shards, index, config.json, tokenizer, README.md, mergekit_config.yml (required)',
+    '  --out-shard-size SIZE   largest shard of a --out folder: 5B, 500M, 64K or bytes (default 5B, as mergekit)',
+    '  --config MERGE.yml      run a mergekit YAML config (models, base_model, merge_method, parameters, slices, dtype; model paths relative to it) instead of --method and MODEL arguments',
+    "  --dtype F32|F16|BF16    output dtype (default: each tensor's input dtype, as mergekit; F32 with --dev)",
     '  --device cpu|gpu|auto   where weight-only merges run (default auto)',
   ].join('\n'),
   options: {
@@ -88,6 +129,8 @@ export const mergeSpec: CommandSpec = {
     tokenizer: { type: 'string' },
     heldout: { type: 'string' },
     out: { type: 'string' },
+    'out-shard-size': { type: 'string' },
+    config: { type: 'string' },
     dtype: { type: 'string' },
     device: { type: 'string' },
   },
@@ -105,6 +148,14 @@ export function mergeParamsFrom(values: Parsed['values'], method: MergeMethodDef
     const spec = specFor(method, first);
     params[spec.key] = numberOption(values, spec.key, params[spec.key] ?? spec.default, { min: spec.min, max: spec.max, integer: spec.type !== 'number' });
   }
+  const stored = params as unknown as Record<string, unknown>;
+  for (const first of allOptionSpecs()) {
+    const spec = method.options?.find((o) => o.key === first.key) ?? first;
+    const value = optionFrom(values, spec);
+    if (value !== undefined) stored[spec.key] = value;
+  }
+  const densities = listOption(values, 'densities');
+  if (densities) stored.densities = densities;
   const weights = listOption(values, 'weights');
   if (weights) params.weights = weights;
   return params;
@@ -117,10 +168,12 @@ async function reencode(bytes: Uint8Array, name: string, dtype: SafetensorsWrite
 }
 
 export async function merge({ values, positionals }: Parsed): Promise<number> {
+  if (stringOption(values, 'config') !== undefined) return mergeFromConfig(values, positionals);
   const methodName = requireOption(values, 'method');
   const method = methodFromFlag(methodName, 'method', 'merge');
   const out = requireOption(values, 'out');
-  const dtype = choiceOption(values, 'dtype', ['F32', 'F16', 'BF16'] as const, 'F32');
+  const dtypeFlag = stringOption(values, 'dtype') === undefined ? null : choiceOption(values, 'dtype', ['F32', 'F16', 'BF16'] as const, 'F32');
+  const dtype = dtypeFlag ?? 'F32';
   const params = mergeParamsFrom(values, method);
   const baseFile = stringOption(values, 'base');
   const dev = stringOption(values, 'dev');
@@ -146,22 +199,33 @@ export async function merge({ values, positionals }: Parsed): Promise<number> {
     return 0;
   }
 
-  const loaded = loadModels(positionals, baseFile, 2);
-  const problem = methodProblem(params, loaded.models.length, loaded.base !== null);
+  // With a base one model may do (task arithmetic scaling or negating one task vector).
+  const given = loadModels(positionals, baseFile, baseFile ? 1 : 2);
+  // SLERP and linear read a given base as one of their models (mergekit's base_model).
+  const { loaded, params: merging } = methodInputs(given, method, params);
+  const problem = methodProblem(merging, loaded.models.length, loaded.base !== null);
   if (problem) throw new UsageError(problem.replace('mark one as the base', 'give it with --base'), 'merge');
   const device = await openDevice(choiceOption(values, 'device', DEVICE_CHOICES, 'auto'));
-  const store = populationOf(loaded, device, params);
+  const store = populationOf(loaded, device, merging);
   try {
     await store.merge(null);
     const merged = await store.read('merged');
-    const tensors = assembleTensors(loaded.models[0]!.tensors, loaded.layout, merged);
-    const sources = loaded.models.map((m) => m.name);
+    const tensors = assembleTensors(given.models[0]!.tensors, loaded.layout, merged);
+    const sources = given.models.map((m) => m.name);
     // The studio's one-shot merge recipe and metadata (result-export.ts): the settings with this
     // merger, strategy "merge", the base and the sources; no scores without --dev.
-    const recipe = { ...DEFAULT_SETTINGS, merger: params, strategy: 'merge', base: loaded.base?.name ?? null, sources };
+    const recipe = { ...DEFAULT_SETTINGS, merger: params, strategy: 'merge', base: given.base?.name ?? null, sources };
     const metadata = exportMetadata({ recipe, merger: describeMerge(params), sources, path: store.path, extra: { seed: String(DEFAULT_SETTINGS.seed) } });
-    writeOutput(out, writeSafetensors(tensors.map((t) => ({ name: t.name, shape: t.dims, data: t.data })), metadata, dtype));
-    process.stdout.write(`merged ${loaded.models.length} models (${loaded.layout.slots.length} of ${tensors.length} tensors differ) with ${describeMerge(params)} on ${describeDevice(device)}\nwrote ${out} (${dtype})\n`);
+    if (isFolderOut(out)) {
+      const folder = { tensors, metadata, dtype: dtypeFlag, sourceDtypes: given.models[0]!.dtypes.values(), shardSize: stringOption(values, 'out-shard-size'), params, models: positionals, base: baseFile ?? null };
+      process.stdout.write(`merged ${loaded.models.length} models with ${describeMerge(merging)} on ${describeDevice(device)}\n${writeFlagMergeFolder(out, folder)}\n`);
+      return 0;
+    }
+    writeOutput(out, mergedSafetensors({ ...given, layout: loaded.layout }, merged, metadata, dtypeFlag));
+    const kept = (given.base ?? given.models[0]!).raw?.length ?? 0;
+    process.stdout.write(
+      `merged ${loaded.models.length} models (${loaded.layout.slots.length} of ${tensors.length} tensors differ) with ${describeMerge(merging)} on ${describeDevice(device)}\nwrote ${out} (${dtypeFlag ?? 'input dtypes'}${kept > 0 ? `, ${kept} integer tensor${kept > 1 ? 's' : ''} copied` : ''})\n`,
+    );
     return 0;
   } finally {
     store.dispose();

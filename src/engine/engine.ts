@@ -154,7 +154,8 @@ export class MergeEngine implements EngineApi {
     const problem = methodProblem(mergeParams, pairSize ?? members.length, base !== null);
     if (problem) throw new NotReadyError(problem);
     onProgress({ type: 'phase', text: 'Preparing population' });
-    const layout = mergedLayout(members.map((c) => c.model));
+    // The base decides what is merged too (a change every member shares is still a change).
+    const layout = mergedLayout([...members, ...(base ? [base] : [])].map((c) => c.model));
     if (layout.totalSize === 0) throw new NotReadyError('The checkpoints have identical weights: nothing to merge.');
     const flats = members.map((c) => flattenParameters(c.model, layout));
     this.finished?.population.dispose();
@@ -336,9 +337,9 @@ export class MergeEngine implements EngineApi {
     if (this.running) throw new RunInProgressError();
     const members = this.workspace.population();
     if (members.length < 2) throw new NotReadyError('Load at least two checkpoints of one architecture (besides the base) to compare them.');
-    const layout = mergedLayout(members.map((c) => c.model));
-    const flats = members.map((c) => flattenParameters(c.model, layout));
     const base = this.workspace.base();
+    const layout = mergedLayout([...members, ...(base ? [base] : [])].map((c) => c.model));
+    const flats = members.map((c) => flattenParameters(c.model, layout));
     const baseFlat = base ? flattenParameters(base.model, layout) : null;
     const store = weightOnlyPopulation(this.env.device, layout, flats, baseFlat);
     try {

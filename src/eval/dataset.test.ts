@@ -48,6 +48,23 @@ describe('parseJsonl', () => {
     ]);
   });
 
+  it('takes numbers and booleans as domain names (their string), null as no domain', () => {
+    const text = [
+      '{"text": "a", "label": 0, "domain": 1}',
+      '{"text": "b", "label": 1, "domain": 0}',
+      '{"text": "c", "label": 0, "domain": true}',
+      '{"text": "d", "label": 0, "domain": null}',
+      '{"text": "e", "label": 0, "domain": 10}',
+      '{"text": "f", "label": 0, "domain": 2.5}',
+    ].join('\n');
+    const rows = parseJsonl(text, 'hf.jsonl');
+    expect(rows.map((r) => r.domain)).toEqual(['1', '0', 'true', undefined, '10', '2.5']);
+    const ds = encodeDataset(rows, { fileName: 'hf.jsonl', tokenizer: fakeTokenizer, sequenceLength: 4, padId: 0, labelCount: 2 });
+    expect(ds.domains).toEqual(['1', '0', 'true', '', '10', '2.5']);
+    // Integer names sort as numbers, before the other names.
+    expect(ds.domainNames).toEqual(['0', '1', '10', '2.5', 'true']);
+  });
+
   it('reads pre-tokenized rows with optional attention_mask', () => {
     const text = '{"input_ids": [2, 5, 9], "attention_mask": [1, 1, 0], "label": 1}\n{"input_ids": [2, 7], "label": 0, "text": "shown"}\n';
     expect(parseJsonl(text, 'ids.jsonl')).toEqual([
@@ -76,7 +93,8 @@ describe('parseJsonl', () => {
     ['empty ids', '{"input_ids": [], "label": 0}', /line 1: "input_ids" must be a non-empty array/, 1],
     ['a mask of the wrong length', '{"input_ids": [2, 3], "attention_mask": [1], "label": 0}', /line 1: "attention_mask" must be an array as long/, 1],
     ['a mask with other values', '{"input_ids": [2, 3], "attention_mask": [1, 2], "label": 0}', /line 1: "attention_mask" must hold 0 or 1/, 1],
-    ['a non-string domain', '{"text": "a", "label": 0, "domain": 3}', /line 1: "domain" must be a string/, 1],
+    ['an object domain', '{"text": "a", "label": 0, "domain": {"id": 3}}', /f\.jsonl, line 1: "domain" must be a domain name \(a string, number or boolean\), got an object \{"id":3\}/, 1],
+    ['an array domain', '{"text": "a", "label": 0}\n{"text": "b", "label": 0, "domain": [1]}', /f\.jsonl, line 2: "domain" must be a domain name .*got an array \[1\]/, 2],
     [
       'mixed row kinds',
       '{"text": "a", "label": 0}\n{"text": "b", "label": 1}\n{"input_ids": [1], "label": 0}',

@@ -4,6 +4,7 @@
 //
 // Row forms (one JSON object per line; blank lines are skipped):
 //   {"text": "...", "label": 0, "domain": "spam-2"}                needs a tokenizer.json
+//   (a domain may be a number or boolean too, `"domain": 1`: it names the domain "1")
 //   {"input_ids": [2, 17, ...], "attention_mask": [1, 1, ...], "label": "spam"}
 // A file is all text rows or all input_ids rows. A row carrying both is an input_ids row (the ids
 // are authoritative; the text is kept for display).
@@ -109,9 +110,15 @@ function parseRow(obj: unknown, fileName: string, line: number): DevRow {
   }
   const row: DevRow = { label, line };
 
+  // A domain is a label: HF datasets often number them (`"domain": 1`), so numbers and booleans
+  // name a domain as their string; null is no domain, as elsewhere in a row.
   if (o.domain !== undefined && o.domain !== null) {
-    if (typeof o.domain !== 'string') throw fail(`"domain" must be a string, got ${describe(o.domain)}`);
-    if (o.domain.length > 0) row.domain = o.domain;
+    const d = o.domain;
+    if (typeof d !== 'string' && typeof d !== 'number' && typeof d !== 'boolean') {
+      throw fail(`"domain" must be a domain name (a string, number or boolean), got ${Array.isArray(d) ? 'an array' : 'an object'} ${describe(d)}`);
+    }
+    const name = String(d).trim();
+    if (name.length > 0) row.domain = name;
   }
 
   if (o.input_ids !== undefined && o.input_ids !== null) {
@@ -185,10 +192,21 @@ export function parseJsonl(text: string, fileName: string): DevRow[] {
   return rows;
 }
 
+const INTEGER = /^-?\d{1,15}$/;
+
+/** Integer names first, as numbers ("2" before "10"), then the rest in code-point order. */
+function compareDomains(a: string, b: string): number {
+  const ia = INTEGER.test(a);
+  const ib = INTEGER.test(b);
+  if (ia && ib && Number(a) !== Number(b)) return Number(a) - Number(b);
+  if (ia !== ib) return ia ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 function sortedDomains(domains: string[]): string[] {
   const set = new Set<string>();
   for (const d of domains) if (d !== '') set.add(d);
-  return [...set].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return [...set].sort(compareDomains);
 }
 
 /** What the caller builds; assembleDataset derives the rest. */

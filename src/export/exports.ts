@@ -138,3 +138,60 @@ export function modelCard({ report, base, devFile, heldoutFile, files, recipeFil
   ];
   return lines.join('\n');
 }
+
+export interface MergekitCardInput {
+  /** The method's mergekit name and the studio's label for it. */
+  method: string;
+  label: string;
+  base: string | null;
+  models: readonly string[];
+  /** The YAML that made the merge (written as mergekit_config.yml beside it). */
+  configYaml: string;
+  files: readonly string[];
+}
+
+/**
+ * The README.md of a merge run from a mergekit config, in mergekit's card layout (front
+ * matter with the models, the method, the models merged, the configuration), saying which
+ * tool made it.
+ */
+export function mergekitCard({ method, label, base, models, configYaml, files }: MergekitCardInput): string {
+  const others = models.filter((m) => m !== base);
+  return [
+    '---',
+    'base_model:',
+    ...[...(base ? [base] : []), ...others].map((m) => `- ${m}`),
+    'library_name: transformers',
+    'tags:',
+    '- mergekit',
+    '- merge',
+    '- evolver-studio',
+    '---',
+    '# merged',
+    '',
+    'This is a merge of pre-trained language models, made with Evolver Studio from a [mergekit](https://github.com/arcee-ai/mergekit) configuration.',
+    '',
+    '## Merge Details',
+    '### Merge Method',
+    '',
+    `This model was merged using the ${method === 'passthrough' ? 'passthrough (layer stacking)' : `${label} (\`${method}\`)`} merge method${base ? ` using ${base} as a base` : ''}.`,
+    '',
+    '### Models Merged',
+    '',
+    'The following models were included in the merge:',
+    ...others.map((m) => `* ${m}`),
+    '',
+    '### Configuration',
+    '',
+    'The following YAML configuration was used to produce this model (also in `mergekit_config.yml`):',
+    '',
+    '```yaml',
+    configYaml.trimEnd(),
+    '```',
+    '',
+    '## Files',
+    '',
+    ...files.map((f) => `- ${f}`),
+    '',
+  ].join('\n');
+}

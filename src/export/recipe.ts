@@ -9,6 +9,8 @@ import { DEFAULT_MERGE, type MergeParams } from '../protocol/settings';
 import { parseRules } from '../merge/params';
 import { allParamSpecs, findMethod } from '../merge/registry';
 import { DEFAULT_SETTINGS, type EvolverSettings } from '../protocol/settings';
+import { mergekitYaml } from '../merge/mergekit-config-write';
+import type { SafetensorsWriteDtype } from '../protocol/files';
 
 export interface Recipe {
   settings: EvolverSettings;
@@ -64,4 +66,39 @@ export function parseRecipe(json: unknown, fileName: string): Recipe {
   settings.merger = merger;
   const sources = Array.isArray(r.sources) && r.sources.every((s) => typeof s === 'string') ? (r.sources as string[]) : [];
   return { settings, base: typeof r.base === 'string' ? r.base : null, sources };
+}
+
+export interface RecipeYaml {
+  fileName: string;
+  text: string;
+  /** What the YAML does not carry (also written as comments at its top). */
+  problems: string[];
+}
+
+/**
+ * An exported recipe (the studio's .recipe.json: settings, strategy, base, sources) as a
+ * mergekit YAML config, where mergekit can express it: a one-shot merge is its merger over
+ * the sources; an Evolver or Top-k run's result is not (its evolved weights or chosen subset
+ * live in the exported safetensors), which `problems` says.
+ */
+export function recipeMergekitYaml(json: unknown, fileName: string, dtype: SafetensorsWriteDtype | null = null): RecipeYaml {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new RecipeError(fileName, 'a recipe is a JSON object.');
+  const r = json as Record<string, unknown>;
+  const merger = { ...DEFAULT_MERGE, ...(typeof r.merger === 'object' && r.merger !== null ? (r.merger as Partial<MergeParams>) : {}) } as MergeParams;
+  const sources = Array.isArray(r.sources) ? r.sources.filter((s): s is string => typeof s === 'string') : [];
+  const base = typeof r.base === 'string' ? r.base : null;
+  const early: string[] = [];
+  if (r.strategy === 'evolver') {
+    early.push(
+      r.mode === 'individual'
+        ? "an Evolver run in 'individual' mode returns its best evolved checkpoint, not a merge: this config only merges the original sources with the run's merger."
+        : "an Evolver run merges evolved versions of the checkpoints (their weights are in the exported safetensors, not in any file mergekit reads): this config merges the original sources with the run's merger only.",
+    );
+  } else if (r.strategy === 'kinship_topk') {
+    early.push("Top-k kinship merging picks and merges the models greedily: this config merges all the sources with the run's merger in one step.");
+  }
+  const out = mergekitYaml({ params: merger, models: sources, base, dtype });
+  const problems = [...early, ...out.problems];
+  const header = early.length > 0 ? `${early.map((p) => `# Not carried over to mergekit: ${p}`).join('\n')}\n` : '';
+  return { fileName: fileName.replace(/\.recipe\.json$/i, '').replace(/\.json$/i, '') + '.mergekit.yml', text: `${header}${out.text}`, problems };
 }

@@ -5,7 +5,8 @@
  * built from the merged flat vector the engine reads back once, at export.
  */
 import { replaceInitializerData } from '../formats/onnx-rewrite';
-import { SAFETENSORS_DTYPE_SIZE } from '../formats/safetensors-format';
+import { METADATA_KEY, SAFETENSORS_DTYPE_SIZE, formatShape, isDtype, shapeSize } from '../formats/safetensors-format';
+import { encodeBFloat16, encodeFloat16 } from '../formats/safetensors-float';
 import { writeSafetensors } from '../formats/safetensors-write';
 import { exportMetadata } from './export-metadata';
 import { indexFileName, modelCard, planShards, shardedSafetensors, shardFileName, zipFiles } from './exports';
@@ -156,4 +157,43 @@ export function exportResultFile(result: FinishedResult, workspace: Workspace, o
       return { fileName: `${stem}.zip`, bytes: zipFiles(files) };
     }
   }
+}
+
+/** One tensor of a file with per-tensor dtypes: floats to encode, or stored bytes copied as they are. */
+export type TypedTensor = { name: string; shape: number[]; dtype: 'F64' | 'F32' | 'F16' | 'BF16'; data: Float32Array } | { name: string; shape: number[]; dtype: string; bytes: Uint8Array };
+
+function encodedBytes(t: TypedTensor): Uint8Array {
+  if ('bytes' in t) return t.bytes;
+  const encoded = t.dtype === 'F32' ? t.data : t.dtype === 'F64' ? Float64Array.from(t.data) : t.dtype === 'F16' ? encodeFloat16(t.data) : encodeBFloat16(t.data);
+  return new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+}
+
+/**
+ * A safetensors file whose tensors keep their own dtypes (a merge written in its inputs'
+ * dtypes, with the integer tensors it does not merge copied through, as mergekit does).
+ */
+export function writeTypedSafetensors(tensors: readonly TypedTensor[], metadata: Record<string, string>): Uint8Array {
+  const parts: string[] = [`${JSON.stringify(METADATA_KEY)}:${JSON.stringify(metadata)}`];
+  const blobs: Uint8Array[] = [];
+  let offset = 0;
+  for (const t of tensors) {
+    if (!isDtype(t.dtype)) throw new Error(`tensor "${t.name}": unknown safetensors dtype ${t.dtype}`);
+    const bytes = encodedBytes(t);
+    if (bytes.length !== shapeSize(t.shape) * SAFETENSORS_DTYPE_SIZE[t.dtype]) throw new Error(`tensor "${t.name}": ${bytes.length} bytes do not fit ${t.dtype} ${formatShape(t.shape)}`);
+    parts.push(`${JSON.stringify(t.name)}:{"dtype":"${t.dtype}","shape":${formatShape(t.shape)},"data_offsets":[${offset},${offset + bytes.length}]}`);
+    blobs.push(bytes);
+    offset += bytes.length;
+  }
+  const header = new TextEncoder().encode(`{${parts.join(',')}}`);
+  const headerLen = Math.ceil((8 + header.length) / 8) * 8 - 8;
+  const out = new Uint8Array(8 + headerLen + offset);
+  new DataView(out.buffer).setUint32(0, headerLen, true);
+  out.set(header, 8);
+  out.fill(0x20, 8 + header.length, 8 + headerLen);
+  let pos = 8 + headerLen;
+  for (const b of blobs) {
+    out.set(b, pos);
+    pos += b.length;
+  }
+  return out;
 }

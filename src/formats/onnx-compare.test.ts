@@ -66,6 +66,25 @@ describe('architectureSignature / describeArchitectureDifference', () => {
     expect(describeArchitectureDifference(a, longer)).toBe('expert-b.onnx has 3 nodes, expert-a.onnx has 2 (the first 2 match)');
   });
 
+  it('names the most telling difference first: inputs, outputs, tensor count, shapes, then opset', () => {
+    const extraTensor = (s: ModelSpec) => s.initializers.push({ name: 'extra.weight', dims: [2], floats: randomFloats(2, 5), via: 'raw' });
+    const otherInputs = (s: ModelSpec) => (s.inputs = [...s.inputs, ['token_type_ids', ONNX_INT64, ['batch', 3]]]);
+    const otherOutputs = (s: ModelSpec) => (s.outputs = [['logits', ONNX_FLOAT, ['batch', 4]]]);
+    const reshaped = (s: ModelSpec) => (s.initializers[0] = { name: 'W', dims: [4, 3], floats: randomFloats(12, 3), via: 'raw' });
+    const opset14 = (s: ModelSpec) => (s.opset = 14);
+    const all = variant((s) => [opset14, reshaped, extraTensor, otherOutputs, otherInputs].forEach((f) => f(s)));
+    expect(describeArchitectureDifference(a, all)).toBe('expert-b.onnx has 2 graph inputs, expert-a.onnx has 1 (extra: "token_type_ids")');
+    const noInputs = variant((s) => [opset14, reshaped, extraTensor, otherOutputs].forEach((f) => f(s)));
+    expect(describeArchitectureDifference(a, noInputs)).toMatch(/^expert-b\.onnx has 1 graph outputs, expert-a\.onnx has 1 \(extra: "logits"; missing: "Y"\)$/);
+    const tensors = variant((s) => [opset14, reshaped, extraTensor].forEach((f) => f(s)));
+    expect(describeArchitectureDifference(a, tensors)).toBe('expert-b.onnx has 3 initializers, expert-a.onnx has 2 (extra: "extra.weight")');
+    const shapes = variant((s) => [opset14, reshaped].forEach((f) => f(s)));
+    expect(describeArchitectureDifference(a, shapes)).toBe('expert-b.onnx: initializer "W" has shape [4, 3], expert-a.onnx has [3, 4]');
+    const inputShape = variant((s) => [opset14, (t: ModelSpec) => (t.inputs = [['X', ONNX_FLOAT, [1, 3]]])].forEach((f) => f(s)));
+    expect(describeArchitectureDifference(a, inputShape)).toBe('expert-b.onnx: input "X" has shape [1, 3], expert-a.onnx has [batch, 3]');
+    expect(describeArchitectureDifference(a, variant(opset14))).toBe('expert-b.onnx uses opset 14, expert-a.onnx uses opset 17');
+  });
+
   it('explains opset and graph input differences', () => {
     expect(describeArchitectureDifference(a, variant((s) => (s.opset = 18)))).toBe('expert-b.onnx uses opset 18, expert-a.onnx uses opset 17');
     expect(describeArchitectureDifference(a, variant((s) => (s.inputs = [['X', ONNX_FLOAT, [1, 3]]])))).toBe(

@@ -66,7 +66,26 @@ export interface NamedOnnxModel {
   model: OnnxModel;
 }
 
-function describeValueDifference(
+/** Names present in one list and not the other, as "extra: …; missing: …" (measured against `a`). */
+function nameDifference(aNames: readonly string[], bNames: readonly string[]): string | null {
+  const aSet = new Set(aNames);
+  const bSet = new Set(bNames);
+  const missing = aNames.filter((n) => !bSet.has(n));
+  const extra = bNames.filter((n) => !aSet.has(n));
+  if (!missing.length && !extra.length) return null;
+  const parts = [];
+  if (extra.length) parts.push(`extra: ${listNames(extra)}`);
+  if (missing.length) parts.push(`missing: ${listNames(missing)}`);
+  return parts.join('; ');
+}
+
+function describeValueNames(kind: 'input' | 'output', a: NamedOnnxModel, b: NamedOnnxModel, av: readonly OnnxValueInfo[], bv: readonly OnnxValueInfo[]): string | null {
+  const names = nameDifference(av.map((v) => v.name), bv.map((v) => v.name));
+  return names === null ? null : `${b.fileName} has ${bv.length} graph ${kind}s, ${a.fileName} has ${av.length} (${names})`;
+}
+
+/** Types, shapes and order of same-named inputs or outputs (called once their names agree). */
+function describeValueShapes(
   kind: 'input' | 'output',
   a: NamedOnnxModel,
   b: NamedOnnxModel,
@@ -74,15 +93,6 @@ function describeValueDifference(
   bv: readonly OnnxValueInfo[],
 ): string | null {
   const aByName = new Map(av.map((v) => [v.name, v]));
-  const bByName = new Map(bv.map((v) => [v.name, v]));
-  const missing = av.filter((v) => !bByName.has(v.name)).map((v) => v.name);
-  const extra = bv.filter((v) => !aByName.has(v.name)).map((v) => v.name);
-  if (missing.length || extra.length) {
-    const parts = [];
-    if (extra.length) parts.push(`extra: ${listNames(extra)}`);
-    if (missing.length) parts.push(`missing: ${listNames(missing)}`);
-    return `${b.fileName} has ${bv.length} graph ${kind}s, ${a.fileName} has ${av.length} (${parts.join('; ')})`;
-  }
   for (const x of bv) {
     const y = aByName.get(x.name)!;
     if (x.elemType !== y.elemType) {
@@ -114,24 +124,20 @@ export function describeArchitectureDifference(a: NamedOnnxModel, b: NamedOnnxMo
   if (architectureSignature(ma) === architectureSignature(mb) && canonicalArchitecture(ma) === canonicalArchitecture(mb)) {
     return null;
   }
-  if (ma.opsetVersion !== mb.opsetVersion) {
-    return `${b.fileName} uses opset ${mb.opsetVersion}, ${a.fileName} uses opset ${ma.opsetVersion}`;
-  }
-  const inputs = describeValueDifference('input', a, b, ma.inputs, mb.inputs);
+  // The most telling difference first: what the graph takes and gives, how many weight tensors
+  // it holds, then their types and shapes, then the opset, then the wiring.
+  const inputs = describeValueNames('input', a, b, ma.inputs, mb.inputs);
   if (inputs) return inputs;
-  const outputs = describeValueDifference('output', a, b, ma.outputs, mb.outputs);
+  const outputs = describeValueNames('output', a, b, ma.outputs, mb.outputs);
   if (outputs) return outputs;
+  const tensors = nameDifference(ma.initializers.map((t) => t.name), mb.initializers.map((t) => t.name));
+  if (tensors) return `${b.fileName} has ${mb.initializers.length} initializers, ${a.fileName} has ${ma.initializers.length} (${tensors})`;
 
+  const inputShapes = describeValueShapes('input', a, b, ma.inputs, mb.inputs);
+  if (inputShapes) return inputShapes;
+  const outputShapes = describeValueShapes('output', a, b, ma.outputs, mb.outputs);
+  if (outputShapes) return outputShapes;
   const aInit = new Map(ma.initializers.map((t) => [t.name, t]));
-  const bInit = new Map(mb.initializers.map((t) => [t.name, t]));
-  const missing = ma.initializers.filter((t) => !bInit.has(t.name)).map((t) => t.name);
-  const extra = mb.initializers.filter((t) => !aInit.has(t.name)).map((t) => t.name);
-  if (missing.length || extra.length) {
-    const parts = [];
-    if (extra.length) parts.push(`extra: ${listNames(extra)}`);
-    if (missing.length) parts.push(`missing: ${listNames(missing)}`);
-    return `${b.fileName} has ${mb.initializers.length} initializers, ${a.fileName} has ${ma.initializers.length} (${parts.join('; ')})`;
-  }
   for (const t of mb.initializers) {
     const u = aInit.get(t.name)!;
     if (t.dataType !== u.dataType) {
@@ -140,6 +146,9 @@ export function describeArchitectureDifference(a: NamedOnnxModel, b: NamedOnnxMo
     if (formatDims(t.dims) !== formatDims(u.dims)) {
       return `${b.fileName}: initializer "${t.name}" has shape ${formatDims(t.dims)}, ${a.fileName} has ${formatDims(u.dims)}`;
     }
+  }
+  if (ma.opsetVersion !== mb.opsetVersion) {
+    return `${b.fileName} uses opset ${mb.opsetVersion}, ${a.fileName} uses opset ${ma.opsetVersion}`;
   }
 
   const common = Math.min(ma.nodes.length, mb.nodes.length);

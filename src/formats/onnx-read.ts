@@ -74,7 +74,7 @@ export function withFile<T>(fileName: string, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof ProtobufWireError) throw new OnnxFormatError(fileName, e.message);
+    if (e instanceof ProtobufWireError) throw new OnnxFormatError(fileName, e.message.startsWith('truncated') ? `${e.message}: the file may be cut short (an interrupted download or copy); export or download it again` : e.message);
     throw e;
   }
 }

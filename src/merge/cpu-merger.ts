@@ -37,6 +37,7 @@ export class CpuMerger implements FlatMerger {
         {
           name: slot.name,
           offset: slot.offset,
+          dims: slot.dims,
           params: paramsForTensor(this.params, slot.name, slot.depth),
           models: sources.map(view),
           base: this.base ? view(this.base) : null,

@@ -29,6 +29,15 @@ export interface ParamSpec {
   perTensor?: boolean;
 }
 
+/**
+ * A switch or a choice of a method (mergekit's `normalize`, `rescale`, `consensus_method`,
+ * `filter_wise`): stored in MergeParams under its key as a boolean or a string, its default
+ * when absent. Kept apart from the numeric ParamSpec so numeric code reads numbers only.
+ */
+export type OptionSpec =
+  | { key: string; label: string; help: string; type: 'boolean'; default: boolean }
+  | { key: string; label: string; help: string; type: 'choice'; choices: readonly string[]; default: string };
+
 export interface MethodNeeds {
   /** A checkpoint marked as the base (pre-trained) model. */
   base?: boolean;
@@ -60,6 +69,8 @@ export interface TensorJob {
   name: string;
   /** First index of the tensor in the flat layout (RNG counter base). */
   offset: number;
+  /** The tensor's shape (filter-wise methods read its last axis); absent: one flat vector. */
+  dims?: readonly number[];
   params: MergeParams;
   models: Float32Array[];
   base: Float32Array | null;
@@ -109,6 +120,16 @@ export interface MergeMethodDef<Inputs = unknown, GpuInputs = unknown> {
   needs: MethodNeeds;
   /** Takes per-model weights (mergekit's `weight`). */
   weighted?: boolean;
+  /** Switches and choices (normalize, rescale, consensus_method, ...), besides the numeric params. */
+  options?: readonly OptionSpec[];
+  /**
+   * Without needs.base, what a given base is (mergekit passes base_model to every method):
+   * 'first' = the first model (SLERP's t = 0 side), 'last' = one more model (linear).
+   * Absent: the method does not read a base.
+   */
+  baseAsModel?: 'first' | 'last';
+  /** Accepts per-model densities (mergekit's per-model `density`). */
+  perModelDensity?: boolean;
   /** Data-aware inputs from the checkpoints and the dev split, fixed for a run. */
   prepare?(ctx: PrepareContext): Promise<Inputs>;
   /** The GPU merger's form of the inputs, or null when this run must stay on the CPU. */
@@ -121,6 +142,16 @@ export interface MergeMethodDef<Inputs = unknown, GpuInputs = unknown> {
 /** A method entry with its input types checked here and erased for the registry's list. */
 export function defineMethod<I, G>(def: MergeMethodDef<I, G>): MergeMethodDef {
   return def as unknown as MergeMethodDef;
+}
+
+/** The value of a declared switch or choice (its default when the stored params lack it or hold another type). */
+export function optionValue(params: MergeParams, spec: Extract<OptionSpec, { type: 'boolean' }>): boolean;
+export function optionValue(params: MergeParams, spec: Extract<OptionSpec, { type: 'choice' }>): string;
+export function optionValue(params: MergeParams, spec: OptionSpec): boolean | string;
+export function optionValue(params: MergeParams, spec: OptionSpec): boolean | string {
+  const v = (params as unknown as Record<string, unknown>)[spec.key];
+  if (spec.type === 'boolean') return typeof v === 'boolean' ? v : spec.default;
+  return typeof v === 'string' && spec.choices.includes(v) ? v : spec.default;
 }
 
 /** The value of a declared numeric parameter (its default when the stored params lack it). */

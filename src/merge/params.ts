@@ -5,7 +5,7 @@
  */
 import { validateParamRule } from './param-rules';
 import { findMethod, ruleParamKeys } from './registry';
-import { paramValue } from './method';
+import { optionValue, paramValue } from './method';
 import { type MergeParams, type RuleParam } from '../protocol/settings';
 
 export { paramsForTensor } from './param-rules';
@@ -50,6 +50,20 @@ export function methodProblem(params: MergeParams, modelCount: number, hasBase: 
   }
   if (needs.models !== undefined && modelCount !== needs.models) return `${label} merges exactly ${needs.models} models; ${modelCount} are loaded (besides the base).`;
   if (needs.minModels !== undefined && modelCount < needs.minModels) return `${label} needs at least ${needs.minModels} fine-tuned models.`;
+  const stored = params as unknown as Record<string, unknown>;
+  for (const o of method.options ?? []) {
+    const v = stored[o.key];
+    if (v === undefined) continue;
+    if (o.type === 'boolean' && typeof v !== 'boolean') return `${label}: ${o.key} must be true or false, got ${JSON.stringify(v)}.`;
+    if (o.type === 'choice' && !(typeof v === 'string' && o.choices.includes(v))) return `${label}: ${o.key} must be one of ${o.choices.join(', ')}, got ${JSON.stringify(v)}.`;
+  }
+  if (stored.densities !== undefined) {
+    const list = stored.densities;
+    const spec = method.params.find((p) => p.key === 'density');
+    if (!method.perModelDensity || !spec) return `${label} takes no per-model densities.`;
+    if (!Array.isArray(list) || list.length !== modelCount) return `${Array.isArray(list) ? list.length : 'no list of'} densities for ${modelCount} models (besides the base).`;
+    if (!list.every((d) => typeof d === 'number' && d >= spec.min && d <= spec.max)) return `${label}: per-model densities must be numbers in [${spec.min}, ${spec.max}].`;
+  }
   for (const p of method.params) {
     const v = paramValue(params, p);
     const whole = p.type !== 'number';
@@ -70,6 +84,9 @@ export function describeMerge(params: MergeParams): string {
 function describeScalars(params: MergeParams): string {
   const method = findMethod(params.method);
   if (!method) return String(params.method);
-  const values = method.params.map((p) => `${p.short ?? p.label} ${paramValue(params, p)}`);
+  const densities = (params as unknown as Record<string, unknown>).densities;
+  const values = method.params.map((p) => (p.key === 'density' && Array.isArray(densities) && method.perModelDensity ? `density ${densities.join(':')}` : `${p.short ?? p.label} ${paramValue(params, p)}`));
+  // Switches and choices only where they differ from the method's default.
+  for (const o of method.options ?? []) if (optionValue(params, o) !== o.default) values.push(`${o.key} ${String(optionValue(params, o))}`);
   return values.length > 0 ? `${method.label} (${values.join(', ')})` : method.label;
 }

@@ -1,12 +1,21 @@
 /**
  * WASM/TS path: each individual is one flat Float32Array; tensors are subarray views,
  * so the DE step runs as one tight loop over the whole individual.
+ *
+ * The flats live in one WebAssembly.Memory allocated up front (wasm-memory.ts: N individuals,
+ * the candidate, the merged set, and the base or else the kinship mean), never grown, so the
+ * WebAssembly SIMD DE step (de-step.wasm.ts, bit for bit the TypeScript twin) runs on them in
+ * place. Where they cannot share one wasm32 memory (over 4 GiB), or the engine lacks wasm
+ * SIMD, they are plain Float32Arrays and the TypeScript twin runs; so does a trial touching a
+ * slot that Top-k allocated past the memory's capacity.
  */
 import { deTrialCpu, type DeRoles } from '../kernels/de-step/de-step.cpu';
+import { DeStepWasm } from '../kernels/de-step/de-step.wasm';
 import { kinshipMomentsCpu, type KinshipMoments } from '../kernels/kinship/kinship.cpu';
 import type { FlatMerger } from '../merge/cpu-merger';
 import type { ParameterLayout } from '../merge/layout';
-import { kinshipPairsOf, occupySlot, meanOf, type KinshipReference, type MutationParams, type PopulationStore, type WeightHandle } from './population';
+import { VectorMemory } from './wasm-memory';
+import { kinshipPairsOf, occupySlot, type KinshipReference, type MutationParams, type PopulationStore, type WeightHandle } from './population';
 import { type WeightSetId } from '../protocol/results';
 
 interface FlatSet {
@@ -23,19 +32,38 @@ export class CpuPopulation implements PopulationStore {
   private readonly individuals: (FlatSet | null)[];
   private candidate: FlatSet;
   private readonly merged: FlatSet;
-  /** Kinship reference when there is no base: the checkpoints' mean as loaded. */
-  private readonly initialMean: Float32Array;
+  private readonly base: Float32Array | null;
+  /** Kinship reference when there is no base: the checkpoints' mean as loaded (null with a base, which is the reference then). */
+  private readonly initialMean: Float32Array | null;
+  /** The population's memory, or null when the flats are plain Float32Arrays. */
+  private readonly vectors: VectorMemory | null;
+  private readonly kernel: DeStepWasm | null;
 
   constructor(
     readonly layout: ParameterLayout,
     initial: readonly Float32Array[],
     private readonly merger: FlatMerger,
-    private readonly base: Float32Array | null = null,
+    base: Float32Array | null = null,
   ) {
-    this.individuals = initial.map((flat) => makeSet(layout, flat.slice()));
-    this.candidate = makeSet(layout, new Float32Array(layout.totalSize));
-    this.merged = makeSet(layout, new Float32Array(layout.totalSize));
-    this.initialMean = meanOf(initial);
+    // N individuals, the candidate, the merged set, and the base or (without one) the mean: N + 3 (memory-plan.ts).
+    this.vectors = VectorMemory.open(layout.totalSize, initial.length + 3);
+    this.kernel = this.vectors ? DeStepWasm.create(this.vectors.memory) : null;
+    const copy = (flat: Float32Array) => {
+      const out = this.fresh();
+      out.set(flat);
+      return out;
+    };
+    this.individuals = initial.map((flat) => makeSet(layout, copy(flat)));
+    this.candidate = makeSet(layout, this.fresh());
+    this.merged = makeSet(layout, this.fresh());
+    this.base = base && copy(base);
+    this.initialMean = base ? null : this.fresh();
+    if (this.initialMean) meanInto(this.initialMean, initial);
+  }
+
+  /** A vector: a free slot of the memory (zeroed until first used), else a new Float32Array. */
+  private fresh(): Float32Array {
+    return this.vectors?.take() ?? new Float32Array(this.layout.totalSize);
   }
 
   get size(): number {
@@ -48,14 +76,17 @@ export class CpuPopulation implements PopulationStore {
 
   trial(roles: DeRoles<number>, p: MutationParams): void {
     const flat = (i: number) => this.individual(i).flat;
-    deTrialCpu({ target: flat(roles.target), base: flat(roles.base), plus: flat(roles.plus), minus: flat(roles.minus) }, this.candidate.flat, {
-      f: p.f,
-      cr: p.cr,
-      seed: p.seed,
-      stream: p.stream,
-      offset: 0,
-      jRand: p.jRand,
-    });
+    const vectors = { target: flat(roles.target), base: flat(roles.base), plus: flat(roles.plus), minus: flat(roles.minus) };
+    const params = { f: p.f, cr: p.cr, seed: p.seed, stream: p.stream, offset: 0, jRand: p.jRand };
+    const out = this.candidate.flat;
+    const inMemory = this.kernel !== null && [vectors.target, vectors.base, vectors.plus, vectors.minus, out].every((v) => this.kernel!.holds(v));
+    if (inMemory) this.kernel!.trial(vectors, out, params);
+    else deTrialCpu(vectors, out, params);
+  }
+
+  /** Which DE step trial() runs on the current individuals ('wasm-simd' in place, or the TypeScript twin). */
+  get deStepPath(): 'wasm-simd' | 'typescript' {
+    return this.kernel ? 'wasm-simd' : 'typescript';
   }
 
   async merge(replace: number | null): Promise<void> {
@@ -79,12 +110,13 @@ export class CpuPopulation implements PopulationStore {
   }
 
   allocate(): number {
-    return occupySlot(this.individuals, makeSet(this.layout, new Float32Array(this.layout.totalSize)));
+    return occupySlot(this.individuals, makeSet(this.layout, this.fresh()));
   }
 
   release(index: number): void {
-    this.individual(index);
+    const set = this.individual(index);
     this.individuals[index] = null;
+    this.vectors?.give(set.flat);
   }
 
   async kinshipMoments(sets: readonly WeightSetId[], reference: KinshipReference): Promise<KinshipMoments[][]> {
@@ -120,4 +152,11 @@ export class CpuPopulation implements PopulationStore {
   }
 
   dispose(): void {}
+}
+
+/** The element-wise mean of flats into out (as population.ts meanOf, without a temporary copy). */
+function meanInto(out: Float32Array, flats: readonly Float32Array[]): void {
+  const acc = new Float64Array(out.length);
+  for (const flat of flats) for (let j = 0; j < acc.length; j++) acc[j]! += flat[j]!;
+  for (let j = 0; j < acc.length; j++) out[j] = acc[j]! / flats.length;
 }

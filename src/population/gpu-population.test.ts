@@ -50,7 +50,8 @@ describe('GpuPopulation vs CpuPopulation', () => {
   it.each(methods)('%s: merge with the candidate in place matches the CPU twin', async (method) => {
     if (!gpu) return;
     const { base, models } = inputs(7, method === 'slerp' ? 2 : 3);
-    const params: MergeParams = { ...DEFAULT_MERGE, method, density: 0.6, lambda: 0.8, seed: 3 };
+    // DARE by 1/p here (no read-back); mergekit's default L1-norm rescale: src/kernels/task-vector/dare-norms.test.ts.
+    const params = { ...DEFAULT_MERGE, method, density: 0.6, lambda: 0.8, seed: 3, rescale_norm: 'density' } as MergeParams;
     const cpu = new CpuPopulation(layout, models, new CpuMerger(layout, params, base));
     const gpuPop = new GpuPopulation(gpu.device, layout, models, params, base);
     const mutation = { f: 0.5, cr: 0.5, seed: 11, stream: 4, jRand: 600 };
@@ -89,7 +90,7 @@ describe('GpuPopulation vs CpuPopulation', () => {
   it.each(['average', 'task_arithmetic', 'ties', 'dare_linear'] as const)('%s: per-model weights apply the same on both paths', async (method) => {
     if (!gpu) return;
     const { base, models } = inputs(19);
-    const params: MergeParams = { ...DEFAULT_MERGE, method, weights: [1, 0.25, 2], density: 0.7 };
+    const params = { ...DEFAULT_MERGE, method, weights: [1, 0.25, 2], density: 0.7, rescale_norm: 'density' } as MergeParams;
     const cpu = new CpuPopulation(layout, models, new CpuMerger(layout, params, base));
     const gpuPop = new GpuPopulation(gpu.device, layout, models, params, base);
     await cpu.merge(null);

@@ -27,9 +27,19 @@ export interface TensorCheckpoint {
   dtypes: Map<string, string>;
   /** Tensors that are not floats (integer buffers, ONNX constants): never merged. */
   skipped: { name: string; dtype: string; dims: number[] }[];
+  /** The bytes of the skipped safetensors tensors (integer ids, masks), copied through into merges. */
+  raw?: RawTensor[];
   /** The graph, for ONNX checkpoints. */
   model: OnnxModel | null;
   metadata: Record<string, string>;
+}
+
+/** A tensor kept as its stored bytes (not merged): e.g. I64 position ids. */
+export interface RawTensor {
+  name: string;
+  dtype: string;
+  dims: number[];
+  bytes: Uint8Array;
 }
 
 export class CheckpointError extends FileError {
@@ -80,6 +90,7 @@ export function readTensorCheckpoint(file: InputFile): TensorCheckpoint {
       tensors: floats.map((t) => ({ name: t.name, dims: t.shape, data: tensorToFloat32(t) })),
       dtypes: new Map(floats.map((t) => [t.name, t.dtype])),
       skipped: parsed.tensors.filter((t) => !FLOAT_DTYPES.has(t.dtype)).map((t) => ({ name: t.name, dtype: t.dtype, dims: t.shape })),
+      raw: parsed.tensors.filter((t) => !FLOAT_DTYPES.has(t.dtype)).map((t) => ({ name: t.name, dtype: t.dtype, dims: t.shape, bytes: t.data.slice() })),
       model: null,
       metadata: parsed.metadata,
     };

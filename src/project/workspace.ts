@@ -58,6 +58,11 @@ function named(fileName: string, message: string): FileProblem {
   return { fileName, message: message.startsWith(fileName) ? message : `${fileName}: ${message}` };
 }
 
+/** The refusal of a file no reader takes: it lists every kind the studio accepts. */
+const ACCEPTED_FILES =
+  'not a file the studio reads; it accepts ONNX checkpoints (.onnx, with their .onnx_data), safetensors checkpoints (.safetensors, sharded with their .safetensors.index.json), ' +
+  'tokenizer.json, dev sets (.jsonl, .csv, .tsv), recipes (.json) and mergekit configs (.yml, .yaml).';
+
 export class Workspace {
   checkpoints: Checkpoint[] = [];
   tokenizer: { fileName: string; tokenizer: TextTokenizer } | null = null;
@@ -107,7 +112,7 @@ export class Workspace {
             this.addLabelFile(file);
             break;
           default:
-            throw new Error('not a recognised file (expected .onnx checkpoints, a .jsonl or .csv dev set, tokenizer.json).');
+            throw new Error(ACCEPTED_FILES);
         }
         accepted.push(file.name);
       } catch (err) {

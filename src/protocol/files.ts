@@ -23,6 +23,12 @@ export function isBlobFile(file: NamedBytes | NamedBlob): file is NamedBlob {
 
 export type ExportKind = 'safetensors' | 'onnx' | 'recipe' | 'model-card' | 'zip';
 
+/**
+ * What the studio's export panel offers: the engine's kinds, plus the recipe as a mergekit YAML
+ * config ('mergekit-yaml', written on the page from the engine's recipe: src/export/recipe.ts).
+ */
+export type StudioExportKind = ExportKind | 'mergekit-yaml';
+
 export interface ExportOptions {
   kind: ExportKind;
   dtype: SafetensorsWriteDtype;

@@ -77,6 +77,15 @@ export interface MergeParams {
   seed: number;
   /** Breadcrumbs: fraction of the largest-magnitude task-vector entries dropped (absent in older recipes). */
   gamma?: number;
+  /** DELLA: spread of the magnitude-ranked keep probabilities around density. */
+  epsilon?: number;
+  /** SCE: fraction of the elements with the highest variance across models kept. */
+  select_topk?: number;
+  /** Karcher mean: most iterations, and the step size that ends them. */
+  max_iter?: number;
+  tol?: number;
+  /** Multi-SLERP: the norm below which a vector counts as zero. */
+  eps?: number;
   /** Per-model weights (linear, task arithmetic, TIES, DARE), one per fine-tuned model; default all 1. */
   weights?: number[];
   /** Per-tensor overrides (depth lists, name filters): see param-rules.ts. */
@@ -87,9 +96,10 @@ export interface MergeParams {
 export type RuleParam = 'lambda' | 'density' | 't' | 'alpha';
 
 /** The numeric keys of MergeParams a method may declare. */
-export type MergeParamKey = 'lambda' | 'density' | 't' | 'alpha' | 'seed' | 'gamma';
+export type MergeParamKey = 'lambda' | 'density' | 't' | 'alpha' | 'seed' | 'gamma' | 'epsilon' | 'select_topk' | 'max_iter' | 'tol' | 'eps';
 
-export const DEFAULT_MERGE: MergeParams = { method: 'linear', lambda: 1, density: 0.5, t: 0.5, alpha: 0.9, seed: 0, gamma: 0.01 };
+/** Every numeric parameter's value when a recipe or the form does not give one (each method's own defaults are in its registry entry). */
+export const DEFAULT_MERGE: MergeParams = { method: 'linear', lambda: 1, density: 1, t: 0.5, alpha: 0.9, seed: 0, gamma: 0.01, epsilon: 0.15, select_topk: 1, max_iter: 10, tol: 1e-5, eps: 1e-8 };
 
 export type DepthValue = number | number[];
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { estimateRemainingMs, formatDuration } from './eta';
+import { estimateRemainingMs, formatDuration, offspringCost, workFraction } from './eta';
 import { activeMs, pauseClock, resumeClock, startClock } from './run-clock';
 
 describe('estimateRemainingMs', () => {
@@ -31,6 +31,56 @@ describe('estimateRemainingMs', () => {
     const latest = activeMs(clock, 72_000); // 12 s of running
     expect(latest).toBe(12_000);
     expect(estimateRemainingMs({ planned: 4, done: 2, firstOffspringAt: first, lastOffspringAt: latest, now: latest })).toBe(2 * 2_000);
+  });
+});
+
+describe('the checkpoints in the bar and the ETA', () => {
+  const offspringPhase = { planned: 6, done: 0, firstOffspringAt: null, lastOffspringAt: null };
+
+  it('estimates from the checkpoints scored before any offspring is timed', () => {
+    // 3 checkpoints from 1 s; the first scored at 5 s: 4 s a checkpoint, an offspring at half of one.
+    const checkpoints = { total: 3, done: 1, startedAt: 1_000, lastAt: 5_000 };
+    expect(estimateRemainingMs({ ...offspringPhase, now: 5_000, checkpoints, offspringCost: 0.5 })).toBe(2 * 4_000 + 6 * 2_000);
+    // It counts down between checkpoints.
+    expect(estimateRemainingMs({ ...offspringPhase, now: 6_000, checkpoints, offspringCost: 0.5 })).toBe(2 * 4_000 + 6 * 2_000 - 1_000);
+    // Nothing scored yet: unknown.
+    expect(estimateRemainingMs({ ...offspringPhase, now: 6_000, checkpoints: { total: 3, done: 0, startedAt: 1_000, lastAt: null } })).toBeNull();
+    // One offspring timed: still the checkpoints' rate, counted from the latest score.
+    const one = { planned: 6, done: 1, firstOffspringAt: 20_000, lastOffspringAt: 20_000, now: 20_000 };
+    expect(estimateRemainingMs({ ...one, checkpoints: { total: 3, done: 3, startedAt: 1_000, lastAt: 13_000 }, offspringCost: 0.5 })).toBe(5 * 2_000);
+  });
+
+  it('times the checkpoints after the first between the first and the latest (the first warms up)', () => {
+    const checkpoints = { total: 4, done: 3, startedAt: 0, firstAt: 10_000, lastAt: 14_000 };
+    expect(estimateRemainingMs({ ...offspringPhase, planned: 2, now: 14_000, checkpoints, offspringCost: 0.5 })).toBe(2_000 + 2 * 1_000);
+  });
+
+  it('times a one-shot merge: its checkpoints, then the merge scored like one', () => {
+    const merge = { planned: 0, done: 0, firstOffspringAt: null, lastOffspringAt: null, now: 7_000, merges: 1 };
+    expect(estimateRemainingMs({ ...merge, checkpoints: { total: 3, done: 2, startedAt: 1_000, lastAt: 7_000 } })).toBe(2 * 3_000);
+    expect(estimateRemainingMs({ ...merge, checkpoints: { total: 3, done: 0, startedAt: 1_000, lastAt: null } })).toBeNull();
+    // Top-k (no plan, no merge) stays unknown.
+    expect(estimateRemainingMs({ ...merge, merges: 0, checkpoints: { total: 3, done: 2, startedAt: 1_000, lastAt: 7_000 } })).toBeNull();
+  });
+
+  it('fills the bar with the checkpoints, the offspring at their cost, and the merge', () => {
+    const run = { checkpointsTotal: 3, checkpointsDone: 0, offspringTotal: 6, offspringDone: 0, mergesTotal: 0, mergesDone: 0, offspringCost: 0.5 };
+    expect(workFraction(run)).toBe(0);
+    expect(workFraction({ ...run, checkpointsDone: 3 })).toBe(0.5);
+    expect(workFraction({ ...run, checkpointsDone: 3, offspringDone: 3 })).toBe(0.75);
+    expect(workFraction({ ...run, checkpointsDone: 3, offspringDone: 6 })).toBe(1);
+    const merge = { ...run, offspringTotal: 0, mergesTotal: 1 };
+    expect(workFraction({ ...merge, checkpointsDone: 2 })).toBe(0.5);
+    expect(workFraction({ ...merge, checkpointsDone: 3, mergesDone: 1 })).toBe(1);
+    // Top-k: its merge count is not known up front.
+    expect(workFraction({ ...merge, mergesTotal: 0, checkpointsDone: 3 })).toBe(0);
+  });
+
+  it('weighs an offspring by its rows over a checkpoint\'s', () => {
+    expect(offspringCost(600, 200, 0)).toBe(0.75);
+    expect(offspringCost(600, 200, 100)).toBe(0.125);
+    expect(offspringCost(600, 200, 900)).toBe(0.75);
+    expect(offspringCost(0, 0, 0)).toBe(1);
   });
 });
 

@@ -14,7 +14,8 @@
  * it from N > 2 models), the 1e-6 floor on the norm product (a τ of zero counts as
  * cos 0 with everything, not NaN), the clamp of each cos_ij, no clamp of t.
  * Not copied:
- * - mergekit's filter_wise (one cos per output row) is not offered;
+ * - mergekit's filter_wise (one cos per vector along the last axis) is modelStockFilterWise
+ *   below, CPU only;
  * - sums are float64 (mergekit: the tensors' dtype, often bf16);
  * - t stays finite: the mean of pairwise cosines of N unit vectors is ≥ −1/(N − 1)
  *   (|Σ τ̂_i|² ≥ 0), so 1 + (N − 1)·cos ≥ 0, with 0 only when the τ̂_i cancel exactly;
@@ -133,4 +134,17 @@ export function modelStock(
   scaleAddCpu(target, base, 0, coefficients.weightBase);
   for (const m of models) scaleAddCpu(target, m, 1, coefficients.weightModel);
   return { out: target, coefficients };
+}
+
+/**
+ * mergekit's filter_wise model stock: one t per filter, i.e. per vector along the tensor's
+ * last axis (rowLength elements; a 1-D tensor is one row), each merged as modelStock does.
+ */
+export function modelStockFilterWise(base: Float32Array, models: readonly Float32Array[], rowLength: number, out: Float32Array, params: ModelStockParams = {}): void {
+  const n = base.length;
+  if (!Number.isInteger(rowLength) || rowLength < 1 || n % rowLength !== 0) throw new ModelStockError(`model-stock.ts: rows of ${rowLength} do not tile ${n} floats`);
+  for (let start = 0; start < n; start += rowLength) {
+    const row = (a: Float32Array) => a.subarray(start, start + rowLength);
+    modelStock(row(base), models.map(row), params, row(out));
+  }
 }

@@ -20,7 +20,7 @@ import { KernelParamsError } from '../errors';
 import { keptByCut, topKMagnitudeCut, type MagnitudeCut } from './magnitude-select.cpu';
 import { checkLambda, isDensity, resolvePerModel, resolveWeights, sumScale } from './params';
 import { checkTensors, combineLinear, type ContributionFn } from './linear.cpu';
-import { consensusMerge } from './ties.cpu';
+import { consensusMerge, type TiesVote } from './ties.cpu';
 
 export interface BreadcrumbsParams {
   /** Fraction of each task vector kept, in [0, 1] (scalar or per model), default 1 (no sparsification). */
@@ -35,6 +35,8 @@ export interface BreadcrumbsParams {
   lambda?: number;
   /** Divide by Σ w (none) or by the agreeing weights (ties); default false, as mergekit. */
   normalize?: boolean;
+  /** The TIES vote under consensus 'ties' (default 'sum'). */
+  vote?: TiesVote;
 }
 
 /** The two cut sizes of one band over n entries: keep ranks [outliers, outer) by descending magnitude. */
@@ -94,7 +96,7 @@ export function breadcrumbsMerge(models: readonly Float32Array[], base: Float32A
   const w32 = Float32Array.from(weights);
   const contribution = bandContribution(models, base, w32, breadcrumbsCuts(models, base, densities, gammas));
   if (consensus === 'ties') {
-    consensusMerge(out.length, models.length, base, out, w32, lambda, normalize, contribution);
+    consensusMerge(out.length, models.length, base, out, w32, lambda, normalize, contribution, params.vote ?? 'sum');
   } else {
     combineLinear(out.length, models.length, base, out, sumScale(weights, lambda, normalize), contribution);
   }

@@ -45,7 +45,7 @@ export function encodeBreadcrumbs(
   });
   const fields = (i: number, first: boolean) => ({ weight: weights[i]!, first, slot: BREADCRUMBS_CUTS_PER_MODEL * i });
   if (consensus === 'ties') {
-    encodeConsensus(device, encoder, 'band', models, base, out, elementCount, scratch, fields, lambda, normalize, opts);
+    encodeConsensus(device, encoder, 'band', models, base, out, elementCount, scratch, fields, lambda, normalize, opts, params.vote ?? 'sum');
   } else {
     models.forEach((m, i) => encodeAccumulate(device, encoder, 'band', out, m, base, scratch.table, elementCount, fields(i, i === 0), opts));
     encodeFinalize(device, encoder, 'base', [out, base], elementCount, sumScale(weights, lambda, normalize), false, opts);

@@ -1,7 +1,10 @@
 /**
  * DARE (Yu et al. 2023; mergekit `dare_linear` / `dare_ties`), per tensor: drop each
  * element of τ_i = θ_i − base with probability 1 − p (p = density), rescale survivors
- * by 1/p (rescale, default true), then either
+ * (rescale, default true) by 1/p (norm 'density', the paper's and this kernel's default),
+ * or so the masked τ_i keeps τ_i's L1 norm as mergekit does (norm 'l1', what the dare
+ * methods default to; 'l2' and 'linf' likewise; unscaled when either norm is below 1e-7:
+ * a two-pass merge, CPU only), then either
  *   consensus 'none' (dare_linear): out = base + λ·Σ w_i τ̃_i   (÷ Σ w_i with normalize)
  *   consensus 'ties' (dare_ties):   TIES sign election + disjoint merge of w_i τ̃_i
  * normalize defaults to false for both, as in mergekit; density 1 reproduces task
@@ -26,8 +29,8 @@ import {
   sumScale,
   type DareModelMask,
 } from './params';
-import { checkTensors, combineLinear, type ContributionFn } from './linear.cpu';
-import { consensusMerge } from './ties.cpu';
+import { checkTensors, combineLinear, MERGE_BLOCK, type ContributionFn } from './linear.cpu';
+import { consensusMerge, type TiesVote } from './ties.cpu';
 
 export type DareConsensus = 'none' | 'ties';
 
@@ -40,14 +43,87 @@ export interface DareParams {
   offset?: number;
   /** 'none' = dare_linear (default), 'ties' = dare_ties. */
   consensus?: DareConsensus;
+  /** The TIES vote under consensus 'ties' (default 'sum'). */
+  vote?: TiesVote;
   /** Per-model weights, default all 1. */
   weights?: readonly number[];
   /** Scale λ on the merged task vector, default 1. */
   lambda?: number;
   /** Divide by Σ w (linear) or by the agreeing weights (ties); default false, as mergekit. */
   normalize?: boolean;
-  /** Multiply survivors by 1/p (default true). */
+  /** Rescale the survivors (default true). */
   rescale?: boolean;
+  /** What the rescale keeps: 1/p (default here, the paper's expectation), or the tensor's L1 (mergekit; the dare methods' default), L2 or L∞ norm. */
+  rescaleNorm?: DareRescaleNorm;
+  /** The GPU encoder's per-model rescale, computed beforehand (dare-norms.ts); replaces rescale/rescaleNorm there. */
+  scales?: readonly number[];
+}
+
+export type DareRescaleNorm = 'l1' | 'l2' | 'linf' | 'density';
+
+/** mergekit leaves a masked tensor unscaled when its norm or the original's is below this. */
+export const DARE_RESCALE_EPS = 1e-7;
+
+const normTau = new Float32Array(MERGE_BLOCK);
+const normKept = new Float32Array(MERGE_BLOCK);
+const normKeptBits = new Int32Array(normKept.buffer);
+
+/**
+ * Per model, the f32 factor that gives the masked τ_i the norm of τ_i (1 when either is
+ * below DARE_RESCALE_EPS). Norms accumulate in float64 over the f32 τ values the merge uses.
+ */
+export function dareNormScales(
+  models: readonly Float32Array[],
+  base: Float32Array,
+  masks: readonly DareModelMask[],
+  offset: number,
+  norm: Exclude<DareRescaleNorm, 'density'>,
+): number[] {
+  const unit = dareContribution(models, base, new Float32Array(models.length).fill(1), masks.map((m) => ({ ...m, scale: 1 })), offset);
+  return models.map((m, i) => {
+    let before = 0;
+    let after = 0;
+    for (let start = 0; start < base.length; start += MERGE_BLOCK) {
+      const len = Math.min(MERGE_BLOCK, base.length - start);
+      unit(i, start, len, normKept, normKeptBits);
+      for (let jj = 0; jj < len; jj++) normTau[jj] = m[start + jj]! - base[start + jj]!;
+      for (let jj = 0; jj < len; jj++) {
+        const a = Math.abs(normTau[jj]!);
+        const k = Math.abs(normKept[jj]!);
+        if (norm === 'l1') {
+          before += a;
+          after += k;
+        } else if (norm === 'l2') {
+          before += a * a;
+          after += k * k;
+        } else {
+          before = Math.max(before, a);
+          after = Math.max(after, k);
+        }
+      }
+    }
+    if (norm === 'l2') {
+      before = Math.sqrt(before);
+      after = Math.sqrt(after);
+    }
+    return before < DARE_RESCALE_EPS || after < DARE_RESCALE_EPS ? 1 : Math.fround(before / after);
+  });
+}
+
+/** The masks with each model's rescale resolved (1/p, a norm ratio, or 1); density 1 is never rescaled. */
+export function resolvedDareMasks(
+  models: readonly Float32Array[],
+  base: Float32Array,
+  densities: readonly number[],
+  seed: number,
+  offset: number,
+  rescale: boolean,
+  norm: DareRescaleNorm,
+): DareModelMask[] {
+  const masks = dareMasks(densities, seed, rescale && norm === 'density');
+  if (!rescale || norm === 'density') return masks;
+  const scales = dareNormScales(models, base, masks, offset, norm);
+  return masks.map((m, i) => ({ ...m, scale: densities[i]! >= 1 ? 1 : scales[i]! }));
 }
 
 /** c_i = w_i·(τ_i·scale_i) where model i's mask keeps the element, else 0. */
@@ -106,9 +182,12 @@ export function dareMerge(models: readonly Float32Array[], base: Float32Array, o
   const consensus = params.consensus ?? 'none';
   if (consensus !== 'none' && consensus !== 'ties') throw new KernelParamsError(`${where}: consensus must be 'none' or 'ties', got ${String(consensus)}`);
   const w32 = Float32Array.from(weights);
-  const contribution = dareContribution(models, base, w32, dareMasks(densities, params.seed, params.rescale ?? true), offset);
+  const norm = params.rescaleNorm ?? 'density';
+  if (!['l1', 'l2', 'linf', 'density'].includes(norm)) throw new KernelParamsError(`${where}: rescaleNorm must be l1, l2, linf or density, got ${String(norm)}`);
+  const masks = resolvedDareMasks(models, base, densities, params.seed, offset, params.rescale ?? true, norm);
+  const contribution = dareContribution(models, base, w32, masks, offset);
   if (consensus === 'ties') {
-    consensusMerge(n, models.length, base, out, w32, lambda, normalize, contribution);
+    consensusMerge(n, models.length, base, out, w32, lambda, normalize, contribution, params.vote ?? 'sum');
   } else {
     combineLinear(n, models.length, base, out, sumScale(weights, lambda, normalize), contribution);
   }

@@ -122,6 +122,7 @@ export function encodeTies(
     lambda,
     params.normalize ?? true,
     opts,
+    params.consensus ?? 'sum',
   );
 }
 
@@ -152,10 +153,13 @@ export function encodeDare(
   const densities = resolvePerModel(params.density, 1, models.length, isKeepProbability, 'density (keep probability)', where);
   const lambda = checkLambda(params.lambda ?? 1, where);
   const normalize = params.normalize ?? false;
-  const masks = dareMasks(densities, params.seed, params.rescale ?? true);
+  const scales = params.scales;
+  if (scales && scales.length !== models.length) throw new KernelParamsError(`${where}: ${scales.length} scales for ${models.length} models`);
+  if (!scales && (params.rescale ?? true) && (params.rescaleNorm ?? 'density') !== 'density') throw new KernelParamsError(`${where}: a norm-keeping rescale (${params.rescaleNorm}) needs its scales (dareNormScalesGpu)`);
+  const masks = dareMasks(densities, params.seed, params.rescale ?? true).map((m, i) => (scales ? { ...m, scale: Math.fround(scales[i]!) } : m));
   const fields = (i: number, first: boolean): ContribFields => ({ weight: weights[i]!, first, mask: masks[i]!, offset });
   if (consensus === 'ties') {
-    encodeConsensus(device, encoder, 'dare', models, base, out, elementCount, scratch!, fields, lambda, normalize, opts);
+    encodeConsensus(device, encoder, 'dare', models, base, out, elementCount, scratch!, fields, lambda, normalize, opts, params.vote ?? 'sum');
   } else {
     models.forEach((m, i) => encodeAccumulate(device, encoder, 'dare', out, m, base, null, elementCount, fields(i, i === 0), opts));
     encodeFinalize(device, encoder, 'base', [out, base], elementCount, sumScale(weights, lambda, normalize), false, opts);

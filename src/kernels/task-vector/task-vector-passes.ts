@@ -110,14 +110,15 @@ export function encodeAccumulate(
   elementCount: number,
   fields: ContribFields,
   opts: EncodeOptions,
+  signOnly = false,
 ): void {
   const inputs = contribInputs(kind, model, base);
   encodeRanged(
     device,
     encoder,
     {
-      name: `task-vector accumulate (${kind})`,
-      code: shader(`acc-${kind}`, () => accumulateWgsl(kind, WORKGROUP_SIZE)),
+      name: `task-vector accumulate (${kind}${signOnly ? ', sign' : ''})`,
+      code: shader(`acc-${kind}${signOnly ? '-sign' : ''}`, () => accumulateWgsl(kind, WORKGROUP_SIZE, signOnly)),
       ranged: ['storage', ...inputs.map(() => 'read-only-storage' as const)],
       whole: readsCuts(kind) ? ['read-only-storage'] : [],
       uniformBytes: CONTRIB_UNIFORM_BYTES,
@@ -240,9 +241,11 @@ export function encodeConsensus(
   lambda: number,
   normalize: boolean,
   opts: EncodeOptions,
+  vote: 'sum' | 'count' = 'sum',
 ): void {
   const table = readsCuts(kind) ? scratch.table : null;
-  models.forEach((m, i) => encodeAccumulate(device, encoder, kind, out, m, base, table, elementCount, fields(i, i === 0), opts));
+  // The vote: Σ c (TIES's 'sum') or Σ sign(c) ('count'), + where ≥ 0.
+  models.forEach((m, i) => encodeAccumulate(device, encoder, kind, out, m, base, table, elementCount, fields(i, i === 0), opts, vote === 'count'));
   models.forEach((m, i) => encodeVote(device, encoder, kind, out, scratch, m, base, elementCount, fields(i, i === 0), opts));
   encodeFinalize(device, encoder, 'consensus', [out, scratch.num, scratch.den, base], elementCount, Math.fround(lambda), normalize, opts);
 }

@@ -111,12 +111,16 @@ ${code}
 ${elementwiseMainWgsl({ workgroupSize, body: `\n  let c = contribution(i);\n  ${body}` })}`;
 }
 
-/** acc = c (first) or acc + c. Bindings: 0 acc (rw), then model [, base] [, cuts], then params. */
-export function accumulateWgsl(kind: ContributionKind, workgroupSize: number = WORKGROUP_SIZE): string {
+/**
+ * acc = c (first) or acc + c; with signOnly, sign(c) instead (the 'count' vote of TIES).
+ * Bindings: 0 acc (rw), then model [, base] [, cuts], then params.
+ */
+export function accumulateWgsl(kind: ContributionKind, workgroupSize: number = WORKGROUP_SIZE, signOnly = false): string {
+  const v = signOnly ? 'sign(c)' : 'c';
   return contributionKernelWgsl(kind, ['@group(0) @binding(0) var<storage, read_write> acc: array<f32>;'], workgroupSize, `if (params.first != 0u) {
-    acc[i] = c;
+    acc[i] = ${v};
   } else {
-    acc[i] = acc[i] + c;
+    acc[i] = acc[i] + ${v};
   }`);
 }
 

@@ -2,7 +2,8 @@
  * TIES merging (Yadav et al. 2023; mergekit `ties`), per tensor:
  *   1. trim: keep each τ_i = θ_i − base on its top round(density·n) magnitudes, zero the
  *      rest (exact k; ties at the threshold kept in index order, see magnitude-select.cpu.ts)
- *   2. elect: sign per element = sign(Σ_i w_i τ̂_i), + when the sum is ≥ 0 (mergekit "sum")
+ *   2. elect: sign per element = sign(Σ_i w_i τ̂_i), + when the sum is ≥ 0 (mergekit "sum"),
+ *      or the sign most non-zero w_i τ̂_i have, + on a tie (consensus 'count')
  *   3. disjoint merge: over the models whose contribution w_i τ̂_i is non-zero and has the
  *      elected sign, Σ w_i τ̂_i / Σ w_i (normalize, the default) or Σ w_i τ̂_i; a zero
  *      divisor divides by 1, so an element nobody agrees on stays at the base
@@ -28,7 +29,11 @@ export interface TiesParams {
   lambda?: number;
   /** Divide by the agreeing weights (default true, like mergekit's ties). */
   normalize?: boolean;
+  /** The vote: 'sum' = sign of Σ w_i τ̂_i (default, TIES), 'count' = the sign most non-zero w_i τ̂_i have (+ on a tie). */
+  consensus?: TiesVote;
 }
+
+export type TiesVote = 'sum' | 'count';
 
 const tauF32 = new Float32Array(MERGE_BLOCK);
 const tauU32 = new Uint32Array(tauF32.buffer);
@@ -91,6 +96,7 @@ export function consensusMerge(
   lambda: number,
   normalize: boolean,
   contribution: ContributionFn,
+  vote: TiesVote = 'sum',
 ): void {
   const lam = Math.fround(lambda);
   if (contributions.length < modelCount * MERGE_BLOCK) contributions = new Float32Array(modelCount * MERGE_BLOCK);
@@ -99,10 +105,18 @@ export function consensusMerge(
   for (let start = 0; start < n; start += MERGE_BLOCK) {
     const len = Math.min(MERGE_BLOCK, n - start);
     for (let i = 0; i < modelCount; i++) contribution(i, start, len, views[i]!, bits[i]!);
-    signSum.set(views[0]!.subarray(0, len));
-    for (let i = 1; i < modelCount; i++) {
-      const c = views[i]!;
-      for (let jj = 0; jj < len; jj++) signSum[jj]! += c[jj]!;
+    if (vote === 'count') {
+      signSum.fill(0, 0, len);
+      for (let i = 0; i < modelCount; i++) {
+        const c = views[i]!;
+        for (let jj = 0; jj < len; jj++) signSum[jj]! += Math.sign(c[jj]!);
+      }
+    } else {
+      signSum.set(views[0]!.subarray(0, len));
+      for (let i = 1; i < modelCount; i++) {
+        const c = views[i]!;
+        for (let jj = 0; jj < len; jj++) signSum[jj]! += c[jj]!;
+      }
     }
     // Elected sign bit per element: set only for a strictly negative Σ (−0 elects +, as Σ ≥ 0 does).
     for (let jj = 0; jj < len; jj++) {
@@ -140,5 +154,5 @@ export function tiesMerge(models: readonly Float32Array[], base: Float32Array, o
   const lambda = checkLambda(params.lambda ?? 1, where);
   const w32 = Float32Array.from(weights);
   const cuts = tiesCuts(models, base, densities);
-  consensusMerge(out.length, models.length, base, out, w32, lambda, params.normalize ?? true, trimmedContribution(models, base, w32, cuts));
+  consensusMerge(out.length, models.length, base, out, w32, lambda, params.normalize ?? true, trimmedContribution(models, base, w32, cuts), params.consensus ?? 'sum');
 }

@@ -9,9 +9,12 @@ import { BREADCRUMBS_CUTS_PER_MODEL, encodeBreadcrumbs } from '../../kernels/tas
 import { createMergeScratch } from '../../kernels/task-vector';
 import { defineMethod, paramValue, type MergeMethodDef, type ParamSpec } from '../method';
 import type { MergeParams } from '../../protocol/settings';
-import { DENSITY, LAMBDA, baseOf } from './common';
+import { CONSENSUS, DENSITY, INT8_MASK, LAMBDA, baseOf, densitiesOf, normalizeOf, normalizeOption } from './common';
+import { optionValue } from '../method';
 
-const BAND_DENSITY: ParamSpec = { ...DENSITY, default: 0.9, help: 'Fraction of each task vector kept, between the smallest entries and the outliers' };
+const NORMALIZE = normalizeOption(false);
+
+const BAND_DENSITY: ParamSpec = { ...DENSITY, default: 1, help: 'Fraction of each task vector kept, between the smallest entries and the outliers' };
 
 const GAMMA: ParamSpec = {
   key: 'gamma',
@@ -25,8 +28,11 @@ const GAMMA: ParamSpec = {
   default: 0.01,
 };
 
-const scalars = (p: MergeParams, consensus: DareConsensus): BreadcrumbsParams => ({
-  density: paramValue(p, BAND_DENSITY),
+const vote = (p: MergeParams) => optionValue(p, CONSENSUS) as 'sum' | 'count';
+const scalars = (p: MergeParams, consensus: DareConsensus, modelCount: number): BreadcrumbsParams => ({
+  density: densitiesOf(p, modelCount, paramValue(p, BAND_DENSITY)),
+  normalize: normalizeOf(p, NORMALIZE),
+  vote: vote(p),
   gamma: paramValue(p, GAMMA),
   lambda: paramValue(p, LAMBDA),
   weights: p.weights,
@@ -40,14 +46,16 @@ export function breadcrumbsMethod(id: string, label: string, consensus: DareCons
     label,
     aliases: [],
     params: [BAND_DENSITY, GAMMA, LAMBDA],
+    options: consensus === 'ties' ? [NORMALIZE, CONSENSUS, INT8_MASK] : [NORMALIZE, INT8_MASK],
     needs: { base: true },
     weighted: true,
-    cpu: (job) => breadcrumbsMerge(job.models, baseOf(job, label), job.out, scalars(job.params, consensus)),
+    perModelDensity: true,
+    cpu: (job) => breadcrumbsMerge(job.models, baseOf(job, label), job.out, scalars(job.params, consensus, job.models.length)),
     gpu: ({ device, largest, modelCount }) => {
       const scratch = createMergeScratch(device, largest, modelCount, BREADCRUMBS_CUTS_PER_MODEL);
       return {
         kind: 'encoder',
-        encode: (encoder, j) => encodeBreadcrumbs(device, encoder, j.models, j.base!, j.out, j.size, scalars(j.params, consensus), scratch),
+        encode: (encoder, j) => encodeBreadcrumbs(device, encoder, j.models, j.base!, j.out, j.size, scalars(j.params, consensus, j.models.length), scratch),
         destroy: () => scratch.destroy(),
       };
     },

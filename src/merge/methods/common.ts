@@ -3,7 +3,8 @@
  * reads the same λ and density). Each method lists the ones it reads, in the order results
  * describe them; a method may override a field (its own default or range).
  */
-import type { ParamSpec, TensorJob } from '../method';
+import { optionValue, type OptionSpec, type ParamSpec, type TensorJob } from '../method';
+import type { MergeParams } from '../../protocol/settings';
 
 export const LAMBDA: ParamSpec = {
   key: 'lambda',
@@ -26,7 +27,7 @@ export const DENSITY: ParamSpec = {
   min: 0,
   max: 1,
   step: 0.05,
-  default: 0.5,
+  default: 1,
   perTensor: true,
 };
 
@@ -50,3 +51,37 @@ export function baseOf(job: Pick<TensorJob, 'base'>, label: string): Float32Arra
 
 /** A GPU merger with nothing of its own to free. */
 export const NOTHING_TO_FREE = (): void => {};
+
+/** mergekit's `normalize`: divide the (agreeing) weighted sum by the (agreeing) weights. */
+export const normalizeOption = (fallback: boolean): Extract<OptionSpec, { type: 'boolean' }> => ({
+  key: 'normalize',
+  label: 'Normalize',
+  help: 'Divide the weighted sum by the sum of the weights (of the agreeing models under a sign consensus)',
+  type: 'boolean',
+  default: fallback,
+});
+
+/** mergekit's `int8_mask`: accepted for configs' sake; it only saves memory there. */
+export const INT8_MASK: OptionSpec = { key: 'int8_mask', label: 'int8 mask', help: 'Accepted for mergekit configs; it only saves memory there, and changes nothing here', type: 'boolean', default: false };
+
+/** mergekit's `consensus_method` of the TIES family. */
+export const CONSENSUS: Extract<OptionSpec, { type: 'choice' }> = {
+  key: 'consensus_method',
+  label: 'Sign consensus',
+  help: 'sum: the sign of Σ w_i τ_i (TIES); count: the sign most models have',
+  type: 'choice',
+  choices: ['sum', 'count'],
+  default: 'sum',
+};
+
+/** The normalize switch's value for a job. */
+export const normalizeOf = (params: MergeParams, spec: Extract<OptionSpec, { type: 'boolean' }>): boolean => optionValue(params, spec);
+
+/**
+ * Per-model densities (mergekit's per-model `density`), stored as `densities` beside the
+ * scalar; the scalar (with its per-tensor rules) when absent or of the wrong length.
+ */
+export function densitiesOf(params: MergeParams, modelCount: number, scalar: number): number | number[] {
+  const list = (params as unknown as Record<string, unknown>).densities;
+  return Array.isArray(list) && list.length === modelCount && list.every((d) => typeof d === 'number') ? (list as number[]) : scalar;
+}

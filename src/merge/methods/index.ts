@@ -14,6 +14,12 @@ import { regmean } from './regmean';
 import { fisher } from './fisher';
 import { breadcrumbs } from './breadcrumbs';
 import { breadcrumbsTies } from './breadcrumbs-ties';
+import { della } from './della';
+import { dellaLinear } from './della-linear';
+import { sce } from './sce';
+import { nuslerp } from './nuslerp';
+import { multislerp } from './multislerp';
+import { karcher } from './karcher';
 
 export const MERGE_METHODS: readonly MergeMethodDef[] = [
   linear,
@@ -27,4 +33,10 @@ export const MERGE_METHODS: readonly MergeMethodDef[] = [
   fisher,
   breadcrumbs,
   breadcrumbsTies,
+  della,
+  dellaLinear,
+  sce,
+  nuslerp,
+  multislerp,
+  karcher,
 ];

@@ -2,12 +2,14 @@
  * File intake: dropped or picked files, and the bundled sample, handed to the engine. The
  * engine keeps the weights; the store gets the project's summary and problems, and this
  * browser's project store a copy of each accepted file. A recipe among the files sets the
- * run's settings instead. Imports comlink, the protocol, the recipe parser (export room),
- * the store, the project store and ./engine, ./persist, ./workspace, ./message.
+ * run's settings instead, and so does a mergekit YAML config. Imports comlink, the protocol,
+ * the recipe parser (export room), the mergekit config reader (merge room), the store, the project store and ./engine, ./persist, ./workspace, ./message.
  */
 import { transfer } from 'comlink';
 import { isBlobFile, type NamedBlob, type NamedBytes } from '../../protocol/files';
 import { looksLikeRecipe, parseRecipe } from '../../export/recipe';
+import { parseMergekitConfig } from '../../merge/mergekit-config';
+import { studioMerge } from '../../merge/mergekit-config-studio';
 import { useStudioStore } from '../store';
 import { forgetFile, storeBase, storeFiles } from '../project-store';
 import { ready } from './engine';
@@ -53,9 +55,35 @@ export async function addFiles(files: (NamedBytes | NamedBlob)[], { store: keep 
 export async function addBrowserFiles(list: readonly { path: string; file: File }[]): Promise<void> {
   // JSON files are read here (a recipe sets the run's settings); everything else goes to the
   // engine unread, as Blobs: the worker reads them (safetensors in slices), the page never holds them.
-  const files = await Promise.all(list.map(async ({ path, file }) => (/\.json$/i.test(path) ? { name: path, bytes: new Uint8Array(await file.arrayBuffer()) } : { name: path, blob: file as Blob })));
-  const data = files.filter((f) => isBlobFile(f) || !applyRecipeFile(f));
+  const files: (NamedBytes | NamedBlob)[] = await Promise.all(list.map(async ({ path, file }) => (/\.(json|ya?ml)$/i.test(path) ? { name: path, bytes: new Uint8Array(await file.arrayBuffer()) } : { name: path, blob: file as Blob })));
+  // mergekit configs are matched to the checkpoints: applied once this drop's checkpoints are in.
+  const configs = files.filter((f): f is NamedBytes => !isBlobFile(f) && MERGEKIT_CONFIG.test(f.name));
+  const data = files.filter((f) => isBlobFile(f) || (!MERGEKIT_CONFIG.test(f.name) && !applyRecipeFile(f)));
   if (data.length > 0) await addFiles(data);
+  for (const f of configs) applyMergekitFile(f);
+}
+
+/** A mergekit YAML config (mergekit-yaml's input, or a mergekit_config.yml beside a merged model). */
+const MERGEKIT_CONFIG = /\.ya?ml$/i;
+
+/**
+ * Applies a mergekit config's method and parameters as the merger settings, its base_model as
+ * the base; says which of its models are not loaded and what the studio does not carry over.
+ */
+function applyMergekitFile(file: NamedBytes): void {
+  try {
+    const config = parseMergekitConfig(new TextDecoder().decode(file.bytes), file.name);
+    const { snapshot, settings } = useStudioStore.getState();
+    const plan = studioMerge(config, snapshot.checkpoints.map((c) => c.name));
+    const problems = [
+      ...(plan.missing.length > 0 ? [{ fileName: file.name, message: `${file.name}: not loaded: ${plan.missing.join(', ')} (models are matched to loaded checkpoints by file or folder name). Drop them, then the config again.` }] : []),
+      ...plan.notes.map((note) => ({ fileName: file.name, message: `${file.name}: ${note}` })),
+    ];
+    useStudioStore.setState({ settings: { ...settings, merger: plan.params }, recipeSource: file.name, recipeError: null, problems });
+    if (plan.base && plan.base !== snapshot.checkpoints.find((c) => c.isBase)?.name) void setBase(plan.base);
+  } catch (err) {
+    useStudioStore.setState({ problems: [{ fileName: file.name, message: message(err) }] });
+  }
 }
 
 /** Data files that are JSON but never recipes: read by the engine. */

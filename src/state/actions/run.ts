@@ -2,7 +2,7 @@
  * Run actions: start an evolution run (or resume one from a stored journal), a one-shot
  * merge, and stop / pause / resume. Progress events from the engine (a comlink proxy)
  * become store updates, and each journal entry is queued for the project store.
- * Imports comlink, the protocol, the store and its slices, the run clock, the project store
+ * Imports comlink, the protocol, the store and its slices, the run clock and ETA, the project store
  * and ./engine, ./persist, ./message.
  */
 import { proxy } from 'comlink';
@@ -12,6 +12,7 @@ import type { JournalEntry } from '../../protocol/results';
 import { useStudioStore } from '../store';
 import { idleProgress } from '../slices/run';
 import { activeMs, pauseClock, resumeClock, startClock } from '../run-clock';
+import { offspringCost } from '../eta';
 import { storeJournalEntry, storeRunFinished, storeRunStart } from '../project-store';
 import { ready } from './engine';
 import { persist } from './persist';
@@ -20,10 +21,24 @@ import { message } from './message';
 function onProgress(event: ProgressEvent): void {
   useStudioStore.setState((s) => {
     switch (event.type) {
-      case 'phase':
-        return { progress: { ...s.progress, phase: event.text } };
-      case 'individual':
-        return { individuals: [...s.individuals, event.scores] };
+      case 'phase': {
+        // The checkpoints' scoring starts the clock their rate (and the early ETA) is timed on.
+        const scoring = event.text === SCORING_CHECKPOINTS && s.progress.checkpointsStartedAt === null;
+        return { progress: { ...s.progress, phase: event.text, ...(scoring ? { checkpointsStartedAt: activeMs(s.clock, performance.now()) } : {}) } };
+      }
+      case 'individual': {
+        const at = activeMs(s.clock, performance.now());
+        return {
+          individuals: [...s.individuals, event.scores],
+          progress: {
+            ...s.progress,
+            checkpointsDone: s.progress.checkpointsDone + 1,
+            checkpointsStartedAt: s.progress.checkpointsStartedAt ?? at,
+            firstCheckpointAt: s.progress.firstCheckpointAt ?? at,
+            lastCheckpointAt: at,
+          },
+        };
+      }
       case 'generation':
         return { history: [...s.history, event.stat], progress: { ...s.progress, generation: event.stat.generation } };
       case 'offspring': {
@@ -50,12 +65,26 @@ function onProgress(event: ProgressEvent): void {
         return {};
       case 'environment':
         // The run starts over on the new path and replays what it had scored: its charts too.
-        return { environment: event.report, history: [], individuals: [], offspringScores: [], progress: { ...s.progress, offspringDone: 0, accepted: 0, firstOffspringAt: null, lastOffspringAt: null } };
+        return { environment: event.report, history: [], individuals: [], offspringScores: [], progress: { ...s.progress, offspringDone: 0, accepted: 0, firstOffspringAt: null, lastOffspringAt: null, checkpointsDone: 0, checkpointsStartedAt: null, firstCheckpointAt: null, lastCheckpointAt: null } };
     }
   });
 }
 
-function beginRun(offspringTotal: number, perGeneration: number, pausable: boolean): void {
+/** The engine's phase while it scores the checkpoints (engine.ts scoreMembers). */
+const SCORING_CHECKPOINTS = 'Scoring the checkpoints';
+
+/** What a run will evaluate: its checkpoints, its offspring and (a one-shot merge) the merge. */
+interface PlannedWork {
+  offspringTotal: number;
+  perGeneration: number;
+  mergesTotal: number;
+}
+
+function beginRun({ offspringTotal, perGeneration, mergesTotal }: PlannedWork, pausable: boolean): void {
+  const { snapshot, settings } = useStudioStore.getState();
+  const checkpointsTotal = snapshot.checkpoints.filter((c) => !c.isBase).length;
+  const dataset = snapshot.dataset;
+  const cost = dataset ? offspringCost(dataset.devSize, dataset.heldoutSize, settings.subset) : 1;
   useStudioStore.setState({
     status: 'running',
     paused: false,
@@ -66,7 +95,7 @@ function beginRun(offspringTotal: number, perGeneration: number, pausable: boole
     individuals: [],
     result: null,
     runError: null,
-    progress: { ...idleProgress, phase: 'Starting', offspringTotal, perGeneration },
+    progress: { ...idleProgress, phase: 'Starting', offspringTotal, perGeneration, checkpointsTotal, mergesTotal, offspringCost: cost },
   });
 }
 
@@ -82,7 +111,7 @@ export function plannedOffspring(settings: EvolverSettings, models: number): num
 export async function startRun(journal: JournalEntry[] = []): Promise<void> {
   const { settings, snapshot } = useStudioStore.getState();
   const n = snapshot.checkpoints.filter((c) => !c.isBase).length;
-  beginRun(plannedOffspring(settings, n), n, true);
+  beginRun({ offspringTotal: plannedOffspring(settings, n), perGeneration: n, mergesTotal: 0 }, true);
   if (journal.length === 0) {
     useStudioStore.setState({ recovery: null });
     persist(() => storeRunStart(settings));
@@ -98,10 +127,11 @@ export async function startRun(journal: JournalEntry[] = []): Promise<void> {
 
 /** One-shot merge with the recipe's merger (no evolution). */
 export async function startMerge(): Promise<void> {
-  beginRun(0, 0, false);
+  beginRun({ offspringTotal: 0, perGeneration: 0, mergesTotal: 1 }, false);
   try {
     const result = await (await ready()).merge(useStudioStore.getState().settings.merger, proxy(onProgress));
-    useStudioStore.setState({ result, status: 'done' });
+    // The merge is scored: the bar ends full.
+    useStudioStore.setState((s) => ({ result, status: 'done', progress: { ...s.progress, mergesDone: 1 } }));
   } catch (err) {
     useStudioStore.setState({ status: 'failed', runError: message(err) });
   }

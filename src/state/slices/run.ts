@@ -31,6 +31,17 @@ export interface RunProgress {
   /** Active run time (run-clock.ts) when the first and the latest offspring were scored: the ETA's rate. */
   firstOffspringAt: number | null;
   lastOffspringAt: number | null;
+  /** Checkpoints scored before the search (or the merge), out of how many; when their scoring began and the latest ended. */
+  checkpointsDone: number;
+  checkpointsTotal: number;
+  checkpointsStartedAt: number | null;
+  firstCheckpointAt: number | null;
+  lastCheckpointAt: number | null;
+  /** A one-shot merge's own evaluation: 1 planned (0 for a search), 1 done once it is scored. */
+  mergesTotal: number;
+  mergesDone: number;
+  /** An offspring's evaluation as a share of a checkpoint's (eta.ts offspringCost). */
+  offspringCost: number;
 }
 
 export interface RunSlice {
@@ -70,6 +81,14 @@ export const idleProgress: RunProgress = {
   accepted: 0,
   firstOffspringAt: null,
   lastOffspringAt: null,
+  checkpointsDone: 0,
+  checkpointsTotal: 0,
+  checkpointsStartedAt: null,
+  firstCheckpointAt: null,
+  lastCheckpointAt: null,
+  mergesTotal: 0,
+  mergesDone: 0,
+  offspringCost: 1,
 };
 
 export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set) => ({

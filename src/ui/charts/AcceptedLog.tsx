@@ -1,6 +1,6 @@
 /**
- * The accepted offspring as a compact table, newest first: generation, the individual
- * it replaced, its dev score (the task's primary metric) and its gain. Scrolls inside a fixed height (focusable, so
+ * The accepted offspring as a compact table, newest first: generation, the slot it replaced
+ * (its number, the checkpoint it started as, how often it was replaced), its dev score (the task's primary metric) and its gain. Scrolls inside a fixed height (focusable, so
  * it scrolls from the keyboard too) and downloads as CSV.
  */
 import { useStudioStore } from '../../state/store';
@@ -8,7 +8,7 @@ import { metricText } from '../format';
 import { metricColumn } from '../../eval/tasks/metric-format';
 import { useTaskView, type TaskView } from './use-task';
 import { downloadBlob } from '../../state/download';
-import { acceptedLog, type AcceptedEntry } from './offspring-series';
+import { acceptedLog, slotLabel, type AcceptedEntry } from './offspring-series';
 import { toCsv, type CsvColumn } from './csv';
 
 function csvColumns(task: TaskView): CsvColumn<AcceptedEntry>[] {
@@ -16,6 +16,7 @@ function csvColumns(task: TaskView): CsvColumn<AcceptedEntry>[] {
     { header: 'generation', value: (e) => e.generation },
     { header: 'offspring', value: (e) => e.index },
     { header: 'individual', value: (e) => e.individual },
+    { header: 'replacement', value: (e) => e.replacement },
     { header: `dev_${metricColumn(task.primary)}`, value: (e) => e.score },
     { header: 'improvement', value: (e) => e.improvement },
   ];
@@ -46,7 +47,7 @@ export function AcceptedLog() {
             <tr>
               <th scope="col">Generation</th>
               <th scope="col">Offspring</th>
-              <th scope="col">Replaced</th>
+              <th scope="col">Slot replaced</th>
               <th scope="col">Dev {task.primary.label}</th>
               <th scope="col">Improvement</th>
             </tr>
@@ -56,7 +57,7 @@ export function AcceptedLog() {
               <tr key={`${e.generation}-${e.index}`}>
                 <td>{e.generation}</td>
                 <td>{e.index}</td>
-                <td>{e.individual === null ? '–' : (names[e.individual] ?? `#${e.individual}`)}</td>
+                <td>{slotLabel(e, names)}</td>
                 <td>{metricText(task.primary, e.score)}</td>
                 <td>{gain(e.improvement, task)}</td>
               </tr>

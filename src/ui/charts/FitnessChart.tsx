@@ -24,6 +24,10 @@ const LEGEND = [
   { name: 'merged population', color: SERIES.merged },
 ];
 
+/** A ring around where the best's filled marker sits when the two agree. */
+const MERGED_DOT = { ...DOT, r: 6, stroke: SERIES.merged, strokeWidth: 2, strokeOpacity: 1 } as const;
+const BEST_DOT = { r: 3, fill: SERIES.best, stroke: SERIES.best } as const;
+
 export function FitnessChart() {
   const history = useStudioStore((s) => s.history);
   const generations = useStudioStore((s) => s.settings.generations);
@@ -49,9 +53,10 @@ export function FitnessChart() {
           <Tooltip formatter={(v) => pct(Number(v))} labelFormatter={(g) => `generation ${g}`} contentStyle={TOOLTIP_STYLE} />
           <Legend formatter={legendLabel} />
           <Line type="monotone" dataKey="mean" name="mean" stroke={SERIES.mean} isAnimationActive={false} dot={DOT} />
-          <Line type="monotone" dataKey="merged" name="merged population" stroke={SERIES.merged} strokeWidth={2} isAnimationActive={false} dot={DOT} />
-          {/* Drawn last and dashed: in 'merged' mode the best is often the merged score, and would hide under it. */}
-          <Line type="monotone" dataKey="best" name="best" stroke={SERIES.best} strokeDasharray="6 4" isAnimationActive={false} dot={DOT} />
+          {/* In 'merged' mode the best is often the merged score: merged is a wide, pale band with large
+              rings, best a thin dashed line with small filled markers drawn over it, so both show. */}
+          <Line type="monotone" dataKey="merged" name="merged population" stroke={SERIES.merged} strokeWidth={6} strokeOpacity={0.45} isAnimationActive={false} dot={MERGED_DOT} activeDot={{ r: 7 }} />
+          <Line type="monotone" dataKey="best" name="best" stroke={SERIES.best} strokeWidth={2} strokeDasharray="6 4" isAnimationActive={false} dot={BEST_DOT} />
         </LineChart>
       </ResponsiveContainer>
     </ChartFigure>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { OffspringReport } from '../../protocol/events';
-import { acceptanceByGeneration, acceptedLog, scatterPoints } from './offspring-series';
+import { acceptanceByGeneration, acceptedLog, scatterPoints, slotLabel } from './offspring-series';
 
 const offspring = (generation: number, index: number, individual: number | null, score: number, previousScore: number | null, accepted: boolean): OffspringReport => ({
   generation,
@@ -69,5 +69,26 @@ describe('acceptedLog', () => {
     ]);
     expect(log[0]!.improvement).toBe(0);
     expect(log[1]!.improvement).toBeCloseTo(0.05, 12);
+  });
+});
+
+describe('slotLabel', () => {
+  it('names the slot, the checkpoint it started as and how often it was replaced', () => {
+    const names = ['expert-a.onnx', 'expert-b.onnx'];
+    const log = acceptedLog([
+      offspring(1, 1, 0, 0.8, 0.7, true),
+      offspring(1, 2, 1, 0.8, 0.7, true),
+      offspring(2, 1, 0, 0.85, 0.8, true),
+      offspring(2, 2, 1, 0.7, 0.8, false),
+      offspring(3, 1, 0, 0.9, 0.85, true),
+    ]);
+    expect(log.map((e) => slotLabel(e, names))).toEqual([
+      'slot 1 (expert-a.onnx, replaced 3×)',
+      'slot 1 (expert-a.onnx, replaced 2×)',
+      'slot 2 (expert-b.onnx)',
+      'slot 1 (expert-a.onnx)',
+    ]);
+    expect(slotLabel({ individual: null, replacement: 0 }, names)).toBe('–');
+    expect(slotLabel({ individual: 4, replacement: 2 }, names)).toBe('slot 5 (replaced 2×)');
   });
 });

@@ -79,18 +79,38 @@ export interface AcceptedEntry {
    * lower is better); 0 when it won on a tie-break alone; null when unknown.
    */
   improvement: number | null;
+  /** How many times the slot has been replaced, this one included (1 for its first); 0 for Top-k's merges. */
+  replacement: number;
 }
 
 /** The accepted offspring, newest first (the log shows the latest at the top). */
 export function acceptedLog(records: readonly OffspringReport[]): AcceptedEntry[] {
+  const replaced = new Map<number, number>();
   return records
     .filter((r) => r.accepted)
-    .map((r) => ({
-      generation: r.generation,
-      individual: r.individual,
-      index: r.index,
-      score: r.score,
-      improvement: r.previousScore === null ? null : r.score - r.previousScore,
-    }))
+    .map((r) => {
+      const replacement = r.individual === null ? 0 : (replaced.get(r.individual) ?? 0) + 1;
+      if (r.individual !== null) replaced.set(r.individual, replacement);
+      return {
+        generation: r.generation,
+        individual: r.individual,
+        index: r.index,
+        score: r.score,
+        improvement: r.previousScore === null ? null : r.score - r.previousScore,
+        replacement,
+      };
+    })
     .reverse();
+}
+
+/**
+ * The slot an accepted offspring went into, by its number (1-based), the checkpoint it started
+ * as and how often it has been replaced: "slot 1 (expert-a.onnx)", "slot 1 (expert-a.onnx, replaced 3×)".
+ * The checkpoint's name alone would read as if the offspring replaced that checkpoint each time.
+ */
+export function slotLabel(e: Pick<AcceptedEntry, 'individual' | 'replacement'>, names: readonly string[]): string {
+  if (e.individual === null) return '–';
+  const start = names[e.individual];
+  const lineage = [start, e.replacement > 1 ? `replaced ${e.replacement}×` : null].filter((x) => x !== undefined && x !== null);
+  return lineage.length > 0 ? `slot ${e.individual + 1} (${lineage.join(', ')})` : `slot ${e.individual + 1}`;
 }

@@ -1,19 +1,20 @@
 /**
  * Export choices for a finished run: safetensors in F32/F16/BF16, one file or sharded at a
  * chosen size (Hugging Face layout, delivered as one zip), under the checkpoints' own tensor
- * names when they came as safetensors; the merged ONNX model; the recipe; a model card; or
- * everything in one zip.
+ * names when they came as safetensors; the merged ONNX model; the recipe (JSON, or as a
+ * mergekit YAML config); a model card; or everything in one zip.
  */
 import { useState } from 'react';
 import { create } from 'zustand';
 import { exportResult } from '../../state/actions/export';
 import { useStudioStore } from '../../state/store';
-import type { ExportKind, ExportOptions } from '../../protocol/files';
+import type { ExportOptions, StudioExportKind } from '../../protocol/files';
 
-const BUTTONS: { kind: ExportKind; label: string; primary?: boolean }[] = [
+const BUTTONS: { kind: StudioExportKind; label: string; primary?: boolean; title?: string }[] = [
   { kind: 'safetensors', label: 'Export safetensors', primary: true },
   { kind: 'onnx', label: 'Export ONNX' },
   { kind: 'recipe', label: 'Export recipe' },
+  { kind: 'mergekit-yaml', label: 'Export mergekit YAML', title: 'The recipe as a mergekit config (mergekit-yaml, or evolver-studio merge --config); what mergekit cannot express is said' },
   { kind: 'model-card', label: 'Export model card' },
   { kind: 'zip', label: 'Export all (.zip)' },
 ];
@@ -36,7 +37,7 @@ export function ExportPanel() {
   const dtype = chosen ?? (sourceDtype === 'BF16' || sourceDtype === 'F16' ? sourceDtype : 'F32');
   const [busy, setBusy] = useState(false);
   const shardBytes = Math.max(0, Math.round(Number(shardMb) * 1e6)) || 0;
-  const run = async (kind: ExportKind) => {
+  const run = async (kind: StudioExportKind) => {
     setBusy(true);
     try {
       await exportResult({ kind, dtype, shardBytes, names });
@@ -68,7 +69,7 @@ export function ExportPanel() {
         </label>
       )}
       {BUTTONS.map((b) => (
-        <button key={b.kind} type="button" className={b.primary ? 'primary' : undefined} disabled={busy} onClick={() => void run(b.kind)}>
+        <button key={b.kind} type="button" className={b.primary ? 'primary' : undefined} title={b.title} disabled={busy} onClick={() => void run(b.kind)}>
           {b.label}
         </button>
       ))}

@@ -27,6 +27,28 @@ function Summary({ result }: { result: RunResult }) {
   );
 }
 
+/**
+ * The run's counters in one line. A one-shot merge has no offspring to count; the GPU's read-back
+ * only means something on the WebGPU path (on WASM every weight lives on the CPU).
+ */
+function countersText(result: RunResult): string {
+  const c = result.counters;
+  const gpu = result.path === 'webgpu';
+  const parts = [
+    `${gpu ? 'WebGPU' : 'WASM'} path`,
+    `${c.evaluations} dev evaluation${c.evaluations === 1 ? '' : 's'}${c.replayedEvaluations > 0 ? ` (${c.replayedEvaluations} replayed from the stored run)` : ''}`,
+    result.strategy === 'merge' ? 'merged once, no search' : `${c.accepted}/${c.offspring} offspring accepted`,
+    `sessions created during run: ${c.sessionsCreatedDuringRun}`,
+  ];
+  if (gpu) {
+    parts.push(
+      `bytes read back from the GPU during run: ${c.gpuBytesReadBackDuringRun}${c.kinshipBytesReadBack > 0 ? ` (plus ${c.kinshipBytesReadBack} bytes of kinship moments)` : ''}`,
+    );
+  }
+  parts.push(`${c.msPerEvaluation.toFixed(0)} ms per evaluation`);
+  return parts.join(' · ');
+}
+
 /** One model: the task's metrics on dev, then on held-out data. The primary metric's cells carry the test ids (and the dev value). */
 function Row({ m, metrics, testId }: { m: ModelScores; metrics: readonly MetricDescriptor[]; testId?: string }) {
   const id = (split: string, i: number) => (testId && i === 0 ? `${testId}-${split}-acc` : undefined);
@@ -77,12 +99,7 @@ export function ResultsPanel() {
       <Summary result={result} />
       {result.lineage && <LineageTree lineage={result.lineage.nodes} resultId={result.lineage.result} />}
       <p className="muted" data-testid="counters">
-        {result.path === 'webgpu' ? 'WebGPU' : 'WASM'} path · {result.counters.evaluations} dev evaluations
-        {result.counters.replayedEvaluations > 0 ? ` (${result.counters.replayedEvaluations} replayed from the stored run)` : ''} · {result.counters.accepted}/
-        {result.counters.offspring} offspring accepted · sessions created during run: {result.counters.sessionsCreatedDuringRun} ·
-        bytes read back from the GPU during run: {result.counters.gpuBytesReadBackDuringRun}
-        {result.counters.kinshipBytesReadBack > 0 ? ` (plus ${result.counters.kinshipBytesReadBack} bytes of kinship moments)` : ''} ·{' '}
-        {result.counters.msPerEvaluation.toFixed(0)} ms per evaluation
+        {countersText(result)}
       </p>
       <ExportPanel />
     </div>

@@ -3,7 +3,8 @@ import { useStudioStore } from '../../state/store';
 import { pauseRun, resumeRun, startMerge, startRun, stopRun } from '../../state/actions/run';
 import { shownRunStatus } from '../../state/slices/run';
 import { activeMs } from '../../state/run-clock';
-import { estimateRemainingMs, formatDuration } from '../../state/eta';
+import { estimateRemainingMs, formatDuration, workFraction } from '../../state/eta';
+import type { RunProgress, RunStatus } from '../../state/slices/run';
 import { useNow } from '../use-now';
 
 /** Elapsed and remaining time of the run in progress, paused time left out. */
@@ -21,13 +22,34 @@ function RunTiming() {
     firstOffspringAt: progress.firstOffspringAt,
     lastOffspringAt: progress.lastOffspringAt,
     now: active,
+    checkpoints: { total: progress.checkpointsTotal, done: progress.checkpointsDone, startedAt: progress.checkpointsStartedAt, firstAt: progress.firstCheckpointAt, lastAt: progress.lastCheckpointAt },
+    merges: progress.mergesTotal - progress.mergesDone,
+    offspringCost: progress.offspringCost,
   });
-  const eta = paused ? 'paused' : remaining === null ? (progress.offspringTotal > 0 ? 'estimating…' : 'unknown') : formatDuration(remaining);
+  const planned = progress.offspringTotal > 0 || progress.mergesTotal > 0;
+  const eta = paused ? 'paused' : remaining === null ? (planned ? 'estimating…' : 'unknown') : formatDuration(remaining);
   return (
     <span data-testid="eta" className="eta">
       elapsed {formatDuration(active)} · ETA {eta}
     </span>
   );
+}
+
+/** The line beside the bar: the phase, the checkpoints while they are scored, then the search's counts. */
+function progressText(status: RunStatus, progress: RunProgress, generations: number, topK: boolean): string {
+  if (status === 'idle') return 'Not started';
+  const scoring = progress.checkpointsDone < progress.checkpointsTotal && progress.offspringDone === 0;
+  const checkpoints = scoring && status === 'running' ? ` · checkpoint ${progress.checkpointsDone}/${progress.checkpointsTotal} scored` : '';
+  if (progress.mergesTotal > 0) {
+    // A one-shot merge: the checkpoints, then the merge; no offspring to count.
+    return progress.mergesDone >= progress.mergesTotal && status === 'done' ? `${progress.phase} · merged and scored` : `${progress.phase}${checkpoints}`;
+  }
+  if (topK && progress.offspringDone > 0) {
+    return `${progress.phase} · round ${progress.generation}/${generations} · merge ${progress.offspringInGeneration}/${progress.perGeneration} · ${progress.offspringDone} merges in all`;
+  }
+  if (progress.offspringTotal === 0) return `${progress.phase}${checkpoints}`;
+  if (checkpoints) return `${progress.phase}${checkpoints} · then ${progress.offspringTotal} offspring`;
+  return `${progress.phase} · generation ${progress.generation}/${generations} · offspring ${progress.offspringInGeneration}/${progress.perGeneration} · ${progress.offspringDone}/${progress.offspringTotal} total · ${progress.accepted} accepted`;
 }
 
 export function RunPanel() {
@@ -47,7 +69,7 @@ export function RunPanel() {
   const shown = shownRunStatus(status, paused);
   // Pause takes effect before the next score: until the engine reports it holds, the evaluation in flight goes on.
   const pausing = paused && progress.phase !== 'Paused';
-  const fraction = progress.offspringTotal > 0 ? progress.offspringDone / progress.offspringTotal : 0;
+  const fraction = workFraction(progress);
   return (
     <div className="run">
       <div className="run-buttons">
@@ -69,13 +91,7 @@ export function RunPanel() {
       <div className="progress-row" aria-live="polite">
         <progress max={1} value={fraction} aria-label="Run progress" data-testid="progress" />
         <span data-testid="progress-text" data-done={progress.offspringDone}>
-          {status === 'idle'
-            ? 'Not started'
-            : topK && progress.offspringDone > 0
-              ? `${progress.phase} · round ${progress.generation}/${generations} · merge ${progress.offspringInGeneration}/${progress.perGeneration} · ${progress.offspringDone} merges in all`
-              : progress.offspringTotal === 0
-                ? progress.phase
-                : `${progress.phase} · generation ${progress.generation}/${generations} · offspring ${progress.offspringInGeneration}/${progress.perGeneration} · ${progress.offspringDone}/${progress.offspringTotal} total · ${progress.accepted} accepted`}
+          {progressText(status, progress, generations, topK)}
         </span>
       </div>
       <div className="run-status-row muted">

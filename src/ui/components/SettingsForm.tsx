@@ -3,7 +3,7 @@ import { useStudioStore } from '../../state/store';
 import { MUTATION_LABELS, type EvolverSettings, type MutationStrategy, type SearchStrategy, type SelectionMode } from '../../protocol/settings';
 import { useState } from 'react';
 import { parseRules } from '../../merge/params';
-import { paramValue, type ParamSpec } from '../../merge/method';
+import { optionValue, paramValue, type OptionSpec, type ParamSpec } from '../../merge/method';
 import { findMethod, MERGE_METHODS, withMethod } from '../../merge/registry';
 import { type MergeParams } from '../../protocol/settings';
 
@@ -58,6 +58,36 @@ function MergeField({ spec }: { spec: ParamSpec }) {
     s.setSettings({ merger: { ...s.settings.merger, [spec.key]: v } as MergeParams });
   };
   return <NumberInput label={spec.label} min={spec.min} max={spec.max} step={spec.step} hint={spec.help} value={value} onValue={setMerger} />;
+}
+
+/** One declared switch (a checkbox) or choice (a select) of the selected merge method. */
+function MergeOptionField({ spec }: { spec: OptionSpec }) {
+  const value = useStudioStore((s) => optionValue(s.settings.merger, spec));
+  const disabled = useStudioStore((s) => s.status === 'running');
+  const setOption = (v: boolean | string) => {
+    const s = useStudioStore.getState();
+    s.setSettings({ merger: { ...s.settings.merger, [spec.key]: v } as MergeParams });
+  };
+  if (spec.type === 'boolean') {
+    return (
+      <label className="field" title={spec.help}>
+        <span>{spec.label}</span>
+        <input type="checkbox" checked={value as boolean} disabled={disabled} aria-label={spec.label} onChange={(e) => setOption(e.target.checked)} />
+      </label>
+    );
+  }
+  return (
+    <label className="field" title={spec.help}>
+      <span>{spec.label}</span>
+      <select value={value as string} disabled={disabled} aria-label={spec.label} onChange={(e) => setOption(e.target.value)}>
+        {spec.choices.map((c) => (
+          <option key={c} value={c}>
+            {c}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
 }
 
 /** Per-tensor rules as JSON: depth lists and name filters (mergekit style). */
@@ -132,6 +162,7 @@ export function MergerForm() {
         </select>
       </label>
       {method?.params.map((spec) => <MergeField key={spec.key} spec={spec} />)}
+      {method?.options?.filter((o) => o.key !== 'int8_mask').map((spec) => <MergeOptionField key={spec.key} spec={spec} />)}
       <RulesField key={recipeSource ?? ''} />
     </div>
   );

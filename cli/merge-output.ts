@@ -1,0 +1,137 @@
+/**
+ * A merge written as mergekit writes its output folder: sharded safetensors
+ * (model-00001-of-0000N.safetensors, at most --out-shard-size each) with
+ * model.safetensors.index.json, config.json and the tokenizer files copied from a source
+ * model's folder, a README.md model card and mergekit_config.yml. `--out FILE.safetensors`
+ * still writes one file. Shards and card come from src/export/exports.ts.
+ */
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { mergekitCard, shardedSafetensors, type MergekitCardInput } from '../src/export/exports';
+import { writeSafetensors } from '../src/formats/safetensors-write';
+import type { FloatTensor } from '../src/merge/layout';
+import type { SafetensorsWriteDtype } from '../src/protocol/files';
+import type { MergeParams } from '../src/protocol/settings';
+import { mergekitYaml } from '../src/merge/mergekit-config-write';
+import { findMethod } from '../src/merge/registry';
+import { UsageError } from './args';
+import { writeOutput } from './io';
+
+/** mergekit's default --out-shard-size: 5B bytes. */
+export const DEFAULT_SHARD_BYTES = 5e9;
+
+/** A size as mergekit's --out-shard-size takes it: "5B", "500M", "64K" (powers of 1000) or plain bytes. */
+export function parseShardSize(raw: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kKmMbBgG]?)\s*$/.exec(raw);
+  const scale: Record<string, number> = { '': 1, k: 1e3, m: 1e6, b: 1e9, g: 1e9 };
+  const bytes = m ? Math.round(Number(m[1]) * scale[m[2]!.toLowerCase()]!) : NaN;
+  if (!Number.isFinite(bytes) || bytes <= 0) throw new UsageError(`--out-shard-size must be a size such as 5B, 500M, 64K or a number of bytes; got "${raw}".`, 'merge');
+  return bytes;
+}
+
+/** Whether --out names a folder (mergekit's output) rather than one .safetensors file. */
+export function isFolderOut(out: string): boolean {
+  return !/\.safetensors$/i.test(out);
+}
+
+/** Files a Hugging Face model folder keeps its tokenizer in. */
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'tokenizer.model', 'vocab.json', 'merges.txt', 'vocab.txt', 'added_tokens.json', 'chat_template.jinja'];
+/** config.json keys that count layers, by architecture family. */
+const LAYER_KEYS = ['num_hidden_layers', 'n_layer', 'num_layers'];
+
+/** The folder a model argument sits in (the folder itself, or a file's folder). */
+export function modelFolder(arg: string): string {
+  return existsSync(arg) && statSync(arg).isDirectory() ? arg : path.dirname(arg);
+}
+
+export interface FolderOutput {
+  tensors: readonly FloatTensor[];
+  metadata: Record<string, string>;
+  dtype: SafetensorsWriteDtype;
+  shardBytes: number;
+  /** Where config.json comes from (the base's folder, else the first model's), or null. */
+  configFrom: string | null;
+  /** Where the tokenizer files come from, or null. */
+  tokenizerFrom: string | null;
+  /** The output's layer count when it differs from the source's (passthrough), for config.json. */
+  layers: number | null;
+  configYaml: string;
+  card: Omit<MergekitCardInput, 'files' | 'configYaml'>;
+}
+
+/** Writes the folder; returns the names of the files written. */
+export function writeModelFolder(dir: string, out: FolderOutput): string[] {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UsageError(`--out ${dir} is a file: give a folder (or a path ending in .safetensors for one file).`, 'merge');
+  mkdirSync(dir, { recursive: true });
+  const written: string[] = [];
+  const put = (name: string, bytes: Uint8Array | string) => {
+    writeFileSync(path.join(dir, name), bytes);
+    written.push(name);
+  };
+  for (const f of shardedSafetensors(out.tensors, { format: 'pt', ...out.metadata }, out.dtype, out.shardBytes)) put(f.fileName, f.bytes);
+  const config = out.configFrom ? path.join(out.configFrom, 'config.json') : null;
+  if (config && existsSync(config)) {
+    const json = JSON.parse(readFileSync(config, 'utf8')) as Record<string, unknown>;
+    if (out.layers !== null) for (const key of LAYER_KEYS) if (typeof json[key] === 'number') json[key] = out.layers;
+    if (typeof json.torch_dtype === 'string' || out.dtype !== 'F32') json.torch_dtype = out.dtype === 'F16' ? 'float16' : out.dtype === 'BF16' ? 'bfloat16' : 'float32';
+    put('config.json', `${JSON.stringify(json, null, 2)}\n`);
+  }
+  if (out.tokenizerFrom) {
+    for (const name of TOKENIZER_FILES) {
+      const from = path.join(out.tokenizerFrom, name);
+      if (existsSync(from) && statSync(from).isFile()) {
+        copyFileSync(from, path.join(dir, name));
+        written.push(name);
+      }
+    }
+  }
+  put('mergekit_config.yml', out.configYaml.endsWith('\n') ? out.configYaml : `${out.configYaml}\n`);
+  const files = [...written, 'README.md'];
+  put('README.md', mergekitCard({ ...out.card, configYaml: out.configYaml, files }));
+  return written;
+}
+
+/** The merge as one .safetensors file, or as a model folder when --out is not a .safetensors path. */
+export function writeMergeOutput(outPath: string, out: FolderOutput): string {
+  if (!isFolderOut(outPath)) {
+    writeOutput(outPath, writeSafetensors(out.tensors.map((t) => ({ name: t.name, shape: t.dims, data: t.data })), out.metadata, out.dtype));
+    return `wrote ${outPath} (${out.dtype})`;
+  }
+  const files = writeModelFolder(outPath, out);
+  const shards = files.filter((f) => f.endsWith('.safetensors')).length;
+  return `wrote ${outPath}/ (${out.dtype}, ${shards} shard${shards === 1 ? '' : 's'}, ${files.length} files: ${files.join(', ')})`;
+}
+
+export interface FlagMergeFolder {
+  tensors: readonly FloatTensor[];
+  metadata: Record<string, string>;
+  /** --dtype, or null: the first model's dtype when all its tensors share one, else F32. */
+  dtype: SafetensorsWriteDtype | null;
+  sourceDtypes: Iterable<string>;
+  shardSize: string | undefined;
+  params: MergeParams;
+  /** The model arguments as given, and --base. */
+  models: readonly string[];
+  base: string | null;
+}
+
+/** `merge --method … --out DIR`: the merge as mergekit's output folder, with the flags written as mergekit YAML. */
+export function writeFlagMergeFolder(dir: string, f: FlagMergeFolder): string {
+  const dtypes = new Set(f.sourceDtypes);
+  const only = dtypes.size === 1 ? [...dtypes][0] : undefined;
+  const dtype = f.dtype ?? (only === 'F16' || only === 'BF16' ? only : 'F32');
+  const yaml = mergekitYaml({ params: f.params, models: f.models, base: f.base, dtype });
+  const method = findMethod(f.params.method);
+  const source = f.base ?? f.models[0]!;
+  return writeMergeOutput(dir, {
+    tensors: f.tensors,
+    metadata: f.metadata,
+    dtype,
+    shardBytes: f.shardSize === undefined ? DEFAULT_SHARD_BYTES : parseShardSize(f.shardSize),
+    configFrom: modelFolder(source),
+    tokenizerFrom: modelFolder(source),
+    layers: null,
+    configYaml: yaml.text,
+    card: { method: method?.id ?? f.params.method, label: method?.label ?? f.params.method, base: f.base, models: f.models },
+  });
+}

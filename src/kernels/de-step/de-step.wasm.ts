@@ -1,0 +1,119 @@
+/**
+ * The WebAssembly SIMD DE step (de-step.wat.ts, assembled into de-step.wasm.gen.ts): same
+ * contract and same bits as deTrialCpu, for vectors that live in one WebAssembly.Memory
+ * (the CPU population's), so it runs in place with no copy in or out.
+ *
+ * The module is 1–2 KB, so it compiles synchronously (allowed in Node and in workers, and
+ * under the 4 KB main-thread limit of browsers); compileDeStepWasm() is the async form.
+ * Engines without wasm SIMD get null and the caller keeps the TypeScript twin.
+ *
+ * Work is cut into chunks of 2^20 floats: the counter base advances per chunk, the result
+ * is the same, and without --liftoff-only V8 tiers a hot kernel up between calls.
+ */
+import { KernelParamsError } from '../errors';
+import { probabilityThreshold, rngKey, RNG_UNIT_BITS } from '../rng/rng.cpu';
+import { validateDeStep, type DeStepParams, type DeVectors } from './de-step.cpu';
+import { DE_STEP_WASM_BASE64 } from './de-step.wasm.gen';
+
+interface DeStepExports {
+  trial(t: number, b: number, p: number, m: number, o: number, n: number, f: number, threshold: number, k0: number, k1: number, g0: number): void;
+  mutant(b: number, p: number, m: number, o: number, n: number, f: number): void;
+}
+
+const CHUNK = 1 << 20;
+
+export function deStepWasmBytes(): Uint8Array<ArrayBuffer> {
+  const text = atob(DE_STEP_WASM_BASE64);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
+let compiled: WebAssembly.Module | null | undefined;
+
+/** The compiled module, or null where this engine lacks WebAssembly or its SIMD. */
+export function deStepWasmModule(): WebAssembly.Module | null {
+  if (compiled !== undefined) return compiled;
+  try {
+    const bytes = deStepWasmBytes();
+    compiled = typeof WebAssembly !== 'undefined' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+  } catch {
+    compiled = null;
+  }
+  return compiled;
+}
+
+/** Async compile, for a page's main thread. */
+export async function compileDeStepWasm(): Promise<WebAssembly.Module | null> {
+  if (compiled !== undefined) return compiled;
+  try {
+    const bytes = deStepWasmBytes();
+    compiled = WebAssembly.validate(bytes) ? await WebAssembly.compile(bytes) : null;
+  } catch {
+    compiled = null;
+  }
+  return compiled;
+}
+
+/** The DE step bound to one memory. */
+export class DeStepWasm {
+  private readonly kernel: DeStepExports;
+
+  private constructor(readonly memory: WebAssembly.Memory, module: WebAssembly.Module) {
+    this.kernel = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as DeStepExports;
+  }
+
+  /** The kernel on `memory`, or null where wasm SIMD is unavailable. */
+  static create(memory: WebAssembly.Memory): DeStepWasm | null {
+    const module = deStepWasmModule();
+    return module ? new DeStepWasm(memory, module) : null;
+  }
+
+  /** Whether a vector is a view on this memory (the kernel can take it). */
+  holds(view: Float32Array): boolean {
+    return view.buffer === this.memory.buffer;
+  }
+
+  /** deTrialCpu on vectors in this memory: out ← crossover(target, base + F·(plus − minus)). */
+  trial(vectors: DeVectors, out: Float32Array, params: DeStepParams): void {
+    const { target, base, plus, minus } = vectors;
+    const n = out.length;
+    const inputs = [target, base, plus, minus];
+    if (inputs.some((v) => v.length !== n)) {
+      throw new KernelParamsError(
+        `de-step.wasm.ts: lengths differ (target ${target.length}, base ${base.length}, plus ${plus.length}, minus ${minus.length}, out ${n})`,
+      );
+    }
+    if (!this.holds(out) || !inputs.every((v) => this.holds(v))) {
+      throw new KernelParamsError('de-step.wasm.ts: every vector must be a view on the kernel\'s WebAssembly.Memory');
+    }
+    // out may be an input exactly, or apart from it; a partial overlap would read written lanes.
+    for (const v of inputs) {
+      const apart = v.byteOffset + 4 * n <= out.byteOffset || out.byteOffset + 4 * n <= v.byteOffset;
+      if (n > 0 && v.byteOffset !== out.byteOffset && !apart) {
+        throw new KernelParamsError('de-step.wasm.ts: out overlaps an input without being it');
+      }
+    }
+    validateDeStep(n, params);
+    const f = Math.fround(params.f);
+    const threshold = probabilityThreshold(params.cr);
+    const offset = params.offset;
+    const local = params.jRand < 0 ? -1 : params.jRand - offset;
+    const hasJRand = local >= 0 && local < n;
+    // As in deTrialCpu: saved first, since out may alias an input.
+    const mutantJ = hasJRand ? base[local]! + Math.fround(f * Math.fround(plus[local]! - minus[local]!)) : 0;
+    const [t, b, p, m, o] = [target.byteOffset, base.byteOffset, plus.byteOffset, minus.byteOffset, out.byteOffset];
+    if (threshold === 0) {
+      if (t !== o) out.set(target);
+    } else if (threshold >= 1 << RNG_UNIT_BITS) {
+      for (let s = 0; s < n; s += CHUNK) this.kernel.mutant(b + 4 * s, p + 4 * s, m + 4 * s, o + 4 * s, Math.min(CHUNK, n - s), f);
+    } else {
+      const [k0, k1] = rngKey(params.seed, params.stream);
+      for (let s = 0; s < n; s += CHUNK) {
+        const at = 4 * s;
+        this.kernel.trial(t + at, b + at, p + at, m + at, o + at, Math.min(CHUNK, n - s), f, threshold, k0, k1, offset + s);
+      }
+    }
+    if (hasJRand) out[local] = mutantJ;
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * One WebAssembly.Memory holding a fixed number of equal flat vectors (the CPU population's
+ * individuals, candidate, merged set, base and kinship mean), so WASM kernels run on them in
+ * place. The memory is sized once and never grows: growing would detach every live view.
+ *
+ * Slots are 16-byte aligned (the size rounded up to 4 floats). wasm32 addresses stop at
+ * 4 GiB; VectorMemory.fits says whether a population can live in one memory at all.
+ */
+
+const PAGE_BYTES = 65536;
+/** The largest memory, in pages: one page short of 4 GiB, so no vector ends at address 2^32. */
+export const WASM_MEMORY_MAX_PAGES = 65535;
+
+export class VectorMemory {
+  readonly memory: WebAssembly.Memory;
+  /** Floats from one slot's start to the next. */
+  readonly stride: number;
+  private readonly free: number[];
+
+  private constructor(
+    readonly size: number,
+    readonly capacity: number,
+  ) {
+    this.stride = Math.ceil(size / 4) * 4;
+    const pages = VectorMemory.pagesFor(size, capacity);
+    try {
+      this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    } catch (err) {
+      // allocatePopulation turns a RangeError into an OutOfMemoryError with the run's numbers.
+      throw new RangeError(
+        `a WebAssembly.Memory of ${pages * PAGE_BYTES} bytes (${capacity} vectors of ${size} floats) could not be allocated: ${(err as Error)?.message ?? err}`,
+      );
+    }
+    this.free = Array.from({ length: capacity }, (_, i) => capacity - 1 - i);
+  }
+
+  static pagesFor(size: number, capacity: number): number {
+    return Math.max(1, Math.ceil((16 * Math.ceil(size / 4) * capacity) / PAGE_BYTES)); // 4 floats of 4 bytes per group
+  }
+
+  /** Whether `capacity` vectors of `size` floats fit in one wasm32 memory (and this engine has WebAssembly). */
+  static fits(size: number, capacity: number): boolean {
+    return typeof WebAssembly !== 'undefined' && VectorMemory.pagesFor(size, capacity) <= WASM_MEMORY_MAX_PAGES;
+  }
+
+  /** The memory for `capacity` vectors, or null when they cannot share one wasm32 memory. */
+  static open(size: number, capacity: number): VectorMemory | null {
+    return VectorMemory.fits(size, capacity) ? new VectorMemory(size, capacity) : null;
+  }
+
+  /** A free slot as a view (zero-filled the first time), or null when all are taken. */
+  take(): Float32Array | null {
+    const slot = this.free.pop();
+    return slot === undefined ? null : new Float32Array(this.memory.buffer, 4 * slot * this.stride, this.size);
+  }
+
+  /** Whether a view is one of this memory's slots. */
+  holds(view: Float32Array): boolean {
+    return view.buffer === this.memory.buffer;
+  }
+
+  /** Returns a slot taken from this memory; views of other buffers are ignored. */
+  give(view: Float32Array): void {
+    if (!this.holds(view)) return;
+    const slot = view.byteOffset / (4 * this.stride);
+    if (!this.free.includes(slot)) this.free.push(slot);
+  }
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+// `node tools/build-wasm.mjs`: assembles the hand-written WAT kernels with wabt (a devDependency)
+// into committed generated modules, the bytes as base64, so the browser and Node need no wabt at
+// run time. A test (src/kernels/de-step/de-step.wasm.test.ts) re-assembles and checks the
+// committed bytes are current: run this after editing a *.wat.ts file.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+
+/** Each kernel: its WAT source module, the export building the text, the generated file. */
+const KERNELS = [
+  { source: 'src/kernels/de-step/de-step.wat.ts', build: 'deStepWat', out: 'src/kernels/de-step/de-step.wasm.gen.ts', name: 'DE_STEP_WASM_BASE64' },
+];
+
+const mod = await tsImport(pathToFileURL(path.join(ROOT, 'src/kernels/de-step/de-step.assemble.ts')).href, import.meta.url);
+for (const kernel of KERNELS) {
+    const source = await tsImport(pathToFileURL(path.join(ROOT, kernel.source)).href, import.meta.url);
+  const bytes = await mod.assembleWat(source[kernel.build](), path.basename(kernel.source));
+  const base64 = Buffer.from(bytes).toString('base64');
+  writeFileSync(path.join(ROOT, kernel.out), mod.generatedModule(kernel.name, kernel.source, base64));
+  process.stderr.write(`${kernel.out}: ${bytes.length} bytes\n`);
+}
