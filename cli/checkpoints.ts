@@ -8,6 +8,7 @@
 import { weightOnlyPopulation } from '../src/population/make-population';
 import { assembleTensors, flattenTensors, layoutOfTensors, type ParameterLayout } from '../src/merge/layout';
 import type { MergeMethodDef } from '../src/merge/method';
+import { baseAsModel } from '../src/merge/base-as-model';
 import { DEFAULT_MERGE, type MergeParams } from '../src/protocol/settings';
 import type { PopulationStore } from '../src/population/population';
 import { checkSameTensors, readTensorCheckpointFiles, tensorPositions, type TensorCheckpoint } from '../src/project/tensor-sets';
@@ -39,13 +40,12 @@ export function loadModels(files: readonly string[], baseFile: string | undefine
 /**
  * What a method merges: as loaded, or, for a method that reads a given base as one of its
  * models (method.baseAsModel: SLERP's t = 0 side, linear's extra model), the base among the
- * models. Linear's weights may then leave the base's out (it weighs 1).
+ * models (src/merge/base-as-model.ts, shared with the studio's engine). Linear's weights may
+ * then leave the base's out (it weighs 1).
  */
 export function methodInputs(loaded: LoadedModels, method: MergeMethodDef, params: MergeParams): { loaded: LoadedModels; params: MergeParams } {
-  if (!loaded.base || method.needs.base || !method.baseAsModel) return { loaded, params };
-  const models = method.baseAsModel === 'first' ? [loaded.base, ...loaded.models] : [...loaded.models, loaded.base];
-  const weights = params.weights && params.weights.length === loaded.models.length ? [...params.weights, 1] : params.weights;
-  return { loaded: { models, base: null, layout: loaded.layout }, params: weights ? { ...params, weights } : params };
+  const inputs = baseAsModel(loaded.models, loaded.base, method, params);
+  return { loaded: { models: inputs.models, base: inputs.base, layout: loaded.layout }, params: inputs.params };
 }
 
 /** The population of the loaded models with a merger, on the GPU when a device is given (and the merger has kernels). */

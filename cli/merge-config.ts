@@ -17,7 +17,7 @@ import { readTensorCheckpointFiles, type TensorCheckpoint } from '../src/project
 import type { SafetensorsWriteDtype } from '../src/protocol/files';
 import { choiceOption, requireOption, stringOption, type Parsed } from './args';
 import { InputError, readModelInput } from './io';
-import { DEFAULT_SHARD_BYTES, modelFolder, parseShardSize, writeMergeOutput } from './merge-output';
+import { DEFAULT_SHARD_BYTES, modelFolder, parseShardSize, storedIntegerTensors, writeMergeOutput } from './merge-output';
 
 interface LoadedRef {
   ref: string;
@@ -119,6 +119,8 @@ export async function mergeFromConfig(values: Parsed['values'], positionals: rea
   const shardBytes = stringOption(values, 'out-shard-size') === undefined ? DEFAULT_SHARD_BYTES : parseShardSize(stringOption(values, 'out-shard-size')!);
   const line = writeMergeOutput(out, {
     tensors,
+    // Integer tensors (position ids) come through from the base, else the first model, as mergekit copies them.
+    raw: storedIntegerTensors(source.file),
     metadata,
     dtype,
     shardBytes,

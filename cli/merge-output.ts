@@ -3,11 +3,17 @@
  * (model-00001-of-0000N.safetensors, at most --out-shard-size each) with
  * model.safetensors.index.json, config.json and the tokenizer files copied from a source
  * model's folder, a README.md model card and mergekit_config.yml. `--out FILE.safetensors`
- * still writes one file. Shards and card come from src/export/exports.ts.
+ * still writes one file. Shards and card come from src/export/exports.ts. The tensors that are
+ * not floats (I64 position ids, masks) are copied through from the base (or the first model),
+ * as mergekit does and as the single-file path does (cli/checkpoints.ts mergedSafetensors).
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { mergekitCard, shardedSafetensors, type MergekitCardInput } from '../src/export/exports';
+import { mergekitCard, type MergekitCardInput } from '../src/export/exports';
+import { typedShardedSafetensors, typedTensors, writeTypedSafetensors } from '../src/export/result-export';
+import { FLOAT_DTYPES } from '../src/formats/safetensors-format';
+import { readSafetensorsLayout, safetensorsHeaderBytes } from '../src/formats/safetensors-read';
+import type { RawTensor } from '../src/project/tensor-sets';
 import { writeSafetensors } from '../src/formats/safetensors-write';
 import type { FloatTensor } from '../src/merge/layout';
 import type { SafetensorsWriteDtype } from '../src/protocol/files';
@@ -47,6 +53,8 @@ export function modelFolder(arg: string): string {
 export interface FolderOutput {
   tensors: readonly FloatTensor[];
   metadata: Record<string, string>;
+  /** Tensors that are not floats, written as stored (none when absent). */
+  raw?: readonly RawTensor[];
   dtype: SafetensorsWriteDtype;
   shardBytes: number;
   /** Where config.json comes from (the base's folder, else the first model's), or null. */
@@ -68,7 +76,7 @@ export function writeModelFolder(dir: string, out: FolderOutput): string[] {
     writeFileSync(path.join(dir, name), bytes);
     written.push(name);
   };
-  for (const f of shardedSafetensors(out.tensors, { format: 'pt', ...out.metadata }, out.dtype, out.shardBytes)) put(f.fileName, f.bytes);
+  for (const f of typedShardedSafetensors(out.tensors, out.raw ?? [], { format: 'pt', ...out.metadata }, out.dtype, out.shardBytes)) put(f.fileName, f.bytes);
   const config = out.configFrom ? path.join(out.configFrom, 'config.json') : null;
   if (config && existsSync(config)) {
     const json = JSON.parse(readFileSync(config, 'utf8')) as Record<string, unknown>;
@@ -94,7 +102,8 @@ export function writeModelFolder(dir: string, out: FolderOutput): string[] {
 /** The merge as one .safetensors file, or as a model folder when --out is not a .safetensors path. */
 export function writeMergeOutput(outPath: string, out: FolderOutput): string {
   if (!isFolderOut(outPath)) {
-    writeOutput(outPath, writeSafetensors(out.tensors.map((t) => ({ name: t.name, shape: t.dims, data: t.data })), out.metadata, out.dtype));
+    const raw = out.raw ?? [];
+    writeOutput(outPath, raw.length > 0 ? writeTypedSafetensors(typedTensors(out.tensors, raw, out.dtype), out.metadata) : writeSafetensors(out.tensors.map((t) => ({ name: t.name, shape: t.dims, data: t.data })), out.metadata, out.dtype));
     return `wrote ${outPath} (${out.dtype})`;
   }
   const files = writeModelFolder(outPath, out);
@@ -113,6 +122,45 @@ export interface FlagMergeFolder {
   /** The model arguments as given, and --base. */
   models: readonly string[];
   base: string | null;
+  /** The base's (or the first model's) tensors that are not floats; absent: read from its files. */
+  raw?: readonly RawTensor[];
+}
+
+/** The safetensors files of a model argument: a folder's, an index's folder's, or the file itself. */
+function safetensorsFilesOf(arg: string): string[] {
+  if (!existsSync(arg)) return [];
+  const folder = statSync(arg).isDirectory() ? arg : /\.safetensors\.index\.json$/i.test(arg) ? path.dirname(arg) : null;
+  if (folder) return readdirSync(folder).filter((f) => /\.safetensors$/i.test(f)).sort().map((f) => path.join(folder, f));
+  return /\.safetensors$/i.test(arg) ? [arg] : [];
+}
+
+function readRange(fd: number, start: number, end: number): Uint8Array {
+  const bytes = new Uint8Array(end - start);
+  let at = 0;
+  while (at < bytes.length) {
+    const n = readSync(fd, bytes, at, bytes.length - at, start + at);
+    if (n <= 0) break;
+    at += n;
+  }
+  return bytes;
+}
+
+/** A model argument's tensors that are not floats, as stored: only the headers and those tensors are read. */
+export function storedIntegerTensors(arg: string): RawTensor[] {
+  const raw: RawTensor[] = [];
+  for (const file of safetensorsFilesOf(arg)) {
+    const fd = openSync(file, 'r');
+    try {
+      const size = statSync(file).size;
+      const layout = readSafetensorsLayout(readRange(fd, 0, safetensorsHeaderBytes(readRange(fd, 0, 8))), size, path.basename(file));
+      for (const t of layout.tensors) {
+        if (!FLOAT_DTYPES.has(t.dtype)) raw.push({ name: t.name, dtype: t.dtype, dims: t.shape, bytes: readRange(fd, layout.dataStart + t.begin, layout.dataStart + t.end) });
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return raw;
 }
 
 /** `merge --method … --out DIR`: the merge as mergekit's output folder, with the flags written as mergekit YAML. */
@@ -126,6 +174,7 @@ export function writeFlagMergeFolder(dir: string, f: FlagMergeFolder): string {
   return writeMergeOutput(dir, {
     tensors: f.tensors,
     metadata: f.metadata,
+    raw: f.raw ?? storedIntegerTensors(source),
     dtype,
     shardBytes: f.shardSize === undefined ? DEFAULT_SHARD_BYTES : parseShardSize(f.shardSize),
     configFrom: modelFolder(source),

@@ -65,7 +65,9 @@ export async function dropFiles(page: Page, selector: string, files: { name: str
 
 /** Waits for the run in progress to finish and checks it ended as done. */
 export async function waitDone(page: Page): Promise<void> {
-  await expect(page.getByTestId('run-status')).not.toHaveAttribute('data-status', 'running', { timeout: 540_000 });
+  // A run just asked for may still read idle (a resumed one replays its project first): wait
+  // for it to end, not merely to be anything but running.
+  await expect(page.getByTestId('run-status')).toHaveAttribute('data-status', /^(done|stopped|failed)$/, { timeout: 540_000 });
   await expect(page.getByTestId('run-status')).toHaveAttribute('data-status', 'done');
 }
 

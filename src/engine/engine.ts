@@ -7,7 +7,8 @@ import { DatasetEvaluator } from '../eval/evaluator';
 import { splitDevHeldout } from '../eval/split';
 import { subsetDataset } from '../eval/dataset';
 import { flattenParameters, mergedLayout } from '../merge/layout';
-import { prepareInputs } from '../merge/registry';
+import { findMethod, prepareInputs } from '../merge/registry';
+import { baseAsModel } from '../merge/base-as-model';
 import { describeMerge, methodProblem } from '../merge/params';
 import type { PopulationStore } from '../population/population';
 import { mergePopulation, weightOnlyPopulation } from '../population/make-population';
@@ -36,7 +37,9 @@ export { STUDIO_VERSION } from '../export/export-metadata';
 export { settingsProblem } from '../search/settings-problem';
 
 interface Prepared {
+  /** The checkpoints scored and reported (the base excluded), and their sets in the population. */
   members: Checkpoint[];
+  memberSets: number[];
   population: PopulationStore;
   dev: DatasetEvaluator;
   heldout: DatasetEvaluator;
@@ -144,30 +147,38 @@ export class MergeEngine implements EngineApi {
    * Everything a run or a merge needs: the population (without the base) on the chosen
    * path with its merger, the session and the dev / held-out evaluators. pairSize: models
    * per merge when it is not the whole population (Top-k merges pairs), so a two-model
-   * merger such as SLERP is accepted there.
+   * merger such as SLERP is accepted there. oneShot (a one-shot merge): where the loaded models
+   * are one fewer than a method that reads a base as one of its models needs (SLERP of the base
+   * and one expert: the base is its t = 0 side, merge/base-as-model.ts), the base joins them.
+   * Otherwise the ticked base stays what the studio says it is, the reference of task vectors:
+   * linear averages the fine-tuned models only (the CLI follows mergekit's --base instead).
    */
-  private async prepare(mergeParams: MergeParams, onProgress: (event: ProgressEvent) => void, pairSize: number | null): Promise<Prepared> {
+  private async prepare(params: MergeParams, onProgress: (event: ProgressEvent) => void, pairSize: number | null, oneShot = false): Promise<Prepared> {
     const members = this.workspace.population();
-    if (members.length < 2) throw new NotReadyError('Load at least two checkpoints of one architecture (besides the base).');
+    const given = this.workspace.base();
+    const method = findMethod(params.method);
+    const joins = oneShot && method?.needs.models !== undefined && members.length === method.needs.models - 1;
+    const merging = joins && method ? baseAsModel(members, given, method, params) : { models: members, base: given, params, positions: members.map((_, i) => i) };
+    const { models, base, params: mergeParams } = merging;
+    if (models.length < 2 || members.length < 1) throw new NotReadyError('Load at least two checkpoints of one architecture (besides the base).');
     const splits = this.workspace.splits();
-    const base = this.workspace.base();
-    const problem = methodProblem(mergeParams, pairSize ?? members.length, base !== null);
+    const problem = methodProblem(mergeParams, pairSize ?? models.length, base !== null);
     if (problem) throw new NotReadyError(problem);
     onProgress({ type: 'phase', text: 'Preparing population' });
     // The base decides what is merged too (a change every member shares is still a change).
-    const layout = mergedLayout([...members, ...(base ? [base] : [])].map((c) => c.model));
+    const layout = mergedLayout([...members, ...(given ? [given] : [])].map((c) => c.model));
     if (layout.totalSize === 0) throw new NotReadyError('The checkpoints have identical weights: nothing to merge.');
-    const flats = members.map((c) => flattenParameters(c.model, layout));
+    const flats = models.map((c) => flattenParameters(c.model, layout));
     this.finished?.population.dispose();
     this.finished = null;
     const baseFlat = base ? flattenParameters(base.model, layout) : null;
     // The method's data-aware inputs (RegMean's Gram matrices, Fisher's head Fisher), fixed for the run.
-    const inputs = await prepareInputs(mergeParams, { checkpoints: members, layout, dev: splits.dev, onPhase: (text) => onProgress({ type: 'phase', text }) });
+    const inputs = await prepareInputs(mergeParams, { checkpoints: models, layout, dev: splits.dev, onPhase: (text) => onProgress({ type: 'phase', text }) });
     const device = this.env.device;
     // The result reports the path that ran (RegMean falls back to the CPU store when a solve needed a ridge).
     const population = mergePopulation({ device, layout, flats, base: baseFlat, params: mergeParams, inputs });
     const session = await this.sessions.sessionFor(members[0], layout, population.path, this.env.gpu?.device);
-    return { members, population, dev: new DatasetEvaluator(session, splits.dev), heldout: new DatasetEvaluator(session, splits.heldout) };
+    return { members, memberSets: merging.positions, population, dev: new DatasetEvaluator(session, splits.dev), heldout: new DatasetEvaluator(session, splits.heldout) };
   }
 
   private async scoreMembers(prepared: Prepared, onProgress: (event: ProgressEvent) => void): Promise<ModelScores[]> {
@@ -175,7 +186,7 @@ export class MergeEngine implements EngineApi {
     onProgress({ type: 'phase', text: 'Scoring the checkpoints' });
     const individuals: ModelScores[] = [];
     for (const [i, member] of prepared.members.entries()) {
-      const handles = prepared.population.handles(i);
+      const handles = prepared.population.handles(prepared.memberSets[i]!);
       const scores = { name: member.name, dev: await prepared.dev.score(handles), heldout: await prepared.heldout.score(handles) };
       individuals.push(scores);
       onProgress({ type: 'individual', scores });
@@ -303,7 +314,7 @@ export class MergeEngine implements EngineApi {
 
   merge(params: MergeParams, onProgress: (event: ProgressEvent) => void): Promise<RunResult> {
     return this.exclusive(async () => {
-      const prepared = await this.prepare(params, onProgress, null);
+      const prepared = await this.prepare(params, onProgress, null, true);
       const individuals = await this.scoreMembers(prepared, onProgress);
       const meter = new RunMeter();
       const mergerLabel = describeMerge(params);

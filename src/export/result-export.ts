@@ -14,6 +14,8 @@ import { type ExportOptions } from '../protocol/files';
 import { sourceTensors } from '../project/graph-mapping';
 import { assembleTensors, onnxFloatTensors, type FloatTensor, type ParameterLayout } from '../merge/layout';
 import type { Workspace } from '../project/workspace';
+import type { RawTensor } from '../project/graph-mapping';
+import type { SafetensorsWriteDtype } from '../protocol/files';
 import type { ExportedFile } from '../protocol/files';
 import type { RunResult } from '../protocol/results';
 import { metricColumn, taskMetrics } from '../eval/tasks/metric-format';
@@ -69,14 +71,24 @@ function metadataOf(report: RunResult, base: string | null): Record<string, stri
   return metadata;
 }
 
+/** Under source names: the tensors that are not floats (I64 position ids, masks) as the base (or the first model) stores them. */
+function rawTensors(workspace: Workspace, names: ExportOptions['names']): RawTensor[] {
+  const first = workspace.population()[0]!;
+  if (!sourceNamed(workspace, names) || !first.source) return [];
+  return (workspace.base()?.source ?? first.source).raw ?? [];
+}
+
+/** Own names only when every member came as safetensors (all share the mapping). */
+function sourceNamed(workspace: Workspace, names: ExportOptions['names']): boolean {
+  return names === 'source' && workspace.project !== null && workspace.population().every((c) => c.source);
+}
+
 /** Every float tensor of the model with the merged ones in place, under graph or source names. */
 function resultTensors(result: FinishedResult, workspace: Workspace, names: ExportOptions['names']): FloatTensor[] {
   const first = workspace.population()[0]!;
   const graphTensors = assembleTensors(onnxFloatTensors(first.model), result.layout, result.merged);
-  const project = workspace.project;
-  // Own names only when every member came as safetensors (all share the mapping).
-  if (names === 'source' && project && first.source && workspace.population().every((c) => c.source)) {
-    return sourceTensors(project.mapping, first.source, new Map(graphTensors.map((t) => [t.name, t.data])));
+  if (sourceNamed(workspace, names) && first.source) {
+    return sourceTensors(workspace.project!.mapping, first.source, new Map(graphTensors.map((t) => [t.name, t.data])));
   }
   return graphTensors;
 }
@@ -92,8 +104,10 @@ function singleFileName(report: RunResult, options: ExportOptions): string {
 function safetensorsFiles(result: FinishedResult, workspace: Workspace, options: ExportOptions): ExportedFile[] {
   const { report } = result;
   const tensors = resultTensors(result, workspace, options.names);
+  const raw = rawTensors(workspace, options.names);
   const metadata = metadataOf(report, workspace.baseName);
-  if (sharded(tensors, options)) return shardedSafetensors(tensors, metadata, options.dtype, options.shardBytes);
+  if (sharded(tensors, options)) return typedShardedSafetensors(tensors, raw, metadata, options.dtype, options.shardBytes);
+  if (raw.length > 0) return [{ fileName: singleFileName(report, options), bytes: writeTypedSafetensors(typedTensors(tensors, raw, options.dtype), metadata) }];
   return [{ fileName: singleFileName(report, options), bytes: writeSafetensors(tensors.map((t) => ({ name: t.name, shape: t.dims, data: t.data })), metadata, options.dtype) }];
 }
 
@@ -196,4 +210,30 @@ export function writeTypedSafetensors(tensors: readonly TypedTensor[], metadata:
     pos += b.length;
   }
   return out;
+}
+
+/** Float tensors written in `dtype`, then the stored ones as they are. */
+export function typedTensors(floats: readonly FloatTensor[], raw: readonly RawTensor[], dtype: SafetensorsWriteDtype): TypedTensor[] {
+  return [...floats.map((t) => ({ name: t.name, shape: t.dims, dtype, data: t.data })), ...raw.map((r) => ({ name: r.name, shape: r.dims, dtype: r.dtype, bytes: r.bytes }))];
+}
+
+/**
+ * Sharded safetensors with an index (exports.ts shardedSafetensors), the stored tensors that
+ * are not floats (integer ids, masks) in the last shard; without any, exactly shardedSafetensors.
+ */
+export function typedShardedSafetensors(floats: readonly FloatTensor[], raw: readonly RawTensor[], metadata: Record<string, string>, dtype: SafetensorsWriteDtype, maxShardBytes: number, stem = 'model'): ExportedFile[] {
+  if (raw.length === 0) return shardedSafetensors(floats, metadata, dtype, maxShardBytes, stem);
+  const shards = planShards(floats, dtype, maxShardBytes);
+  if (shards.length === 0) shards.push([]);
+  const weightMap: Record<string, string> = {};
+  const files = shards.map((shard, i) => {
+    const fileName = shardFileName(stem, i, shards.length);
+    const stored = i === shards.length - 1 ? raw : [];
+    for (const t of [...shard, ...stored]) weightMap[t.name] = fileName;
+    return { fileName, bytes: writeTypedSafetensors(typedTensors(shard, stored, dtype), metadata) };
+  });
+  const totalSize = floats.reduce((n, t) => n + t.data.length * SAFETENSORS_DTYPE_SIZE[dtype], 0) + raw.reduce((n, r) => n + r.bytes.length, 0);
+  const index = { metadata: { total_size: totalSize, ...metadata }, weight_map: weightMap };
+  files.push({ fileName: indexFileName(stem), bytes: new TextEncoder().encode(`${JSON.stringify(index, null, 2)}\n`) });
+  return files;
 }

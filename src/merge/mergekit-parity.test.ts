@@ -13,7 +13,12 @@
  * - random drops (DARE at density < 1) use the project's counter RNG, not torch's;
  * - arithmetic is f32 (sums f64) rounded once to the output dtype; mergekit computes in
  *   the working dtype (bf16 inputs: bf16 arithmetic unless `dtype: float32`);
- * - SLERP of a tensor whose norm is ≤ 1e-8 lerps; mergekit takes an arbitrary 90° arc.
+ * - SLERP of a tensor whose norm is ≤ 1e-8 lerps; mergekit takes an arbitrary 90° arc;
+ * - DELLA's random keeps (0 < density < 1) use the counter RNG: the fixtures hold densities
+ *   0 and 1, and the keep rates per rank and the L1 rescale are held statistically below;
+ * - NuSLERP lerps below |sin θ| < 1e-3, mergekit below 1e-8 (< 1e-6 relative apart there);
+ * - karcher reads no base; mergekit gathers a base_model as one more model (no case has one);
+ * - SCE's keep count int(select_topk·#nonzero) is a float64 product, torch's a float32 one.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -23,6 +28,7 @@ import { main } from '../../cli/main';
 import { readSafetensors } from '../formats/safetensors-read';
 import { tensorToFloat32 } from '../formats/safetensors-float';
 import { dareMerge } from '../kernels/task-vector/dare.cpu';
+import { dellaMerge, dellaPlan, dellaRanks, rankAxis } from '../kernels/task-vector/della.cpu';
 
 const DIR = path.resolve(import.meta.dirname, 'fixtures/mergekit');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'mergekit-parity-'));
@@ -98,5 +104,38 @@ describe('DARE rescale as mergekit', () => {
     const tiny = base.map((b, i) => b + (i === 3 ? 1e-9 : 0));
     dareMerge([tiny], base, out, { density: 0.3, seed: 5, rescaleNorm: 'l1' });
     expect(l1(out, base)).toBeLessThanOrEqual(l1(tiny, base) * 1.0001);
+  });
+});
+
+describe('DELLA drops as mergekit (della_magprune), statistically', () => {
+  // [rows, L]: mergekit ranks along axis 1, within each row; p(rank r) = (d − ε) + 2ε(r − 1)/(L − 1).
+  const rows = 4000;
+  const L = 8;
+  const base = new Float32Array(rows * L).map((_, i) => Math.sin(i));
+  // Row magnitudes in a shuffled order, so that rank and column differ from row to row.
+  const model = base.map((b, i) => b + (i % 2 ? -1 : 1) * 0.01 * (1 + (((Math.floor(i / L) * 5 + (i % L)) * 3) % L)));
+  const l1 = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + Math.abs(v - b[i]!), 0);
+
+  it('keeps each magnitude rank at its probability, along axis 1', () => {
+    const { keeps } = dellaPlan([model], base, { density: 0.5, epsilon: 0.2, seed: 11, dims: [rows, L] });
+    const ranks = dellaRanks(model, base, rankAxis([rows, L], base.length));
+    const kept = new Array<number>(L).fill(0);
+    for (let j = 0; j < base.length; j++) kept[ranks[j]!]! += keeps[0]![j]!;
+    for (let r = 0; r < L; r++) {
+      const p = 0.5 - 0.2 + (2 * 0.2 * r) / (L - 1);
+      expect(Math.abs(kept[r]! / rows - p), `rank ${r + 1}`).toBeLessThan(4.5 * Math.sqrt((p * (1 - p)) / rows));
+    }
+  });
+
+  it('rescales the survivors to the task vector’s L1 norm (della_linear, weight 1), not without rescale', () => {
+    const out = new Float32Array(base.length);
+    const params = { density: 0.4, epsilon: 0.1, seed: 3, dims: [rows, L], consensus: 'none' as const, normalize: false };
+    dellaMerge([model], base, out, params);
+    expect(l1(out, base) / l1(model, base)).toBeCloseTo(1, 4);
+    dellaMerge([model], base, out, { ...params, rescale: false });
+    // Without rescale about Σ_r p(r)·|τ_r| of it survives: more than density, since large ranks keep more.
+    const kept = l1(out, base) / l1(model, base);
+    expect(kept).toBeGreaterThan(0.4);
+    expect(kept).toBeLessThan(0.55);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The WebGPU population held to the CPU population: the same mutation (crossover
  * mask exact, values to f32 rounding), the same merge for every merger wired on the
- * GPU, accept as a swap, and no weight bytes read back while doing so.
+ * GPU (each with as many models as its needs say), accept as a swap, and no weight bytes
+ * read back while doing so (a batched merger: at most 16 bytes per model pair and tensor).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CpuPopulation } from './cpu-population';
@@ -9,6 +10,7 @@ import { interpolationVectors } from '../kernels/de-step/de-step.cpu';
 import { CpuMerger } from '../merge/cpu-merger';
 import { GpuPopulation, GPU_MERGE_METHODS } from './gpu-population';
 import { DEFAULT_MERGE, type MergeMethod, type MergeParams } from '../protocol/settings';
+import { findMethod, gpuPlan } from '../merge/registry';
 import type { ParameterLayout } from '../merge/layout';
 import { gpuTransferCounters } from '../gpu/buffers';
 import { CounterRng } from '../kernels/rng/rng.cpu';
@@ -49,7 +51,10 @@ describe('GpuPopulation vs CpuPopulation', () => {
   const methods = [...GPU_MERGE_METHODS].filter((m) => m !== 'regmean' && m !== 'fisher') as MergeMethod[];
   it.each(methods)('%s: merge with the candidate in place matches the CPU twin', async (method) => {
     if (!gpu) return;
-    const { base, models } = inputs(7, method === 'slerp' ? 2 : 3);
+    const def = findMethod(method)!;
+    // As many models as the method takes: exactly needs.models, else three (or its minimum).
+    const n = def.needs.models ?? Math.max(3, def.needs.minModels ?? 0);
+    const { base, models } = inputs(7, n);
     // DARE by 1/p here (no read-back); mergekit's default L1-norm rescale: src/kernels/task-vector/dare-norms.test.ts.
     const params = { ...DEFAULT_MERGE, method, density: 0.6, lambda: 0.8, seed: 3, rescale_norm: 'density' } as MergeParams;
     const cpu = new CpuPopulation(layout, models, new CpuMerger(layout, params, base));
@@ -60,14 +65,27 @@ describe('GpuPopulation vs CpuPopulation', () => {
     const readBefore = gpuTransferCounters.bytesReadBack;
     await cpu.merge(1);
     await gpuPop.merge(1);
-    // SLERP and model stock read back 16 bytes of dot products per tensor; never weights.
-    const reductionBytes = method === 'slerp' || method === 'model_stock' ? 16 * layout.slots.length * (method === 'model_stock' ? 3 : 1) : 0;
-    expect(gpuTransferCounters.bytesReadBack - readBefore).toBeLessThanOrEqual(reductionBytes);
+    // A batched merger (SLERP, model stock, the spherical methods) reads back a few bytes of
+    // per-tensor statistics per model pair (dot products, norms): at most 16 bytes per pair
+    // and tensor, never weights. An encoder merger reads nothing back.
+    const probe = def.gpu!({ device: gpu.device, layout, modelCount: n, largest: 1073, inputs: gpuPlan(params, null, layout)?.inputs ?? null, params });
+    const kind = probe.kind;
+    probe.destroy();
+    const pairs = Math.max(1, (n * (n - 1)) / 2);
+    const reductionBytes = kind === 'batched' ? 16 * pairs * layout.slots.length : 0;
+    const readBack = gpuTransferCounters.bytesReadBack - readBefore;
+    expect(readBack).toBeLessThanOrEqual(reductionBytes);
     const [c, g] = [await cpu.read('merged'), await gpuPop.read('merged')];
     // TIES votes within rounding of zero may flip on fused multiply-adds: allow a handful.
     expect(closeTo(g, c)).toBeLessThanOrEqual(method.includes('ties') ? 3 : 0);
     expect(closeTo(await gpuPop.read('candidate'), await cpu.read('candidate'))).toBe(0);
     gpuPop.dispose();
+  });
+
+  it('NuSLERP without flatten (row by row) stays on the CPU; flattened it runs on the GPU', () => {
+    const nuslerp = { ...DEFAULT_MERGE, method: 'nuslerp' } as MergeParams;
+    expect(gpuPlan(nuslerp, null, layout)).not.toBeNull();
+    expect(gpuPlan({ ...nuslerp, nuslerp_flatten: false } as MergeParams, null, layout)).toBeNull();
   });
 
   it('per-tensor rules (density over depth, λ by name) apply the same on both paths', async () => {

@@ -21,6 +21,16 @@ export interface SourceCheckpoint {
   dtype: SafetensorsDtype;
   /** Its float tensors as float32, in file order. */
   tensors: FloatTensor[];
+  /** Its tensors that are not floats (I64 position ids, masks) as stored: never merged, copied into exports. */
+  raw?: RawTensor[];
+}
+
+/** A tensor kept as its stored bytes (not merged): e.g. I64 position ids. */
+export interface RawTensor {
+  name: string;
+  dtype: string;
+  dims: number[];
+  bytes: Uint8Array;
 }
 
 export interface GraphMapping {

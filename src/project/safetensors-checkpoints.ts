@@ -3,14 +3,14 @@
  * model.safetensors.index.json plus the shards its weight_map names (resolved in the
  * index's folder); any other .safetensors file is a checkpoint of its own. Names: the
  * folder a checkpoint was dropped in ("expert-a/model.safetensors.index.json" → expert-a),
- * else the file's name. Pure module: bytes in, float32 tensors out.
+ * else the file's name. Pure module: bytes in, float32 tensors out (the integer ones as stored).
  */
 import { FileError } from '../formats/errors';
 import { baseName, folderOf } from '../formats/paths';
 import { FLOAT_DTYPES, type SafetensorsDtype } from '../formats/safetensors-format';
 import { readSafetensors } from '../formats/safetensors-read';
 import { tensorToFloat32 } from '../formats/safetensors-float';
-import type { SourceCheckpoint } from './graph-mapping';
+import type { RawTensor, SourceCheckpoint } from './graph-mapping';
 import type { InputFile } from './input-files';
 
 const decoder = new TextDecoder();
@@ -90,18 +90,27 @@ export function groupSafetensors(indexes: readonly InputFile[], files: readonly 
 
 interface ShardTensor {
   name: string;
-  /** null: not a float tensor (read from a Blob, only its name is kept). */
+  /** null: not a float tensor whose bytes were not kept (only its name is known). */
   dtype: SafetensorsDtype | null;
   shape: number[];
   floats: () => Float32Array;
+  /** The stored bytes, for the tensors that are not floats. */
+  bytes: () => Uint8Array;
 }
+
+const NONE = () => new Float32Array(0);
 
 /** A shard's tensors in file order, whether it was read whole or tensor by tensor from a Blob. */
 function shardTensors(shard: InputFile): ShardTensor[] {
   if (shard.streamed) {
-    return [...shard.streamed.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, floats: () => t.data })), ...shard.streamed.otherTensors.map((name) => ({ name, dtype: null, shape: [], floats: () => new Float32Array(0) }))];
+    const raw = new Map((shard.streamedRaw ?? []).map((r) => [r.name, r]));
+    const others = shard.streamed.otherTensors.map((name) => {
+      const r = raw.get(name);
+      return { name, dtype: (r?.dtype ?? null) as SafetensorsDtype | null, shape: r?.dims ?? [], floats: NONE, bytes: () => r?.bytes ?? new Uint8Array(0) };
+    });
+    return [...shard.streamed.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, floats: () => t.data, bytes: () => new Uint8Array(0) })), ...others];
   }
-  return readSafetensors(shard.bytes, shard.name).tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, floats: () => tensorToFloat32(t) }));
+  return readSafetensors(shard.bytes, shard.name).tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, floats: () => tensorToFloat32(t), bytes: () => t.data.slice() }));
 }
 
 /** Bytes of a file as dropped (a Blob-read shard's size, not its empty bytes). */
@@ -109,10 +118,11 @@ export function fileSize(file: InputFile): number {
   return file.streamed?.size ?? file.bytes.byteLength;
 }
 
-/** A grouped checkpoint's float tensors, in shard order; checks each tensor sits in the shard its index names. */
+/** A grouped checkpoint's float tensors (and the others as stored bytes), in shard order; checks each tensor sits in the shard its index names. */
 export function readSafetensorsCheckpoint(group: SafetensorsGroup): SourceCheckpoint {
   const weightMap = group.index ? indexShards(group.index).weightMap : null;
   const tensors: SourceCheckpoint['tensors'] = [];
+  const raw: RawTensor[] = [];
   const dtypes = new Map<SafetensorsDtype, number>();
   const seen = new Set<string>();
   for (const shard of group.shards) {
@@ -122,7 +132,11 @@ export function readSafetensorsCheckpoint(group: SafetensorsGroup): SourceCheckp
       if (weightMap && weightMap.get(t.name) !== baseName(shard.name)) {
         throw new SafetensorsCheckpointError(shard.name, `holds "${t.name}", which ${group.index!.name} places in ${weightMap.get(t.name) ?? 'no shard'}.`);
       }
-      if (!t.dtype || !FLOAT_DTYPES.has(t.dtype)) continue;
+      if (!t.dtype) continue;
+      if (!FLOAT_DTYPES.has(t.dtype)) {
+        raw.push({ name: t.name, dtype: t.dtype, dims: t.shape, bytes: t.bytes() });
+        continue;
+      }
       dtypes.set(t.dtype, (dtypes.get(t.dtype) ?? 0) + 1);
       tensors.push({ name: t.name, dims: t.shape, data: t.floats() });
     }
@@ -133,5 +147,5 @@ export function readSafetensorsCheckpoint(group: SafetensorsGroup): SourceCheckp
   }
   if (tensors.length === 0) throw new SafetensorsCheckpointError(group.shards[0]!.name, 'holds no float tensors (F32, F16, BF16 or F64).');
   const dtype = [...dtypes.entries()].sort((a, b) => b[1] - a[1])[0]![0];
-  return { name: group.name, dtype, tensors };
+  return raw.length > 0 ? { name: group.name, dtype, tensors, raw } : { name: group.name, dtype, tensors };
 }

@@ -17,6 +17,7 @@ import { layerOf } from '../merge/tensor-position';
 import type { InputFile } from './input-files';
 import { embedExternalData } from '../formats/onnx-external';
 import { groupSafetensors, readSafetensorsCheckpoint } from './safetensors-checkpoints';
+import type { RawTensor } from './graph-mapping';
 
 
 export interface TensorCheckpoint {
@@ -34,13 +35,7 @@ export interface TensorCheckpoint {
   metadata: Record<string, string>;
 }
 
-/** A tensor kept as its stored bytes (not merged): e.g. I64 position ids. */
-export interface RawTensor {
-  name: string;
-  dtype: string;
-  dims: number[];
-  bytes: Uint8Array;
-}
+export type { RawTensor } from './graph-mapping';
 
 export class CheckpointError extends FileError {
   override name = 'CheckpointError';
@@ -115,7 +110,17 @@ export function readTensorCheckpointFiles(files: readonly InputFile[]): TensorCh
   if (problems.length > 0) throw new CheckpointError(problems[0]!.fileName, problems[0]!.message.replace(`${problems[0]!.fileName}: `, ''));
   if (groups.length !== 1) throw new CheckpointError(files[0]!.name, `is one of ${files.length} files that make ${groups.length} checkpoints, not one: give one checkpoint (a folder, an index with its shards, or a file) per argument.`);
   const source = readSafetensorsCheckpoint(groups[0]!);
-  return { name: source.name, format: 'safetensors', tensors: source.tensors, dtypes: new Map(source.tensors.map((t) => [t.name, source.dtype])), skipped: [], model: null, metadata: {} };
+  const raw = source.raw ?? [];
+  return {
+    name: source.name,
+    format: 'safetensors',
+    tensors: source.tensors,
+    dtypes: new Map(source.tensors.map((t) => [t.name, source.dtype])),
+    skipped: raw.map((r) => ({ name: r.name, dtype: r.dtype, dims: r.dims })),
+    raw,
+    model: null,
+    metadata: {},
+  };
 }
 
 /** null when b has the same float tensors (names and shapes) as a, else one sentence naming b and what differs. */

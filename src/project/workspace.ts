@@ -332,7 +332,9 @@ export class Workspace {
   snapshot(): StudioSnapshot {
     const first = this.checkpoints[0]?.model;
     const members = this.population();
-    const layout = members.length > 1 ? mergedLayout(members.map((c) => c.model)) : null;
+    // As the merge layout counts them: the base decides what is merged too (engine.ts prepare).
+    const base = this.base();
+    const layout = members.length > 0 && members.length + (base ? 1 : 0) > 1 ? mergedLayout([...members, ...(base ? [base] : [])].map((c) => c.model)) : null;
     return {
       checkpoints: this.checkpoints.map((c) => summarizeCheckpoint(c, c.name === this.baseName)),
       dataset: this.encoded?.summary ?? null,

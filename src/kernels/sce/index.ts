@@ -14,7 +14,7 @@ import { createReductionResults, createReductionScratch, encodeReduction, type R
 import { createCutTable, encodeTopKMagnitude, type CutTable } from '../task-vector/magnitude-select';
 import { encodeAccumulate } from '../task-vector/task-vector-passes';
 import { encodeWhole } from '../task-vector/della';
-import { SCE_UNIFORM_BYTES, sceFinalizeWgsl, sceMaskWgsl, sceNonzeroWgsl, sceSquaresWgsl, sceVarianceWgsl, sceVoteWgsl, sceWeightsWgsl } from './sce.wgsl';
+import { SCE_UNIFORM_BYTES, sceFinalizeWgsl, sceMaskWgsl, sceNonzeroWgsl, sceShiftedSumWgsl, sceSquaresWgsl, sceVarianceWgsl, sceVoteWgsl, sceWeightsWgsl } from './sce.wgsl';
 
 export { sceMerge, type SceParams } from './sce.cpu';
 
@@ -95,9 +95,11 @@ const rw = 'storage' as const;
 function encodeVariance(device: GPUDevice, encoder: GPUCommandEncoder, t: SceGpuTensor, s: SceScratch, opts: EncodeOptions): void {
   const n = t.elementCount;
   const inv = Math.fround(1 / t.models.length);
-  t.models.forEach((m, i) => encodeAccumulate(device, encoder, 'delta', s.sum, m, t.base, null, n, { weight: 1, first: i === 0 }, opts));
+  const m0 = t.models[0]!;
+  // Shifted by model 0's task vector (sce.cpu.ts sceVariance): identical task vectors give 0 exactly.
+  t.models.forEach((m, i) => encodeWhole(device, encoder, 'sce shifted sum', code('ssum', sceShiftedSumWgsl), [ro, ro, ro, rw], [m, m0, t.base, s.sum], n, pack({ n, first: i === 0 }), opts));
   t.models.forEach((m, i) =>
-    encodeWhole(device, encoder, 'sce variance', code('var', sceVarianceWgsl), [ro, ro, ro, rw], [m, t.base, s.sum, s.variance], n, pack({ n, inv, first: i === 0, last: i === t.models.length - 1 }), opts),
+    encodeWhole(device, encoder, 'sce variance', code('var', sceVarianceWgsl), [ro, ro, ro, ro, rw], [m, m0, t.base, s.sum, s.variance], n, pack({ n, inv, first: i === 0, last: i === t.models.length - 1 }), opts),
   );
 }
 

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { CounterRng } from '../rng/rng.cpu';
 import { seededFloats } from '../testing';
-import { sceMerge, sceSelectMask } from './sce.cpu';
+import { sceMerge, sceSelectMask, sceVariance } from './sce.cpu';
 
 function reference(models: Float32Array[], base: Float32Array, topk: number): Float64Array {
   const n = base.length;
@@ -72,5 +72,13 @@ describe('SCE vs reference', () => {
     expect(out[0]).toBeCloseTo((5 + 39) / 18, 6);
     expect(out[1]).toBe(2);
     expect(out[2]).toBe(0);
+  });
+});
+
+describe('sceVariance', () => {
+  it('is exactly 0 where every model has the same task vector (as torch.var), for any model count', () => {
+    const base = new Float32Array(3000).map((_, i) => Math.cos(i));
+    const same = base.map((b, i) => b + Math.sin(7 * i));
+    for (const n of [2, 3, 5, 7]) expect(Array.from(sceVariance(new Array(n).fill(same), base)).every((v) => v === 0), `${n} models`).toBe(true);
   });
 });

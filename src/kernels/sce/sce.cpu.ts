@@ -25,17 +25,24 @@ export const SCE_WEIGHT_SUM_EPS = 1e-6;
 /** The erased weights' sum is clamped to at least this (mergekit). */
 export const SCE_DIVISOR_MIN = 1e-6;
 
-/** Population variance of τ_·j across the models, in f32 steps (the GPU twin's order). */
+/**
+ * Population variance of τ_·j across the models, in f32 steps (the GPU twin's order), of the
+ * task vectors shifted by model 0's (d_i = τ_i − τ_0; the same variance): identical task
+ * vectors give exactly 0, as torch's var does, so they stay out of the non-zero count that
+ * sets k. (Unshifted, Σ·(1/N) misses τ by an ulp for a third of the entries with N = 3.)
+ */
 export function sceVariance(models: readonly Float32Array[], base: Float32Array): Float32Array {
   const n = base.length;
   const inv = Math.fround(1 / models.length);
+  const m0 = models[0]!;
+  const shifted = (m: Float32Array, j: number) => Math.fround(Math.fround(m[j]! - base[j]!) - Math.fround(m0[j]! - base[j]!));
   const sum = new Float32Array(n);
-  for (const m of models) for (let j = 0; j < n; j++) sum[j] = sum[j]! + Math.fround(m[j]! - base[j]!);
+  for (const m of models) for (let j = 0; j < n; j++) sum[j] = sum[j]! + shifted(m, j);
   const mean = sum.map((s) => Math.fround(s * inv));
   const acc = new Float32Array(n);
   for (const m of models) {
     for (let j = 0; j < n; j++) {
-      const d = Math.fround(Math.fround(m[j]! - base[j]!) - mean[j]!);
+      const d = Math.fround(shifted(m, j) - mean[j]!);
       acc[j] = acc[j]! + Math.fround(d * d);
     }
   }

@@ -1,6 +1,7 @@
 /**
  * SCE's shaders, twins of sce.cpu.ts (whole-buffer bindings, one thread per entry):
- *   variance: acc = (first ? 0 : acc) + (τ − Σ·inv)², then ·inv on the last model
+ *   shifted sum: acc = (first ? 0 : acc) + (τ − τ₀)   (τ₀ = model 0's task vector)
+ *   variance: acc = (first ? 0 : acc) + ((τ − τ₀) − Σ·inv)², then ·inv on the last model
  *   mask:     masked = τ where the variance cut keeps the entry (mode 0), always (1), never (2)
  *   weights:  one thread: w_i = mean square of masked τ_i over Σ of them (1/N below 1e-6)
  *   vote:     num/den += masked·w_i, w_i where masked has the sign of Σ masked (+ when ≥ 0)
@@ -35,11 +36,23 @@ ${bindings.map((b, i) => `@group(0) @binding(${i}) var<storage, ${b};`).join('\n
 ${elementwiseMainWgsl({ workgroupSize: WORKGROUP_SIZE, countExpr: 'params.n', body: `\n${body}` })}`;
 }
 
+/** Bindings 0 model, 1 model 0, 2 base, 3 acc (rw): Σ of the task vectors shifted by model 0's. */
+export function sceShiftedSumWgsl(): string {
+  return kernel(
+    ['read> model: array<f32>', 'read> model0: array<f32>', 'read> base_values: array<f32>', 'read_write> acc: array<f32>'],
+    `  var a = (model[i] - base_values[i]) - (model0[i] - base_values[i]);
+  if (params.first == 0u) {
+    a = acc[i] + a;
+  }
+  acc[i] = a;`,
+  );
+}
+
 export function sceVarianceWgsl(): string {
   return kernel(
-    ['read> model: array<f32>', 'read> base_values: array<f32>', 'read> sum: array<f32>', 'read_write> acc: array<f32>'],
+    ['read> model: array<f32>', 'read> model0: array<f32>', 'read> base_values: array<f32>', 'read> sum: array<f32>', 'read_write> acc: array<f32>'],
     `  let mean = sum[i] * params.inv;
-  let d = (model[i] - base_values[i]) - mean;
+  let d = ((model[i] - base_values[i]) - (model0[i] - base_values[i])) - mean;
   var a = d * d;
   if (params.first == 0u) {
     a = acc[i] + a;

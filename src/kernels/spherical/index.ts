@@ -3,13 +3,15 @@
  *   1. dot-norms reduces every pair (x̃_i·x̃_j, ‖x̃_i‖², ‖x̃_j‖²) of every tensor on the GPU
  *      (of θ_i − base when a base is given); one read-back of 16 bytes per pair and tensor;
  *   2. the CPU twin's own coefficient function runs on the Gram matrix (f64, µs);
- *   3. scale-add passes: out = c₀θ₀; out += c_iθ_i; out += (1 − Σc)·base.
+ *   3. without a base scale-add passes, out = c₀θ₀; out += c_iθ_i; with one task arithmetic's
+ *      passes, out = base + Σ c_i·(θ_i − base) (see spherical.cpu.ts for why not Σ c_iθ_i + …).
  * One map for the whole batch, as SLERP does; no weight byte crosses the bus.
  */
 import type { EncodeOptions } from '../../gpu/elementwise';
 import { dotNormsGpu, type DotNormsItem } from '../dot-norms';
 import { KernelParamsError } from '../errors';
 import { encodeScaleAdd } from '../scale-add';
+import { encodeTaskArithmetic } from '../task-vector';
 import { combinationWeights, gramFromPairs, gramPairs, type Gram } from './spherical.cpu';
 
 export * from './spherical.cpu';
@@ -24,7 +26,7 @@ export interface SphericalGpuTensor {
   coefficients(gram: Gram, modelCount: number): number[];
 }
 
-/** Record out = Σ c_i θ_i (+ (1 − Σ c_i)·base) as scale-add passes. */
+/** Record out = Σ c_i θ_i as scale-add passes, or with a base out = base + Σ c_i·(θ_i − base) as task arithmetic's. */
 export function encodeCombine(
   device: GPUDevice,
   encoder: GPUCommandEncoder,
@@ -33,9 +35,9 @@ export function encodeCombine(
   opts: EncodeOptions = {},
 ): void {
   const { models, base, out, elementCount } = tensor;
-  const { model, base: baseWeight } = combinationWeights(coefficients, base !== null);
-  models.forEach((m, i) => encodeScaleAdd(device, encoder, out, m, elementCount, i === 0 ? 0 : 1, model[i]!, opts));
-  if (base && baseWeight !== null) encodeScaleAdd(device, encoder, out, base, elementCount, 1, baseWeight, opts);
+  const c = combinationWeights(coefficients);
+  if (base) encodeTaskArithmetic(device, encoder, models, base, out, elementCount, { weights: c, lambda: 1, normalize: false }, opts);
+  else models.forEach((m, i) => encodeScaleAdd(device, encoder, out, m, elementCount, i === 0 ? 0 : 1, c[i]!, opts));
 }
 
 /** Merge every tensor of a batch; resolves once the passes are submitted. Returns each tensor's coefficients. */

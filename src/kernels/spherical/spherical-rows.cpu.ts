@@ -3,7 +3,8 @@
  * of the tensor is interpolated on its own: the last axis (dim = -1, rows of a matrix), or
  * with row_wise the first (dim = 0, mergekit transposes it to the end: columns of a matrix).
  * Per vector the same coefficients as the flattened merge (nuslerpCoefficients on its 2×2
- * Gram, f64) and the same f32 steps: out = c₀θ₀ + c₁θ₁ + (1 − c₀ − c₁)·base.
+ * Gram, f64) and the same f32 steps: out = c₀θ₀ + c₁θ₁, or with a base
+ * out = base + c₀·(θ₀ − base) + c₁·(θ₁ − base) (on the task vectors, as the flattened merge).
  * CPU only (a per-row reduction has no GPU twin yet). Pure module.
  */
 import { KernelParamsError } from '../errors';
@@ -52,10 +53,11 @@ export function nuslerpRowsMerge(
     const [c0, c1] = nuslerpCoefficients(g, params) as [number, number];
     const w0 = Math.fround(c0);
     const w1 = Math.fround(c1);
-    const wb = Math.fround(1 - c0 - c1);
     for (let k = 0, j = first; k < length; k++, j += stride) {
-      const s = Math.fround(w0 * a[j]!) + Math.fround(w1 * b[j]!);
-      out[j] = base ? Math.fround(s) + Math.fround(wb * base[j]!) : s;
+      if (base) {
+        const c = base[j]!;
+        out[j] = c + Math.fround(Math.fround(w0 * Math.fround(a[j]! - c)) + Math.fround(w1 * Math.fround(b[j]! - c)));
+      } else out[j] = Math.fround(w0 * a[j]!) + Math.fround(w1 * b[j]!);
     }
   }
 }

@@ -10,14 +10,19 @@
  *   1. the Gram matrix G_ij = x̃_i·x̃_j (dot-norms, f64 here, an f32 tree on the GPU);
  *   2. the algorithm run on coefficient vectors c (a vector is Σ c_i x̃_i, a·b = aᵀGb) in
  *      f64 on the host, giving out = Σ c_i x̃_i (+ base);
- * and the combination is applied as f32 scale-add passes: out = Σ c_i θ_i + (1 − Σ c_i)·base,
- * the same passes the GPU records. Exact in exact arithmetic; mergekit does the same
+ * and the combination is applied in f32 as the GPU records it: without a base as scale-add
+ * passes, out = Σ c_i θ_i; with one on the task vectors, out = base + Σ c_i·(θ_i − base)
+ * (task arithmetic's passes with weights c_i). Not Σ c_i θ_i + (1 − Σ c_i)·base: c_i grows
+ * as 1/‖θ_i − base‖, and that form cancels terms of the weights' size, not of the task
+ * vectors' (a task vector 100× smaller than the other lost ~4 digits, and a zero one, whose
+ * unit carries 1/eps, all of them). Exact in exact arithmetic; mergekit does the same
  * algebra on the full tensors in the tensors' dtype.
  * Pure module: typed arrays in, typed arrays and numbers out.
  */
 import { dotNormsCpu } from '../dot-norms/dot-norms.cpu';
 import { KernelParamsError } from '../errors';
 import { scaleAddCpu } from '../scale-add/scale-add.cpu';
+import { taskArithmeticMerge } from '../task-vector/task-arithmetic.cpu';
 
 /** N×N inner products, row-major, symmetric. */
 export type Gram = Float64Array;
@@ -205,17 +210,17 @@ export function karcherCoefficients(g: Gram, modelCount: number, params: Karcher
   return Array.from(scaled(u, s));
 }
 
-/** The scale-add passes of out = Σ c_i x̃_i (+ base): [weights on θ_i, then the base's, or null]. */
-export function combinationWeights(coefficients: readonly number[], withBase: boolean): { model: number[]; base: number | null } {
+/** The coefficients, checked finite: weights on θ_i (no base) or on θ_i − base (with one). */
+export function combinationWeights(coefficients: readonly number[]): number[] {
   for (const c of coefficients) if (!Number.isFinite(c)) throw new KernelParamsError(`spherical.cpu.ts: a merge coefficient is not finite (${c})`);
-  return { model: [...coefficients], base: withBase ? 1 - coefficients.reduce((s, c) => s + c, 0) : null };
+  return [...coefficients];
 }
 
-/** out = Σ c_i θ_i + (1 − Σ c_i)·base as f32 scale-add passes (the GPU's order). */
+/** out = Σ c_i θ_i as f32 scale-add passes, or with a base out = base + Σ c_i·(θ_i − base) as task arithmetic's (the GPU's order). */
 export function combineCpu(models: readonly Float32Array[], base: Float32Array | null, out: Float32Array, coefficients: readonly number[]): void {
-  const { model, base: baseWeight } = combinationWeights(coefficients, base !== null);
-  models.forEach((m, i) => scaleAddCpu(out, m, i === 0 ? 0 : 1, model[i]!));
-  if (base && baseWeight !== null) scaleAddCpu(out, base, 1, baseWeight);
+  const c = combinationWeights(coefficients);
+  if (base) taskArithmeticMerge(models, base, out, { weights: c, lambda: 1, normalize: false });
+  else models.forEach((m, i) => scaleAddCpu(out, m, i === 0 ? 0 : 1, c[i]!));
 }
 
 export function checkSpherical(models: readonly Float32Array[], base: Float32Array | null, out: Float32Array, where: string): void {

@@ -41,15 +41,13 @@ export const multislerp = defineMethod({
   cpu: ({ models, base, out, params }) => {
     multislerpMerge(models, base, out, scalars(params));
   },
-
+  gpu: (ctx) => multislerpGpuMerger(ctx),
 });
 
 /**
  * The GPU merger (dot-norms, then scale-add passes; tested against the CPU twin in
- * src/kernels/spherical/spherical.test.ts). Not attached yet: the population's GPU-vs-CPU
- * test (src/population/gpu-population.test.ts) allows read-backs only for slerp and
- * model_stock and gives every other method three models; attach it as `gpu` once that test
- * allows 16 bytes per model pair and tensor.
+ * src/kernels/spherical/spherical.test.ts; the population's GPU-vs-CPU test holds it to the
+ * CPU twin with at most 16 bytes read back per model pair and tensor).
  */
 export const multislerpGpuMerger = ({ device }: GpuMergeContext): GpuMerger => ({
   kind: 'batched',

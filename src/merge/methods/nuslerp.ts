@@ -41,16 +41,14 @@ export const nuslerp = defineMethod({
     if (flattened(params)) nuslerpMerge(models, base, out, weightsOf(params));
     else nuslerpRowsMerge(models, base, out, dims ?? [out.length], optionValue(params, ROW_WISE), weightsOf(params));
   },
-
+  gpuInputs: (_inputs, _layout, params) => (flattened(params) ? {} : null),
+  gpu: (ctx) => nuslerpGpuMerger(ctx),
 });
 
 /**
  * The GPU merger (dot-norms, then scale-add passes; tested against the CPU twin in
- * src/kernels/spherical/spherical.test.ts). Not attached yet: the population's GPU-vs-CPU
- * test (src/population/gpu-population.test.ts) allows read-backs only for slerp and
- * model_stock and gives every other method three models; attach it as `gpu` once that test
- * allows 16 bytes per model pair and tensor and two models for nuslerp, with
- * gpuInputs: (_i, _l, params) => (flattened(params) ? {} : null) (rows stay on the CPU).
+ * src/kernels/spherical/spherical.test.ts; the population's GPU-vs-CPU test holds it to the
+ * CPU twin with at most 16 bytes read back per model pair and tensor).
  */
 export const nuslerpGpuMerger = ({ device }: GpuMergeContext): GpuMerger => ({
   kind: 'batched',
