@@ -38,15 +38,19 @@ export function NumberInput({ label, value, min, max, step, hint, onValue }: Num
   );
 }
 
+/** The settings fields that hold a number, and those that hold one of a few strings. */
+export type NumericSetting = { [K in keyof EvolverSettings]-?: EvolverSettings[K] extends number ? K : never }[keyof EvolverSettings];
+export type ChoiceSetting = { [K in keyof EvolverSettings]-?: EvolverSettings[K] extends string ? K : never }[keyof EvolverSettings];
+
 export type FieldProps<K extends string> = Omit<NumberInputProps, 'value' | 'onValue'> & { field: K };
 
-export function NumberField({ field, ...rest }: FieldProps<'f' | 'cr' | 'generations' | 'seed' | 'budget' | 'patience' | 'subset' | 'topK'>) {
+export function NumberField({ field, ...rest }: FieldProps<NumericSetting>) {
   const value = useStudioStore((s) => s.settings[field]);
   return <NumberInput {...rest} value={value} onValue={(v) => useStudioStore.getState().setSettings({ [field]: v } as Partial<EvolverSettings>)} />;
 }
 
 /** A labelled select bound to one settings field. */
-export function SelectField<K extends 'strategy' | 'mutation' | 'mode'>({ label, field, options }: { label: string; field: K; options: Record<EvolverSettings[K] & string, string> }) {
+export function SelectField<K extends ChoiceSetting>({ label, field, options }: { label: string; field: K; options: Record<EvolverSettings[K] & string, string> }) {
   const value = useStudioStore((s) => s.settings[field]);
   const disabled = useStudioStore((s) => s.status === 'running');
   return (
