@@ -118,7 +118,9 @@ describe.skipIf(!hasSamples)('sharded BF16 safetensors with an ONNX graph', () =
     const zip = unzipSync((await engine.exportFile({ kind: 'zip', dtype: 'BF16', shardBytes: 0, names: 'source' })).bytes);
     expect(Object.keys(zip).sort()).toEqual(['README.md', 'evolved-seed4-bf16.safetensors', 'evolved-seed4.onnx', 'evolved-seed4.recipe.json']);
     const card = new TextDecoder().decode(zip['README.md']);
-    expect(card).toContain('base_model: base');
+    // No Hub id was given: base_model is left out, and the text names the base's files.
+    expect(card).not.toContain('base_model');
+    expect(card).toContain('base (task vectors are taken from it): base');
     expect(card).toContain('- expert-a');
     expect(card).toContain(`(${(100 * result.final.dev.metrics.accuracy).toFixed(2)}%`.slice(1));
     expect(card).toMatch(/seed \(4\)/);

@@ -82,10 +82,15 @@ export interface ModelCardInput {
   heldoutFile: string | null;
   files: readonly string[];
   recipeFile: string;
+  /** The CLI command that makes this result again (reproduce-command.ts), and what it cannot carry. */
+  command: string;
+  commandNote: string | null;
+  /** The base's model id on the Hub, when its config.json or the user gave one: the card's base_model. */
+  baseModelId: string | null;
 }
 
 /** A README.md model card: what was merged, how, with which scores, and how to get it again. */
-export function modelCard({ report, base, devFile, heldoutFile, files, recipeFile }: ModelCardInput): string {
+export function modelCard({ report, base, devFile, heldoutFile, files, recipeFile, command, commandNote, baseModelId }: ModelCardInput): string {
   const sources = report.individuals.map((m) => m.name);
   const metrics = taskMetrics(report.final.dev.task);
   const how =
@@ -100,7 +105,8 @@ export function modelCard({ report, base, devFile, heldoutFile, files, recipeFil
     'tags:',
     '- merge',
     '- evolver-studio',
-    ...(base ? [`base_model: ${base}`] : []),
+    // The Hub reads base_model as a model id: a file name there would link nowhere.
+    ...(baseModelId ? [`base_model: ${baseModelId}`] : []),
     '---',
     '',
     `# ${report.strategy === 'evolver' ? `Evolved merge (seed ${report.settings.seed})` : report.strategy === 'kinship_topk' ? 'Top-k kinship merge' : `${report.mergerLabel} merge`}`,
@@ -125,11 +131,14 @@ export function modelCard({ report, base, devFile, heldoutFile, files, recipeFil
     '',
     '## Reproduce',
     '',
-    `\`${recipeFile}\` holds the settings and the seed (${report.settings.seed}); one seed reproduces the whole run. Drop it into the studio with the same checkpoints and dev set, or run:`,
+    report.strategy === 'merge'
+      ? `\`${recipeFile}\` holds the method and its parameters. Drop it into the studio with the same checkpoints, or run, from the folder the files were dropped from:`
+      : `\`${recipeFile}\` holds the settings and the seed (${report.settings.seed}); one seed reproduces the whole run. Drop it into the studio with the same checkpoints and dev set, or run, from the folder the files were dropped from:`,
     '',
     '```sh',
-    `npx evolver-studio evolve ${sources.join(' ')}${base ? ` --base ${base}` : ''} --dev ${devFile} --recipe ${recipeFile}`,
+    command,
     '```',
+    ...(commandNote ? ['', commandNote] : []),
     '',
     '## Files',
     '',

@@ -9,6 +9,8 @@ import { METADATA_KEY, SAFETENSORS_DTYPE_SIZE, formatShape, isDtype, shapeSize }
 import { encodeBFloat16, encodeFloat16 } from '../formats/safetensors-float';
 import { writeSafetensors } from '../formats/safetensors-write';
 import { exportMetadata } from './export-metadata';
+import { reproduceCommand, rulesNote } from './reproduce-command';
+import { hubModelId } from '../project/hub-id';
 import { indexFileName, modelCard, planShards, shardedSafetensors, shardFileName, zipFiles } from './exports';
 import { type ExportOptions } from '../protocol/files';
 import { sourceTensors } from '../project/graph-mapping';
@@ -136,15 +138,32 @@ function recipeFile(result: FinishedResult, workspace: Workspace): ExportedFile 
   return { fileName: `${stemOf(result.report)}.recipe.json`, bytes: new TextEncoder().encode(`${json}\n`) };
 }
 
-function modelCardFile(result: FinishedResult, workspace: Workspace, files: readonly string[]): ExportedFile {
-  const dataset = workspace.snapshot().dataset;
+function modelCardFile(result: FinishedResult, workspace: Workspace, files: readonly string[], options: ExportOptions): ExportedFile {
+  const snapshot = workspace.snapshot();
+  const dataset = snapshot.dataset;
+  const recipe = `${stemOf(result.report)}.recipe.json`;
+  const filesOf = (name: string) => snapshot.checkpoints.find((c) => c.name === name)?.files ?? [name];
+  const command = reproduceCommand({
+    report: result.report,
+    checkpoints: result.report.individuals.map((m) => filesOf(m.name)),
+    base: workspace.baseName ? filesOf(workspace.baseName) : null,
+    graph: snapshot.graph?.file ?? null,
+    dev: dataset?.devFile ?? 'dev.jsonl',
+    tokenizer: snapshot.tokenizer,
+    heldout: dataset?.heldoutSource === 'file' ? dataset.heldoutFile : null,
+    recipe,
+    out: `${stemOf(result.report)}.safetensors`,
+  });
   const text = modelCard({
     report: result.report,
     base: workspace.baseName,
     devFile: dataset?.devFile ?? 'dev set',
     heldoutFile: dataset?.heldoutFile ?? null,
     files,
-    recipeFile: `${stemOf(result.report)}.recipe.json`,
+    recipeFile: recipe,
+    command,
+    commandNote: rulesNote(result.report),
+    baseModelId: hubModelId(options.baseModelId) ?? (workspace.baseName ? workspace.hubModelIdOf(workspace.baseName) : null),
   });
   return { fileName: 'README.md', bytes: new TextEncoder().encode(text) };
 }
@@ -163,11 +182,11 @@ export function exportResultFile(result: FinishedResult, workspace: Workspace, o
       return recipeFile(result, workspace);
     case 'model-card': {
       const names = [...safetensorsNames(result, workspace, options), `${stem}.onnx`, `${stem}.recipe.json`];
-      return modelCardFile(result, workspace, names);
+      return modelCardFile(result, workspace, names, options);
     }
     case 'zip': {
       const files = [...safetensorsFiles(result, workspace, options), onnxFile(result, workspace), recipeFile(result, workspace)];
-      files.push(modelCardFile(result, workspace, files.map((f) => f.fileName)));
+      files.push(modelCardFile(result, workspace, files.map((f) => f.fileName), options));
       return { fileName: `${stem}.zip`, bytes: zipFiles(files) };
     }
   }

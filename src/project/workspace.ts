@@ -3,6 +3,7 @@
  * names. Adding files is all-or-nothing per file: a bad file is reported by name
  * and leaves everything already loaded untouched.
  */
+import { hubIdOfConfig } from './hub-id';
 import { detectFormat } from '../formats/registry';
 import { readOnnx, type OnnxModel } from '../formats/onnx-read';
 import { describeArchitectureDifference } from '../formats/onnx-compare';
@@ -77,6 +78,8 @@ export class Workspace {
   limits: MemoryLimits = { path: 'wasm', maxStorageBufferBindingSize: null, maxBufferSize: null };
   /** A base named by a manifest before its checkpoint arrived. */
   private pendingBase: string | null = null;
+  /** Hub model ids from the config.json files dropped, by the folder each sits in ('' at the top). */
+  private readonly hubIds = new Map<string, string>();
   /** Encoded splits for the current files; null until a dev set and a checkpoint are both loaded. */
   private encoded: EncodedSplits | null = null;
   private readonly encodedRows = new WeakMap<RowsFile, { tokenizer: TextTokenizer | undefined; labels: string[] | undefined; model: ModelTask; dataset: EncodedDataset }>();
@@ -222,7 +225,13 @@ export class Workspace {
   private addLabelFile(file: InputFile): void {
     // tokenizer.json alone is enough (loadTokenizer reads the unknown token from it);
     // a companion tokenizer_config.json is accepted so dropping a model folder works.
-    if (/(^|\/)tokenizer_config\.json$/.test(file.name)) return;
+    if (/(^|\/)(tokenizer_config|special_tokens_map|generation_config)\.json$/.test(file.name)) return;
+    // A model folder's config.json: only the Hub id it names is kept, for the model card.
+    if (/(^|\/)config\.json$/.test(file.name)) {
+      const id = hubIdOfConfig(decoder.decode(file.bytes));
+      if (id) this.hubIds.set(folderOf(file.name), id);
+      return;
+    }
     let json: unknown;
     try {
       json = JSON.parse(decoder.decode(file.bytes));
@@ -329,6 +338,12 @@ export class Workspace {
     return splits;
   }
 
+  /** The Hub id the config.json beside a checkpoint's files names, if one was dropped with it. */
+  hubModelIdOf(name: string): string | null {
+    const checkpoint = this.checkpoints.find((c) => c.name === name);
+    return checkpoint ? (this.hubIds.get(folderOf(checkpoint.files?.[0] ?? checkpoint.name)) ?? null) : null;
+  }
+
   snapshot(): StudioSnapshot {
     const first = this.checkpoints[0]?.model;
     const members = this.population();
@@ -379,4 +394,9 @@ function summarizeCheckpoint(c: Checkpoint, isBase: boolean): CheckpointSummary 
     format: c.source ? 'safetensors' : 'onnx',
     files: c.files ?? [c.name],
   };
+}
+
+function folderOf(fileName: string): string {
+  const slash = fileName.lastIndexOf('/');
+  return slash < 0 ? '' : fileName.slice(0, slash);
 }

@@ -36,6 +36,8 @@ export interface ExportOptions {
   shardBytes: number;
   /** Safetensors inputs: their own tensor names ("source") or the ONNX graph's initializer names. */
   names: 'source' | 'graph';
+  /** The base model's id on the Hub ("owner/name") for the model card's base_model; absent: from the base's config.json, else none. */
+  baseModelId?: string;
 }
 
 export const DEFAULT_EXPORT: ExportOptions = { kind: 'safetensors', dtype: 'F32', shardBytes: 0, names: 'source' };

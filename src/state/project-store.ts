@@ -1,13 +1,16 @@
 /**
  * The user's project kept in this browser's IndexedDB (through idb) as they work: the
  * files the engine accepted, the base, the columns chosen in CSV dev sets, and the run in progress — its settings and its
- * score journal, one entry per selection score (engine/journal.ts). Weights are never
+ * score journal, one entry per selection score (engine/journal.ts), and the last finished
+ * result (its scores, history and offspring, shown again on reopen). Weights are never
  * stored: replaying the journal rebuilds the population, so a closed tab or a crashed
- * worker loses at most the evaluation in flight. Nothing here leaves the machine.
+ * worker loses at most the evaluation in flight, and a finished result's weights are made
+ * again from its journal when it is exported. Nothing here leaves the machine.
  * Browser-only (the UI thread, where the journal events arrive).
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import type { JournalEntry } from '../protocol/results';
+import type { JournalEntry, RunResult } from '../protocol/results';
+import type { OffspringReport } from '../protocol/events';
 import type { EvolverSettings } from '../protocol/settings';
 import type { NamedBlob, NamedBytes } from '../protocol/files';
 import type { ColumnChoice } from '../protocol/project';
@@ -23,9 +26,19 @@ export interface StoredRun {
   finished: boolean;
 }
 
+/** A finished run or one-shot merge as the studio showed it: what reopening shows again. */
+export interface FinishedRecord {
+  result: RunResult;
+  /** Every offspring scored (the acceptance chart, scatter and log); empty for a merge. */
+  offspring: OffspringReport[];
+  finishedAt: string;
+}
+
 interface ProjectRecord {
   base: string | null;
   run: StoredRun | null;
+  /** The last finished result (absent in records stored before results were kept). */
+  finished?: FinishedRecord | null;
   /** Columns chosen per CSV/TSV file name (absent in records stored before CSV dev sets). */
   columns?: Record<string, ColumnChoice>;
 }
@@ -44,6 +57,8 @@ export interface StoredProjectSummary {
   columns: Record<string, ColumnChoice>;
   /** An unfinished run and how many scores it stored. */
   run: (StoredRun & { scores: number }) | null;
+  /** The last finished result, and how many scores its journal holds (a merge: none). */
+  finished: (FinishedRecord & { scores: number }) | null;
 }
 
 let db: Promise<IDBPDatabase<StudioDB>> | null = null;
@@ -136,7 +151,8 @@ export async function storeRunStart(settings: EvolverSettings): Promise<void> {
   const tx = database.transaction(['project', 'journal'], 'readwrite');
   const record = (await tx.objectStore('project').get(PROJECT_KEY)) ?? { base: null, run: null };
   await tx.objectStore('journal').clear();
-  await tx.objectStore('project').put({ ...record, run: { settings, startedAt: new Date().toISOString(), finished: false } }, PROJECT_KEY);
+  // A new run replaces the last finished result: its journal is gone.
+  await tx.objectStore('project').put({ ...record, run: { settings, startedAt: new Date().toISOString(), finished: false }, finished: null }, PROJECT_KEY);
   await tx.done;
 }
 
@@ -144,10 +160,21 @@ export async function storeJournalEntry(index: number, entry: JournalEntry): Pro
   await (await open()).put('journal', entry, index);
 }
 
-export async function storeRunFinished(): Promise<void> {
+/** The run ended; with its result (done or stopped, not failed), kept to be shown on reopen. */
+export async function storeRunFinished(finished: FinishedRecord | null = null): Promise<void> {
   const database = await open();
   const record = await project(database);
-  if (record.run) await database.put('project', { ...record, run: { ...record.run, finished: true } }, PROJECT_KEY);
+  if (record.run) await database.put('project', { ...record, run: { ...record.run, finished: true }, ...(finished ? { finished } : {}) }, PROJECT_KEY);
+}
+
+/** A one-shot merge ended: its result is kept, and the run and journal before it are gone (a merge has none). */
+export async function storeMergeFinished(finished: FinishedRecord): Promise<void> {
+  const database = await open();
+  const tx = database.transaction(['project', 'journal'], 'readwrite');
+  const record = (await tx.objectStore('project').get(PROJECT_KEY)) ?? { base: null, run: null };
+  await tx.objectStore('journal').clear();
+  await tx.objectStore('project').put({ ...record, run: null, finished }, PROJECT_KEY);
+  await tx.done;
 }
 
 export async function storedProject(): Promise<StoredProjectSummary | null> {
@@ -155,8 +182,10 @@ export async function storedProject(): Promise<StoredProjectSummary | null> {
   const files = await database.getAllKeys('files');
   const record = await project(database);
   if (files.length === 0) return null;
-  const run = record.run && !record.run.finished ? { ...record.run, scores: await database.count('journal') } : null;
-  return { files, base: record.base, columns: record.columns ?? {}, run };
+  const scores = await database.count('journal');
+  const run = record.run && !record.run.finished ? { ...record.run, scores } : null;
+  const finished = !run && record.finished ? { ...record.finished, scores: record.finished.result.strategy === 'merge' ? 0 : scores } : null;
+  return { files, base: record.base, columns: record.columns ?? {}, run, finished };
 }
 
 export async function storedFiles(): Promise<(NamedBytes | NamedBlob)[]> {

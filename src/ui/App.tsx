@@ -4,6 +4,7 @@ import { checkStoredProject } from '../state/actions/stored-project';
 import { initEngine } from '../state/actions/engine';
 import { StorageNote, StoredProjectOffer } from './components/StoredProject';
 import { DropZone } from './components/DropZone';
+import { DropQuestionPrompt, NewProjectButton } from './components/ProjectControls';
 import { ProblemList } from './components/ProblemList';
 import { CheckpointTable } from './components/CheckpointTable';
 import { GraphMappingPanel } from './components/GraphMappingPanel';
@@ -20,6 +21,7 @@ import { AcceptanceChart } from './charts/AcceptanceChart';
 import { OffspringScatter } from './charts/OffspringScatter';
 import { AcceptedLog } from './charts/AcceptedLog';
 import { ThemeToggle } from './components/ThemeToggle';
+import { GuidePanel } from './components/GuidePanel';
 
 export function App() {
   useEffect(() => {
@@ -36,9 +38,13 @@ export function App() {
       </header>
       <main>
         <section className="card" aria-labelledby="load-title">
-          <h2 id="load-title">1. Checkpoints and dev set</h2>
+          <div className="card-title">
+            <h2 id="load-title">1. Checkpoints and dev set</h2>
+            <NewProjectButton />
+          </div>
           <StoredProjectOffer />
           <DropZone />
+          <DropQuestionPrompt />
           <ProblemList />
           <CheckpointTable />
           <GraphMappingPanel />
@@ -70,6 +76,7 @@ export function App() {
           <h2 id="result-title">3. Result</h2>
           <ResultsPanel />
         </section>
+        <GuidePanel />
       </main>
     </div>
   );

@@ -3,7 +3,7 @@
  * engine keeps the weights; the store gets the project's summary and problems, and this
  * browser's project store a copy of each accepted file. A recipe among the files sets the
  * run's settings instead, and so does a mergekit YAML config. Imports comlink, the protocol,
- * the recipe parser (export room), the mergekit config reader (merge room), the store, the project store and ./engine, ./persist, ./workspace, ./message.
+ * the recipe parser (export room), the mergekit config reader (merge room), the store, the project store and ./engine, ./persist, ./workspace, ./project, ./message.
  */
 import { transfer } from 'comlink';
 import { isBlobFile, type NamedBlob, type NamedBytes } from '../../protocol/files';
@@ -14,12 +14,42 @@ import { useStudioStore } from '../store';
 import { forgetFile, storeBase, storeFiles } from '../project-store';
 import { ready } from './engine';
 import { persist } from './persist';
-import { refreshKinship, setBase } from './workspace';
+import { refreshKinship, removeCheckpoint, setBase } from './workspace';
+import { startNewProject } from './project';
 import { message } from './message';
 
-/** Sends files to the engine; the ones it accepts are stored (unless they came from the store). */
-export async function addFiles(files: (NamedBytes | NamedBlob)[], { store: keep = true }: { store?: boolean } = {}): Promise<void> {
+/** A file a checkpoint is made of (ONNX, safetensors, a shard index). */
+const CHECKPOINT_FILE = /\.(onnx|safetensors)$|\.safetensors\.index\.json$/i;
+
+/** Loaded checkpoints the dropped files would replace: same name, or one of its files. */
+function clashingCheckpoints(files: readonly (NamedBytes | NamedBlob)[]): string[] {
+  const { checkpoints } = useStudioStore.getState().snapshot;
+  const names = new Set(files.map((f) => f.name));
+  return checkpoints.filter((c) => names.has(c.name) || c.files.some((f) => names.has(f))).map((c) => c.name);
+}
+
+function asBlobs(files: readonly (NamedBytes | NamedBlob)[]): NamedBlob[] {
+  return files.map((f) => (isBlobFile(f) ? f : { name: f.name, blob: new Blob([f.bytes as BlobPart]) }));
+}
+
+/**
+ * Sends files to the engine; the ones it accepts are stored (unless they came from the store).
+ * A user's drop (ask) is asked about first when it would replace loaded checkpoints, and after,
+ * when none of its checkpoints could join the loaded ones: a new project may be what was meant.
+ */
+export async function addFiles(files: (NamedBytes | NamedBlob)[], { store: keep = true, ask = keep }: { store?: boolean; ask?: boolean } = {}): Promise<void> {
   const store = useStudioStore.getState();
+  if (ask) {
+    const clashes = clashingCheckpoints(files);
+    if (clashes.length > 0) {
+      useStudioStore.setState({ dropQuestion: { kind: 'replace', checkpoints: clashes, files: asBlobs(files) } });
+      return;
+    }
+  }
+  const hadCheckpoints = store.snapshot.checkpoints.length > 0;
+  const droppedCheckpoints = files.filter((f) => CHECKPOINT_FILE.test(f.name));
+  // Their buffers go to the worker: keep Blobs to load them again in a new project.
+  const retry = ask && hadCheckpoints && droppedCheckpoints.length > 0 ? asBlobs(files) : null;
   store.setLoading(true);
   try {
     const api = await ready();
@@ -44,11 +74,43 @@ export async function addFiles(files: (NamedBytes | NamedBlob)[], { store: keep 
     const base = report.checkpoints.find((c) => c.isBase)?.name ?? null;
     persist(() => storeBase(base));
     await refreshKinship();
+    const refused = droppedCheckpoints.filter((f) => !accepted.has(f.name));
+    if (retry && refused.length === droppedCheckpoints.length) {
+      const reason = report.problems.find((p) => refused.some((f) => f.name === p.fileName))?.message ?? 'they do not fit the loaded checkpoints';
+      useStudioStore.setState({ dropQuestion: { kind: 'new-project', reason, files: retry } });
+    }
   } catch (err) {
     useStudioStore.setState({ problems: [{ fileName: files.map((f) => f.name).join(', '), message: message(err) }] });
   } finally {
     store.setLoading(false);
   }
+}
+
+/**
+ * The user's answer to a drop question: 'yes' replaces the loaded checkpoints of the same
+ * name (replace) or starts a new project with the dropped files (new-project); 'no' loads the
+ * drop without the clashing files (replace) or keeps the project as it is (new-project: the
+ * refusals stay listed).
+ */
+export async function answerDropQuestion(answer: 'yes' | 'no'): Promise<void> {
+  const question = useStudioStore.getState().dropQuestion;
+  if (!question) return;
+  useStudioStore.setState({ dropQuestion: null });
+  if (question.kind === 'new-project') {
+    if (answer === 'no') return;
+    await startNewProject();
+    await addFiles(question.files, { ask: false });
+    return;
+  }
+  if (answer === 'yes') {
+    for (const name of question.checkpoints) await removeCheckpoint(name);
+    await addFiles(question.files, { ask: false });
+    return;
+  }
+  const { checkpoints } = useStudioStore.getState().snapshot;
+  const clashing = new Set(checkpoints.filter((c) => question.checkpoints.includes(c.name)).flatMap((c) => [c.name, ...c.files]));
+  const rest = question.files.filter((f) => !clashing.has(f.name));
+  if (rest.length > 0) await addFiles(rest, { ask: false });
 }
 
 /** Files from a drop or the picker, named by their path inside the drop (dropped-files.ts). */

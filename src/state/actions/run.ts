@@ -8,12 +8,12 @@
 import { proxy } from 'comlink';
 import { type EvolverSettings } from '../../protocol/settings';
 import { type ProgressEvent } from '../../protocol/events';
-import type { JournalEntry } from '../../protocol/results';
+import type { JournalEntry, RunResult } from '../../protocol/results';
 import { useStudioStore } from '../store';
 import { idleProgress } from '../slices/run';
 import { activeMs, pauseClock, resumeClock, startClock } from '../run-clock';
 import { offspringCost } from '../eta';
-import { storeJournalEntry, storeRunFinished, storeRunStart } from '../project-store';
+import { storeJournalEntry, storeMergeFinished, storeRunFinished, storeRunStart, type FinishedRecord } from '../project-store';
 import { ready } from './engine';
 import { persist } from './persist';
 import { message } from './message';
@@ -94,6 +94,7 @@ function beginRun({ offspringTotal, perGeneration, mergesTotal }: PlannedWork, p
     history: [],
     individuals: [],
     result: null,
+    resultFromStore: false,
     runError: null,
     progress: { ...idleProgress, phase: 'Starting', offspringTotal, perGeneration, checkpointsTotal, mergesTotal, offspringCost: cost },
   });
@@ -119,10 +120,17 @@ export async function startRun(journal: JournalEntry[] = []): Promise<void> {
   try {
     const result = await (await ready()).run(settings, proxy(onProgress), journal);
     useStudioStore.setState({ result, status: result.stopped ? 'stopped' : 'done' });
+    const finished = finishedRecord(result);
+    persist(() => storeRunFinished(finished));
   } catch (err) {
     useStudioStore.setState({ status: 'failed', runError: message(err) });
+    persist(() => storeRunFinished());
   }
-  persist(storeRunFinished);
+}
+
+/** What reopening the project shows of a finished result: it, and the offspring charted on the way. */
+function finishedRecord(result: RunResult): FinishedRecord {
+  return { result, offspring: useStudioStore.getState().offspringScores, finishedAt: new Date().toISOString() };
 }
 
 /** One-shot merge with the recipe's merger (no evolution). */
@@ -132,9 +140,23 @@ export async function startMerge(): Promise<void> {
     const result = await (await ready()).merge(useStudioStore.getState().settings.merger, proxy(onProgress));
     // The merge is scored: the bar ends full.
     useStudioStore.setState((s) => ({ result, status: 'done', progress: { ...s.progress, mergesDone: 1 } }));
+    const finished = finishedRecord(result);
+    persist(() => storeMergeFinished(finished));
   } catch (err) {
     useStudioStore.setState({ status: 'failed', runError: message(err) });
   }
+}
+
+/**
+ * Makes a reopened result's weights again, without charting anything: a search replays its
+ * stored journal (no selection score is evaluated again; the checkpoints and the result are
+ * re-scored for the report), a one-shot merge merges again. Deterministic, so the weights are
+ * the ones exported before the reload.
+ */
+export async function rebuildStoredResult(result: RunResult, journal: JournalEntry[]): Promise<RunResult> {
+  const engine = await ready();
+  const quiet = proxy(() => undefined);
+  return result.strategy === 'merge' ? engine.merge(result.settings.merger, quiet) : engine.run(result.settings, quiet, journal);
 }
 
 export async function stopRun(): Promise<void> {

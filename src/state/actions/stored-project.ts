@@ -5,13 +5,15 @@
  * ./persist, ./files, ./workspace, ./run.
  */
 import { useStudioStore } from '../store';
+import type { RunResult } from '../../protocol/results';
+import type { EvolverSettings } from '../../protocol/settings';
 import { emptySnapshot } from '../slices/workspace';
 import { clearStoredProject, holdProjectLock, storageAvailable, storedFiles, storedJournal, storedProject } from '../project-store';
 import { onEngineCrash } from './engine';
 import { storedWrites, writesAfter } from './persist';
 import { addFiles } from './files';
 import { setBase, setDatasetColumns } from './workspace';
-import { startRun } from './run';
+import { rebuildStoredResult, startRun } from './run';
 
 /**
  * The engine worker died (an uncaught error, a crash in wasm) and ./engine dropped it: start a
@@ -60,7 +62,57 @@ export async function checkStoredProject(): Promise<void> {
     return;
   }
   const stored = await storedProject();
-  if (useStudioStore.getState().snapshot.checkpoints.length === 0) useStudioStore.setState({ stored });
+  if (useStudioStore.getState().snapshot.checkpoints.length > 0) return;
+  // The form shows what the stored run (or result) was made with, not the defaults.
+  const settings = stored?.run?.settings ?? storedSettings(stored?.finished?.result);
+  useStudioStore.setState(settings ? { stored, settings, recipeSource: null } : { stored });
+}
+
+/** The settings a finished result was made with: a one-shot merge keeps the search's settings and sets the merger. */
+function storedSettings(result: RunResult | undefined): EvolverSettings | null {
+  if (!result) return null;
+  return result.strategy === 'merge' ? { ...useStudioStore.getState().settings, merger: result.settings.merger } : result.settings;
+}
+
+/**
+ * Reloads the stored files and shows the last finished result as it ended: scores, history,
+ * charts and exports. Its weights are not stored: the first export makes them again
+ * (rebuildShownResult).
+ */
+export async function showStoredResult(): Promise<void> {
+  const finished = useStudioStore.getState().stored?.finished;
+  if (!finished) return;
+  await reloadStoredFiles();
+  const { result, offspring } = finished;
+  useStudioStore.setState({
+    settings: storedSettings(result)!,
+    recipeSource: null,
+    status: result.stopped ? 'stopped' : 'done',
+    result,
+    resultFromStore: true,
+    history: result.history,
+    individuals: result.individuals,
+    offspringScores: offspring,
+    kinship: result.kinship,
+    kinshipGeneration: result.kinship ? (result.history.at(-1)?.generation ?? null) : null,
+    stored: null,
+  });
+}
+
+/**
+ * A reopened result's weights, made again from its stored journal before its first export.
+ * The scores come out as they were stored (one seed reproduces the run); if they do not —
+ * the stored files were changed — the rebuilt result is shown instead, and said so.
+ */
+export async function rebuildShownResult(): Promise<void> {
+  const { result } = useStudioStore.getState();
+  if (!result) return;
+  const rebuilt = await rebuildStoredResult(result, result.strategy === 'merge' ? [] : await storedJournal());
+  const same = JSON.stringify(rebuilt.final.dev.metrics) === JSON.stringify(result.final.dev.metrics);
+  useStudioStore.setState({
+    resultFromStore: false,
+    ...(same ? {} : { result: rebuilt, recovery: 'The stored result was made again from its journal, but scores differently now (were the files changed?): the result shown is the one just made.' }),
+  });
 }
 
 /** Loads the stored files again (and the base), without starting anything. */

@@ -60,6 +60,11 @@ export interface RunSlice {
   history: GenerationStat[];
   individuals: ModelScores[];
   result: RunResult | null;
+  /**
+   * The result shown came from this browser's store (reopened): the engine holds no weights for
+   * it until they are made again from its journal, which the first export does.
+   */
+  resultFromStore: boolean;
   runError: string | null;
   /** A recipe field the user is editing does not parse: Start and Merge stay disabled. */
   recipeError: string | null;
@@ -104,6 +109,7 @@ export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set)
   history: [],
   individuals: [],
   result: null,
+  resultFromStore: false,
   runError: null,
   recipeError: null,
   recipeSource: null,

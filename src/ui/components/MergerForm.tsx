@@ -5,7 +5,7 @@ import { parseRules } from '../../merge/params';
 import { optionValue, paramValue, type OptionSpec, type ParamSpec } from '../../merge/method';
 import { findMethod, MERGE_METHODS, withMethod } from '../../merge/registry';
 import { type MergeParams } from '../../protocol/settings';
-import { NumberInput } from './fields';
+import { FieldLabel, NumberInput } from './fields';
 
 /** One declared parameter of the selected merge method, with the declaration's range and help. */
 function MergeField({ spec }: { spec: ParamSpec }) {
@@ -14,7 +14,7 @@ function MergeField({ spec }: { spec: ParamSpec }) {
     const s = useStudioStore.getState();
     s.setSettings({ merger: { ...s.settings.merger, [spec.key]: v } as MergeParams });
   };
-  return <NumberInput label={spec.label} min={spec.min} max={spec.max} step={spec.step} hint={spec.help} value={value} onValue={setMerger} />;
+  return <NumberInput label={spec.label} min={spec.min} max={spec.max} step={spec.step} hint={spec.help} topic="mergers" value={value} onValue={setMerger} />;
 }
 
 /** One declared switch (a checkbox) or choice (a select) of the selected merge method. */
@@ -27,15 +27,15 @@ function MergeOptionField({ spec }: { spec: OptionSpec }) {
   };
   if (spec.type === 'boolean') {
     return (
-      <label className="field" title={spec.help}>
-        <span>{spec.label}</span>
+      <label className="field">
+        <FieldLabel label={spec.label} help={spec.help} topic="mergers" />
         <input type="checkbox" checked={value as boolean} disabled={disabled} aria-label={spec.label} onChange={(e) => setOption(e.target.checked)} />
       </label>
     );
   }
   return (
-    <label className="field" title={spec.help}>
-      <span>{spec.label}</span>
+    <label className="field">
+      <FieldLabel label={spec.label} help={spec.help} topic="mergers" />
       <select value={value as string} disabled={disabled} aria-label={spec.label} onChange={(e) => setOption(e.target.value)}>
         {spec.choices.map((c) => (
           <option key={c} value={c}>
@@ -54,8 +54,12 @@ function RulesField() {
   const [text, setText] = useState(rules ? JSON.stringify(rules) : '');
   const error = useStudioStore((s) => s.recipeError);
   return (
-    <label className="field rules" title='e.g. {"density": [0.2, 0.8], "lambda": [{"filter": "head", "value": 0.5}, {"value": 1}]}'>
-      <span>Per-tensor rules (JSON)</span>
+    <label className="field rules">
+      <FieldLabel
+        label="Per-tensor rules (JSON)"
+        help='Parameters that vary by depth or tensor name, as mergekit writes them: e.g. {"density": [0.2, 0.8], "lambda": [{"filter": "head", "value": 0.5}, {"value": 1}]}'
+        topic="mergers"
+      />
       <input
         type="text"
         value={text}
@@ -101,7 +105,7 @@ export function MergerForm() {
   return (
     <div className="settings">
       <label className="field">
-        <span>Merger</span>
+        <FieldLabel label="Merger" help="How the checkpoints are combined into one model: once (Merge once), or to score each offspring in the population (the Evolver with merger)" topic="mergers" />
         <select
           value={method?.id ?? stored}
           disabled={disabled}

@@ -4,7 +4,10 @@
  * notice that another tab holds the project (this one then stores nothing).
  */
 import { useStudioStore } from '../../state/store';
-import { discardStoredProject, reloadStoredFiles, resumeStoredRun } from '../../state/actions/stored-project';
+import { discardStoredProject, reloadStoredFiles, resumeStoredRun, showStoredResult } from '../../state/actions/stored-project';
+import type { StoredProjectSummary } from '../../state/project-store';
+import type { RunResult } from '../../protocol/results';
+import { formatMetric, taskPrimaryMetric } from '../../eval/tasks/metric-format';
 
 export function StoredProjectOffer() {
   const stored = useStudioStore((s) => s.stored);
@@ -12,19 +15,21 @@ export function StoredProjectOffer() {
   const elsewhere = useStudioStore((s) => s.openElsewhere);
   if (elsewhere) return <OpenElsewhereNote />;
   if (!stored) return null;
-  const { run } = stored;
+  const { run, finished } = stored;
   return (
     <div className="stored" role="region" aria-label="Stored session" data-testid="stored-project">
       <p>
-        This browser kept your last session: {stored.files.length} files ({stored.files.join(', ')})
-        {run
-          ? ` and a run (${run.settings.strategy === 'kinship_topk' ? 'Top-k merging' : 'Evolver'}, seed ${run.settings.seed}, started ${new Date(run.startedAt).toLocaleString()}) that stopped after ${run.scores} dev evaluations.`
-          : '.'}
+        This browser kept your last session: {stored.files.length} files ({stored.files.join(', ')}){sessionText(stored)}
       </p>
       <div className="run-buttons">
         {run && (
           <button type="button" className="primary" disabled={busy} onClick={() => void resumeStoredRun()}>
             Resume the run
+          </button>
+        )}
+        {finished && (
+          <button type="button" className="primary" disabled={busy} onClick={() => void showStoredResult()}>
+            Show the result
           </button>
         )}
         <button type="button" disabled={busy} onClick={() => void reloadStoredFiles()}>
@@ -36,6 +41,29 @@ export function StoredProjectOffer() {
       </div>
     </div>
   );
+}
+
+const STRATEGY_NAMES: Record<string, string> = { evolver: 'Evolver run', kinship_topk: 'Top-k merging', cma_es: 'CMA-ES search', merge: 'one-shot merge' };
+
+function strategyName(strategy: RunResult['strategy']): string {
+  return STRATEGY_NAMES[strategy] ?? strategy;
+}
+
+/** What the offer says of the stored run: interrupted (and how far it got), or finished (and what it scored). */
+function sessionText({ run, finished }: StoredProjectSummary): string {
+  if (run) {
+    // Checkpoints are scored before the first selection score is stored: a run stopped then has none.
+    const progress = run.scores === 0 ? 'that stopped while scoring the checkpoints, before its first stored dev evaluation' : `that stopped after ${run.scores} dev evaluations`;
+    return ` and a run (${strategyName(run.settings.strategy)}, seed ${run.settings.seed}, started ${new Date(run.startedAt).toLocaleString()}) ${progress}.`;
+  }
+  if (finished) {
+    const { result } = finished;
+    const primary = taskPrimaryMetric(result.final.dev.task);
+    const heldout = result.final.heldout ? `, held-out ${formatMetric(primary, result.final.heldout.metrics[primary.key], 2)}` : '';
+    const seed = result.strategy === 'merge' ? result.mergerLabel : `seed ${result.settings.seed}`;
+    return ` and a finished ${strategyName(result.strategy)} (${seed}, ${new Date(finished.finishedAt).toLocaleString()}): dev ${primary.label} ${formatMetric(primary, result.final.dev.metrics[primary.key], 2)}${heldout}.`;
+  }
+  return '.';
 }
 
 /** Another tab holds the stored project: this one works, but keeps nothing. */
