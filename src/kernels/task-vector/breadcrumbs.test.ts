@@ -5,7 +5,8 @@
  * Skipped where there is no adapter.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { createWeightBuffer, readFloats, uploadFloats } from '../../gpu/buffers';
+import { readFloats } from '../../gpu/buffers';
+import { testBufferPool } from '../../testing/gpu-buffers';
 import { breadcrumbsCuts, breadcrumbsMerge, type BreadcrumbsParams } from './breadcrumbs.cpu';
 import { BREADCRUMBS_CUTS_PER_MODEL, encodeBreadcrumbs } from './breadcrumbs';
 import { createMergeScratch, readCut } from './index';
@@ -18,14 +19,10 @@ afterAll(() => gpu?.device.destroy());
 async function gpuBreadcrumbs(models: Float32Array[], base: Float32Array, params: BreadcrumbsParams) {
   const device = gpu!.device;
   const n = base.length;
-  const upload = (data: Float32Array) => {
-    const b = createWeightBuffer(device, n);
-    uploadFloats(device, b, data);
-    return b;
-  };
-  const modelBufs = models.map(upload);
-  const baseBuf = upload(base);
-  const outBuf = createWeightBuffer(device, n);
+  const pool = testBufferPool(device);
+  const modelBufs = models.map((m) => pool.buffer(n, m));
+  const baseBuf = pool.buffer(n, base);
+  const outBuf = pool.buffer(n);
   const scratch = createMergeScratch(device, n, models.length, BREADCRUMBS_CUTS_PER_MODEL);
   device.pushErrorScope('validation');
   const encoder = device.createCommandEncoder();
@@ -34,7 +31,7 @@ async function gpuBreadcrumbs(models: Float32Array[], base: Float32Array, params
   const out = await readFloats(device, outBuf, n);
   const cuts = await Promise.all(Array.from({ length: models.length * BREADCRUMBS_CUTS_PER_MODEL }, (_, s) => readCut(device, scratch.table, s)));
   const error = await device.popErrorScope();
-  for (const b of [...modelBufs, baseBuf, outBuf]) b.destroy();
+  pool.destroyAll();
   scratch.destroy();
   if (error) throw new Error(`breadcrumbs.test.ts: GPU validation error: ${error.message}`);
   return { out, cuts };

@@ -5,7 +5,8 @@
  * within rounding of zero may flip: a handful). Skipped where there is no adapter.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { createWeightBuffer, readFloats, uploadFloats } from '../../gpu/buffers';
+import { readFloats } from '../../gpu/buffers';
+import { testBufferPool } from '../../testing/gpu-buffers';
 import { dellaMerge, dellaPlan, type DellaParams } from './della.cpu';
 import { createDellaScratch, encodeDella } from './della';
 import { CounterRng } from '../rng/rng.cpu';
@@ -17,14 +18,10 @@ afterAll(() => gpu?.device.destroy());
 async function gpuDella(models: Float32Array[], base: Float32Array, params: DellaParams) {
   const device = gpu!.device;
   const n = base.length;
-  const upload = (data: Float32Array) => {
-    const b = createWeightBuffer(device, n);
-    uploadFloats(device, b, data);
-    return b;
-  };
-  const modelBufs = models.map(upload);
-  const baseBuf = upload(base);
-  const outBuf = createWeightBuffer(device, n);
+  const pool = testBufferPool(device);
+  const modelBufs = models.map((m) => pool.buffer(n, m));
+  const baseBuf = pool.buffer(n, base);
+  const outBuf = pool.buffer(n);
   const scratch = createDellaScratch(device, n, models.length);
   device.pushErrorScope('validation');
   const encoder = device.createCommandEncoder();
@@ -33,7 +30,7 @@ async function gpuDella(models: Float32Array[], base: Float32Array, params: Dell
   const out = await readFloats(device, outBuf, n);
   const masked = await Promise.all(models.map((_, i) => readFloats(device, scratch.masked[i]!, n)));
   const error = await device.popErrorScope();
-  for (const b of [...modelBufs, baseBuf, outBuf]) b.destroy();
+  pool.destroyAll();
   scratch.destroy();
   if (error) throw new Error(`della.test.ts: GPU validation error: ${error.message}`);
   return { out, masked };

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createWeightBuffer, gpuTransferCounters, readFloats, resetGpuTransferCounters, uploadFloats } from '../../gpu/buffers';
+import { testBufferPool } from '../../testing/gpu-buffers';
 import type { EncodeOptions } from '../../gpu/elementwise';
 import { dareContribution, dareMerge, type DareParams } from './dare.cpu';
 import { linearMerge, MERGE_BLOCK, type ContributionFn, type LinearMergeParams } from './linear.cpu';
@@ -76,14 +77,10 @@ function encodeMerge(
 async function gpuMerge(method: Method, models: Float32Array[], base: Float32Array, opts: EncodeOptions = {}) {
   const device = gpu!.device;
   const n = base.length;
-  const upload = (data: Float32Array) => {
-    const b = createWeightBuffer(device, n);
-    uploadFloats(device, b, data);
-    return b;
-  };
-  const modelBufs = models.map(upload);
-  const baseBuf = upload(base);
-  const outBuf = createWeightBuffer(device, n);
+  const pool = testBufferPool(device);
+  const modelBufs = models.map((m) => pool.buffer(n, m));
+  const baseBuf = pool.buffer(n, base);
+  const outBuf = pool.buffer(n);
   const scratch = createMergeScratch(device, n, models.length);
   device.pushErrorScope('validation');
   resetGpuTransferCounters();
@@ -94,7 +91,7 @@ async function gpuMerge(method: Method, models: Float32Array[], base: Float32Arr
   const out = await readFloats(device, outBuf, n);
   const cuts = method.kind === 'ties' ? await Promise.all(models.map((_, i) => readCut(device, scratch.table, i))) : null;
   const error = await device.popErrorScope();
-  for (const b of [...modelBufs, baseBuf, outBuf]) b.destroy();
+  pool.destroyAll();
   scratch.destroy();
   if (error) throw new Error(`task-vector.test.ts: GPU validation error: ${error.message}`);
   return { out, cuts, readBackDuringMerge };

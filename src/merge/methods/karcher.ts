@@ -4,10 +4,10 @@
  * the mean norm. A base, if given, is not read (mergekit counts it as one more model). On the
  * GPU: the pairwise dot products (dot-norms), then scale-add passes. Kernel: src/kernels/spherical.
  */
-import { karcherCoefficients, karcherMerge, sphericalGpu, type KarcherParams } from '../../kernels/spherical';
-import { defineMethod, type GpuMergeContext, type GpuMerger, paramValue, type ParamSpec } from '../method';
+import { karcherCoefficients, karcherMerge, type KarcherParams } from '../../kernels/spherical';
+import { defineMethod, paramValue, type ParamSpec } from '../method';
 import type { MergeParamKey, MergeParams } from '../../protocol/settings';
-import { NOTHING_TO_FREE } from './common';
+import { sphericalGpuMerger } from './spherical-gpu';
 
 const MAX_ITER: ParamSpec = {
   key: 'max_iter' as MergeParamKey,
@@ -43,21 +43,6 @@ export const karcher = defineMethod({
   cpu: ({ models, out, params }) => {
     karcherMerge(models, out, scalars(params));
   },
-  gpu: (ctx) => karcherGpuMerger(ctx),
-});
-
-/**
- * The GPU merger (dot-norms, then scale-add passes; tested against the CPU twin in
- * src/kernels/spherical/spherical.test.ts; the population's GPU-vs-CPU test holds it to the
- * CPU twin with at most 16 bytes read back per model pair and tensor).
- */
-export const karcherGpuMerger = ({ device }: GpuMergeContext): GpuMerger => ({
-  kind: 'batched',
-  mergeAll: async (jobs) => {
-    await sphericalGpu(
-      device,
-      jobs.map((j) => ({ models: j.models, base: null, out: j.out, elementCount: j.size, coefficients: (g, n) => karcherCoefficients(g, n, scalars(j.params)) })),
-    );
-  },
-  destroy: NOTHING_TO_FREE,
+  // The GPU merger every spherical method shares (spherical-gpu.ts), with this method's coefficients.
+  gpu: sphericalGpuMerger(false, (params) => (g, n) => karcherCoefficients(g, n, scalars(params))),
 });

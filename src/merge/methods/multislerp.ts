@@ -4,10 +4,10 @@
  * tangent-space mean through the exponential map, scaled by the weighted mean norm. On the
  * GPU: the pairwise dot products (dot-norms), then scale-add passes. Kernel: src/kernels/spherical.
  */
-import { multislerpCoefficients, multislerpMerge, sphericalGpu, type MultislerpParams } from '../../kernels/spherical';
-import { defineMethod, type GpuMergeContext, type GpuMerger, optionValue, paramValue, type OptionSpec, type ParamSpec } from '../method';
+import { multislerpCoefficients, multislerpMerge, type MultislerpParams } from '../../kernels/spherical';
+import { defineMethod, optionValue, paramValue, type OptionSpec, type ParamSpec } from '../method';
 import type { MergeParamKey, MergeParams } from '../../protocol/settings';
-import { NOTHING_TO_FREE } from './common';
+import { sphericalGpuMerger } from './spherical-gpu';
 
 const NORMALIZE_WEIGHTS: Extract<OptionSpec, { type: 'boolean' }> = {
   key: 'normalize_weights',
@@ -41,21 +41,6 @@ export const multislerp = defineMethod({
   cpu: ({ models, base, out, params }) => {
     multislerpMerge(models, base, out, scalars(params));
   },
-  gpu: (ctx) => multislerpGpuMerger(ctx),
-});
-
-/**
- * The GPU merger (dot-norms, then scale-add passes; tested against the CPU twin in
- * src/kernels/spherical/spherical.test.ts; the population's GPU-vs-CPU test holds it to the
- * CPU twin with at most 16 bytes read back per model pair and tensor).
- */
-export const multislerpGpuMerger = ({ device }: GpuMergeContext): GpuMerger => ({
-  kind: 'batched',
-  mergeAll: async (jobs) => {
-    await sphericalGpu(
-      device,
-      jobs.map((j) => ({ models: j.models, base: j.base, out: j.out, elementCount: j.size, coefficients: (g, n) => multislerpCoefficients(g, n, scalars(j.params)) })),
-    );
-  },
-  destroy: NOTHING_TO_FREE,
+  // The GPU merger every spherical method shares (spherical-gpu.ts), with this method's coefficients.
+  gpu: sphericalGpuMerger(true, (params) => (g, n) => multislerpCoefficients(g, n, scalars(params))),
 });

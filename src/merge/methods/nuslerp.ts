@@ -5,11 +5,11 @@
  * then scale-add passes); without it each row (the last axis; nuslerp_row_wise: the first)
  * is interpolated on its own, on the CPU. Kernel: src/kernels/spherical.
  */
-import { nuslerpCoefficients, nuslerpMerge, sphericalGpu } from '../../kernels/spherical';
+import { nuslerpCoefficients, nuslerpMerge } from '../../kernels/spherical';
 import { nuslerpRowsMerge } from '../../kernels/spherical/spherical-rows.cpu';
-import { defineMethod, type GpuMergeContext, type GpuMerger, optionValue, type OptionSpec } from '../method';
+import { defineMethod, optionValue, type OptionSpec } from '../method';
 import type { MergeParams } from '../../protocol/settings';
-import { NOTHING_TO_FREE } from './common';
+import { sphericalGpuMerger } from './spherical-gpu';
 
 const FLATTEN: Extract<OptionSpec, { type: 'boolean' }> = {
   key: 'nuslerp_flatten',
@@ -42,21 +42,6 @@ export const nuslerp = defineMethod({
     else nuslerpRowsMerge(models, base, out, dims ?? [out.length], optionValue(params, ROW_WISE), weightsOf(params));
   },
   gpuInputs: (_inputs, _layout, params) => (flattened(params) ? {} : null),
-  gpu: (ctx) => nuslerpGpuMerger(ctx),
-});
-
-/**
- * The GPU merger (dot-norms, then scale-add passes; tested against the CPU twin in
- * src/kernels/spherical/spherical.test.ts; the population's GPU-vs-CPU test holds it to the
- * CPU twin with at most 16 bytes read back per model pair and tensor).
- */
-export const nuslerpGpuMerger = ({ device }: GpuMergeContext): GpuMerger => ({
-  kind: 'batched',
-  mergeAll: async (jobs) => {
-    await sphericalGpu(
-      device,
-      jobs.map((j) => ({ models: j.models, base: j.base, out: j.out, elementCount: j.size, coefficients: (g) => nuslerpCoefficients(g, weightsOf(j.params)) })),
-    );
-  },
-  destroy: NOTHING_TO_FREE,
+  // The GPU merger every spherical method shares (spherical-gpu.ts), with this method's coefficients.
+  gpu: sphericalGpuMerger(true, (params) => (g) => nuslerpCoefficients(g, weightsOf(params))),
 });

@@ -6,7 +6,7 @@
  */
 import { useStudioStore } from '../store';
 import { emptySnapshot } from '../slices/workspace';
-import { idleProgress } from '../slices/run';
+import { noRun } from '../slices/run';
 import { clearStoredProject } from '../project-store';
 import { ready } from './engine';
 import { persist } from './persist';
@@ -18,17 +18,7 @@ export async function startNewProject(): Promise<void> {
     problems: [],
     stored: null,
     dropQuestion: null,
-    status: 'idle',
-    paused: false,
-    progress: idleProgress,
-    offspringScores: [],
-    history: [],
-    individuals: [],
-    result: null,
-    resultFromStore: false,
-    runError: null,
-    recovery: null,
-    recipeSource: null,
+    ...noRun,
     kinship: null,
     kinshipGeneration: null,
     kinshipError: null,

@@ -96,10 +96,8 @@ export const idleProgress: RunProgress = {
   offspringCost: 1,
 };
 
-export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set) => ({
-  settings: DEFAULT_SETTINGS,
-  preference: 'auto',
-  environment: null,
+/** No run and no result: how the studio opens, and what a new project goes back to (the settings stay). */
+export const noRun = {
   status: 'idle',
   paused: false,
   pausable: false,
@@ -114,6 +112,13 @@ export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set)
   recipeError: null,
   recipeSource: null,
   recovery: null,
+} satisfies Partial<RunSlice>;
+
+export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set) => ({
+  settings: DEFAULT_SETTINGS,
+  preference: 'auto',
+  environment: null,
+  ...noRun,
   setSettings: (patch) => set((s) => ({ settings: { ...s.settings, ...patch }, recipeSource: null })),
   setPreference: (preference) => set({ preference }),
 });
