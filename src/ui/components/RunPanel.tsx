@@ -1,4 +1,5 @@
 /** Start / Pause / Resume / Stop, the progress bar (generation and offspring counts) and the ETA. */
+import { findMethod } from '../../merge/registry';
 import { useStudioStore } from '../../state/store';
 import { pauseRun, resumeRun, startMerge, startRun, stopRun } from '../../state/actions/run';
 import { shownRunStatus } from '../../state/slices/run';
@@ -59,9 +60,13 @@ export function RunPanel() {
   const progress = useStudioStore((s) => s.progress);
   const generations = useStudioStore((s) => s.settings.generations);
   const topK = useStudioStore((s) => s.settings.strategy === 'kinship_topk');
-  const canStart = useStudioStore(
-    (s) => s.snapshot.checkpoints.filter((c) => !c.isBase).length >= 2 && s.snapshot.dataset !== null && !s.loading && s.recipeError === null,
-  );
+  const ready = useStudioStore((s) => s.snapshot.dataset !== null && !s.loading && s.recipeError === null);
+  const experts = useStudioStore((s) => s.snapshot.checkpoints.filter((c) => !c.isBase).length);
+  const hasBase = useStudioStore((s) => s.snapshot.checkpoints.some((c) => c.isBase));
+  const method = useStudioStore((s) => findMethod(s.settings.merger.method));
+  const canStart = ready && experts >= 2;
+  // A method that reads the base as one of its models (SLERP) merges the base and one expert once (engine.ts prepare).
+  const canMerge = ready && (experts >= 2 || (hasBase && experts === 1 && method?.baseAsModel !== undefined && method.needs.models === 2));
   const runError = useStudioStore((s) => s.runError);
   const recovery = useStudioStore((s) => s.recovery);
   const environment = useStudioStore((s) => s.environment);
@@ -76,7 +81,7 @@ export function RunPanel() {
         <button type="button" className="primary" disabled={!canStart || running} onClick={() => void startRun()}>
           Start
         </button>
-        <button type="button" disabled={!canStart || running} onClick={() => void startMerge()} title="Merge once with the selected merger, no evolution">
+        <button type="button" disabled={!canMerge || running} onClick={() => void startMerge()} title="Merge once with the selected merger, no evolution">
           Merge once
         </button>
         {/* One button that turns into Resume, so keyboard focus stays on it. */}
