@@ -6,4 +6,6 @@
 import { expose } from 'comlink';
 import { MergeEngine } from '../src/engine/engine';
 
-expose(new MergeEngine());
+// onnxruntime-web's WASM threads (cross-origin isolated pages) start from this same bundle, as
+// workers it names "em-pthread": they must not expose an engine of their own on their channel.
+if ((self as { name?: string }).name !== 'em-pthread') expose(new MergeEngine());
