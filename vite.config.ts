@@ -1,5 +1,6 @@
 // Vite config for the studio. COOP/COEP make the page cross-origin isolated so
-// onnxruntime-web may use SharedArrayBuffer (multi-threaded WASM) on the CPU path.
+// onnxruntime-web may use SharedArrayBuffer (multi-threaded WASM) on the CPU path: on the
+// dev server, the preview, and (public/_headers) static hosts serving dist/.
 // The built page carries a strict Content-Security-Policy: models and data never leave
 // the machine, so the page may talk to its own origin only.
 import { defineConfig, type Plugin } from 'vite';
@@ -24,7 +25,8 @@ export const CONTENT_SECURITY_POLICY = [
   "form-action 'none'",
 ].join('; ');
 
-const isolationHeaders = {
+/** Cross-origin isolation: SharedArrayBuffer, hence onnxruntime-web's WASM threads (src/eval/ort.ts). */
+export const ISOLATION_HEADERS = {
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Embedder-Policy': 'require-corp',
 };
@@ -40,8 +42,10 @@ function contentSecurityPolicy(): Plugin {
 
 export default defineConfig({
   plugins: [react(), contentSecurityPolicy()],
-  server: { headers: isolationHeaders },
-  preview: { headers: { ...isolationHeaders, 'Content-Security-Policy': CONTENT_SECURITY_POLICY } },
+  // The built output gets the same headers from public/_headers on hosts that read it
+  // (Netlify, Cloudflare Pages); tools/static-headers.test.ts holds it to these constants.
+  server: { headers: ISOLATION_HEADERS },
+  preview: { headers: { ...ISOLATION_HEADERS, 'Content-Security-Policy': CONTENT_SECURITY_POLICY } },
   worker: { format: 'es' },
   optimizeDeps: { exclude: ['onnxruntime-web'] },
   build: { target: 'es2022' },

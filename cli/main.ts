@@ -9,6 +9,7 @@ import { evolve, evolveSpec } from './commands/evolve';
 import { inspect, inspectSpec } from './commands/inspect';
 import { kinship, kinshipSpec } from './commands/kinship';
 import { merge, mergeSpec } from './commands/merge';
+import { startRuntime } from './runtime-options';
 
 const COMMANDS: { spec: CommandSpec; run: (parsed: Parsed) => Promise<number> }[] = [
   { spec: inspectSpec, run: inspect },
@@ -36,6 +37,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(helpText(command.spec));
       return 0;
     }
+    // Every command that scores models does it on onnxruntime-node from here on (where it loads).
+    startRuntime();
     return await command.run(parsed);
   } catch (err) {
     if (err instanceof UsageError) {

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `node tools/build-wasm.mjs`: assembles the hand-written WAT kernels with wabt (a devDependency)
 // into committed generated modules, the bytes as base64, so the browser and Node need no wabt at
-// run time. A test (src/kernels/de-step/de-step.wasm.test.ts) re-assembles and checks the
-// committed bytes are current: run this after editing a *.wat.ts file.
+// run time. Tests (src/kernels/de-step/de-step.wasm.test.ts, linear-combine.wasm.test.ts) re-assemble
+// and check the committed bytes are current: run this after editing a *.wat.ts file.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -13,6 +13,7 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 /** Each kernel: its WAT source module, the export building the text, the generated file. */
 const KERNELS = [
   { source: 'src/kernels/de-step/de-step.wat.ts', build: 'deStepWat', out: 'src/kernels/de-step/de-step.wasm.gen.ts', name: 'DE_STEP_WASM_BASE64' },
+  { source: 'src/kernels/linear-combine/linear-combine.wat.ts', build: 'linearCombineWat', out: 'src/kernels/linear-combine/linear-combine.wasm.gen.ts', name: 'LINEAR_COMBINE_WASM_BASE64' },
 ];
 
 const mod = await tsImport(pathToFileURL(path.join(ROOT, 'src/kernels/de-step/de-step.assemble.ts')).href, import.meta.url);

@@ -5,6 +5,13 @@
  * the WASM path, GPUBuffers via Tensor.fromGpuBuffer on WebGPU, on the same
  * GPUDevice as our kernels (ort.env.webgpu.device is ignored by the /webgpu
  * build; the device must go in the session's executionProviders entry).
+ *
+ * The CPU path's runtime is a seam (as transformers.js picks onnxruntime-node or
+ * onnxruntime-web per platform): Node callers register another runtime with
+ * registerCpuRuntime (eval/ort-node.ts registers onnxruntime-node), and every CPU
+ * session after that runs on it. The WebGPU path always runs on onnxruntime-web, since
+ * it is fed GPUBuffers of our own device. This module never imports a Node package, so
+ * the studio's bundle holds onnxruntime-web only.
  */
 import * as ort from 'onnxruntime-web/webgpu';
 import type { ComputePath } from '../protocol/settings';
@@ -19,15 +26,100 @@ export type WeightHandle = Float32Array | GPUBuffer;
 /** Counts every session this process creates: the engine proves "one per architecture" with it. */
 export const ortCounters = { sessionsCreated: 0 };
 
+type SessionOptions = ort.InferenceSession.SessionOptions;
+type ExecutionProvider = ort.InferenceSession.ExecutionProviderConfig;
+
+/**
+ * An onnxruntime build with the common API (onnxruntime-common): its session factory and
+ * its Tensor class (tensors are made with the runtime's own class, since each package
+ * bundles its own copy of it).
+ */
+export interface CpuRuntime {
+  /** The package and provider, for reports: "onnxruntime-node (cpu)". */
+  readonly name: string;
+  readonly InferenceSession: { create(model: Uint8Array, options?: SessionOptions): Promise<ort.InferenceSession> };
+  readonly Tensor: new (type: 'float32' | 'int64', data: Float32Array | BigInt64Array, dims: readonly number[]) => ort.Tensor;
+  /** Execution providers of a CPU-path session, in order of preference. */
+  readonly executionProviders: readonly ExecutionProvider[];
+  /** Options the runtime adds to each session (e.g. intra-op threads). */
+  sessionOptions(): SessionOptions;
+}
+
+let threads: number | null = null;
 let configured = false;
+
+/** onnxruntime-web's own runtime: WASM (threads only where the page is cross-origin isolated). */
+const webRuntime: CpuRuntime = {
+  name: 'onnxruntime-web (wasm)',
+  InferenceSession: ort.InferenceSession,
+  Tensor: ort.Tensor as unknown as CpuRuntime['Tensor'],
+  executionProviders: ['wasm'],
+  sessionOptions: () => ({}),
+};
+
+let cpuRuntime: CpuRuntime = webRuntime;
+
+/** Every later CPU-path session runs on `runtime` (Node: onnxruntime-node). */
+export function registerCpuRuntime(runtime: CpuRuntime): void {
+  cpuRuntime = runtime;
+}
+
+/** Back to onnxruntime-web's WASM backend for CPU-path sessions. */
+export function useWebCpuRuntime(): void {
+  cpuRuntime = webRuntime;
+}
+
+/** The runtime CPU-path sessions run on now. */
+export function cpuRuntimeName(): string {
+  return cpuRuntime.name;
+}
+
+/**
+ * Threads per session: the CLI's --threads. onnxruntime-web reads its thread count once, when
+ * its WASM module starts (the first session), so a later change reaches new sessions of a
+ * registered runtime only; null means the default (the cores where threads are possible).
+ */
+export function setOrtThreads(count: number | null): void {
+  if (count !== null && (!Number.isInteger(count) || count < 1)) throw new RangeError(`threads must be a whole number ≥ 1, got ${count}`);
+  threads = count;
+}
+
+/**
+ * Where onnxruntime-web's WASM files are. Node callers that want its threads set it to the
+ * package's dist folder (a file path): its threaded build otherwise looks them up with fetch(),
+ * which Node cannot do for files. The studio leaves it to the bundler.
+ */
+export function setWebWasmPaths(prefix: string): void {
+  ort.env.wasm.wasmPaths = prefix;
+}
+
+/** The thread count a registered runtime should use: the one set, else `fallback`. */
+export function ortThreads(fallback: number): number {
+  return threads ?? fallback;
+}
+
+function cores(): number {
+  return typeof navigator !== 'undefined' && navigator.hardwareConcurrency ? navigator.hardwareConcurrency : 1;
+}
+
+/**
+ * onnxruntime-web's threads need SharedArrayBuffer: in a page, cross-origin isolation
+ * (COOP/COEP, see vite.config.ts); Node has it always, and runs the threads as worker_threads.
+ */
+function webThreads(): number {
+  const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+  const isolated = isNode || (typeof globalThis.crossOriginIsolated === 'boolean' && globalThis.crossOriginIsolated);
+  if (!isolated) return 1;
+  // Node keeps one thread unless asked: the CLI's default runtime is onnxruntime-node, and
+  // its fallback here should not start workers nobody asked for (tests run in parallel).
+  return threads ?? (isNode ? 1 : cores());
+}
+
 function configureOrt(): void {
   if (configured) return;
   configured = true;
   ort.env.logLevel = 'error';
-  const isolated = typeof globalThis.crossOriginIsolated === 'boolean' && globalThis.crossOriginIsolated;
-  const cores = typeof navigator !== 'undefined' && navigator.hardwareConcurrency ? navigator.hardwareConcurrency : 1;
-  // Threads need SharedArrayBuffer (cross-origin isolation); Node runs single-threaded.
-  ort.env.wasm.numThreads = isolated ? Math.max(1, Math.min(4, cores)) : 1;
+  ort.env.wasm.numThreads = webThreads();
 }
 
 export type Int64Feeds = Record<string, { data: BigInt64Array; dims: number[] }>;
@@ -45,20 +137,27 @@ export class CaptureError extends Error {
   }
 }
 
-async function createSession(modelBytes: Uint8Array, path: ComputePath, device?: GPUDevice): Promise<ort.InferenceSession> {
+async function createSession(modelBytes: Uint8Array, path: ComputePath, device?: GPUDevice): Promise<{ session: ort.InferenceSession; runtime: CpuRuntime }> {
   configureOrt();
-  const executionProviders: ort.InferenceSession.ExecutionProviderConfig[] =
-    path === 'webgpu' ? [{ name: 'webgpu', device } as ort.InferenceSession.ExecutionProviderConfig] : ['wasm'];
   // logSeverityLevel 3 (error): native warnings such as "some nodes were not assigned to the
   // preferred execution providers" (shape ops on CPU, by design) would reach console.error.
-  const session = await ort.InferenceSession.create(modelBytes, { executionProviders, graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+  const common: SessionOptions = { graphOptimizationLevel: 'all', logSeverityLevel: 3 };
+  let session: ort.InferenceSession;
+  let runtime: CpuRuntime;
+  if (path === 'webgpu') {
+    runtime = webRuntime;
+    session = await ort.InferenceSession.create(modelBytes, { ...common, executionProviders: [{ name: 'webgpu', device } as ExecutionProvider] });
+  } else {
+    runtime = cpuRuntime;
+    session = await runtime.InferenceSession.create(modelBytes, { ...common, ...runtime.sessionOptions(), executionProviders: [...runtime.executionProviders] });
+  }
   ortCounters.sessionsCreated++;
-  return session;
+  return { session, runtime };
 }
 
-function int64Feeds(inputs: Int64Feeds): Record<string, ort.Tensor> {
+function int64Feeds(runtime: CpuRuntime, inputs: Int64Feeds): Record<string, ort.Tensor> {
   const feeds: Record<string, ort.Tensor> = {};
-  for (const [name, value] of Object.entries(inputs)) feeds[name] = new ort.Tensor('int64', value.data, value.dims);
+  for (const [name, value] of Object.entries(inputs)) feeds[name] = new runtime.Tensor('int64', value.data, value.dims);
   return feeds;
 }
 
@@ -69,7 +168,19 @@ function int64Feeds(inputs: Int64Feeds): Record<string, ort.Tensor> {
 abstract class SerialSession {
   private chain: Promise<unknown> = Promise.resolve();
 
-  protected constructor(protected readonly session: ort.InferenceSession) {}
+  protected constructor(
+    protected readonly session: ort.InferenceSession,
+    protected readonly runtime: CpuRuntime,
+  ) {}
+
+  /** The runtime this session runs on, for reports. */
+  get runtimeName(): string {
+    return this.runtime === webRuntime && this.isGpu ? 'onnxruntime-web (webgpu)' : this.runtime.name;
+  }
+
+  protected get isGpu(): boolean {
+    return false;
+  }
 
   get inputNames(): readonly string[] {
     return this.session.inputNames;
@@ -103,10 +214,15 @@ export class WeightFedSession extends SerialSession {
 
   private constructor(
     session: ort.InferenceSession,
+    runtime: CpuRuntime,
     private readonly weights: readonly WeightSpec[],
     readonly path: ComputePath,
   ) {
-    super(session);
+    super(session, runtime);
+  }
+
+  protected override get isGpu(): boolean {
+    return this.path === 'webgpu';
   }
 
   /** The graph's inputs that are not weights: what a task feeds from the dev set. */
@@ -116,8 +232,8 @@ export class WeightFedSession extends SerialSession {
   }
 
   static async create(params: SessionParams): Promise<WeightFedSession> {
-    const session = await createSession(params.modelBytes, params.path, params.device);
-    return new WeightFedSession(session, params.weights, params.path);
+    const { session, runtime } = await createSession(params.modelBytes, params.path, params.device);
+    return new WeightFedSession(session, runtime, params.weights, params.path);
   }
 
   private weightTensor(handle: WeightHandle, spec: WeightSpec): ort.Tensor {
@@ -125,7 +241,7 @@ export class WeightFedSession extends SerialSession {
     if (!tensor) {
       tensor =
         handle instanceof Float32Array
-          ? new ort.Tensor('float32', handle, spec.dims)
+          ? new this.runtime.Tensor('float32', handle, spec.dims)
           : ort.Tensor.fromGpuBuffer(handle, { dataType: 'float32', dims: spec.dims });
       this.tensorCache.set(handle, tensor);
     }
@@ -138,7 +254,7 @@ export class WeightFedSession extends SerialSession {
    */
   run(inputs: Int64Feeds, weights: readonly WeightHandle[]): Promise<Float32Array> {
     return this.enqueue(async () => {
-      const feeds = int64Feeds(inputs);
+      const feeds = int64Feeds(this.runtime, inputs);
       this.weights.forEach((spec, i) => (feeds[spec.name] = this.weightTensor(weights[i], spec)));
       const outputs = await this.session.run(feeds);
       const first = outputs[this.session.outputNames[0]];
@@ -155,13 +271,14 @@ export class WeightFedSession extends SerialSession {
  */
 export class OutputCaptureSession extends SerialSession {
   static async create(modelBytes: Uint8Array): Promise<OutputCaptureSession> {
-    return new OutputCaptureSession(await createSession(modelBytes, 'wasm'));
+    const { session, runtime } = await createSession(modelBytes, 'wasm');
+    return new OutputCaptureSession(session, runtime);
   }
 
   /** Runs one batch and returns the named float32 outputs. */
   run(inputs: Int64Feeds, outputNames: readonly string[]): Promise<Map<string, CapturedTensor>> {
     return this.enqueue(async () => {
-      const outputs = await this.session.run(int64Feeds(inputs), [...outputNames]);
+      const outputs = await this.session.run(int64Feeds(this.runtime, inputs), [...outputNames]);
       const result = new Map<string, CapturedTensor>();
       try {
         for (const name of outputNames) {

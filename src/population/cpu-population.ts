@@ -8,12 +8,20 @@
  * place. Where they cannot share one wasm32 memory (over 4 GiB), or the engine lacks wasm
  * SIMD, they are plain Float32Arrays and the TypeScript twin runs; so does a trial touching a
  * slot that Top-k allocated past the memory's capacity.
+ *
+ * With an IncrementalLinearUpdate (linear, task arithmetic; incremental-merge.ts), merge(t)
+ * is the population's merge M plus the candidate's weighted difference, and M is re-merged
+ * in full whenever the population changes. With a LinearMergePlan (linear, task arithmetic),
+ * full merges and those updates run as WebAssembly SIMD kernels in place (kernels/linear-combine,
+ * bit for bit the TypeScript twins) when every vector lives in the memory.
  */
 import { deTrialCpu, type DeRoles } from '../kernels/de-step/de-step.cpu';
 import { DeStepWasm } from '../kernels/de-step/de-step.wasm';
 import { kinshipMomentsCpu, type KinshipMoments } from '../kernels/kinship/kinship.cpu';
 import type { FlatMerger } from '../merge/cpu-merger';
 import type { ParameterLayout } from '../merge/layout';
+import { LinearCombineWasm } from '../kernels/linear-combine/linear-combine.wasm';
+import type { IncrementalLinearUpdate, LinearMergePlan } from './incremental-merge';
 import { VectorMemory } from './wasm-memory';
 import { kinshipPairsOf, occupySlot, type KinshipReference, type MutationParams, type PopulationStore, type WeightHandle } from './population';
 import { type WeightSetId } from '../protocol/results';
@@ -38,15 +46,31 @@ export class CpuPopulation implements PopulationStore {
   /** The population's memory, or null when the flats are plain Float32Arrays. */
   private readonly vectors: VectorMemory | null;
   private readonly kernel: DeStepWasm | null;
+  /** The current population's merge M (a full re-merge), for incremental merges; null without them. */
+  private readonly populationMerge: Float32Array | null;
+  /** Whether populationMerge is the merge of the individuals as they are now. */
+  private populationMergeValid = false;
+  /** The individual the merged set holds the candidate in place of (null: the population as it is). */
+  private mergedReplaces: number | null = null;
+  /** The SIMD linear merges on this memory, when the merge is linear or task arithmetic. */
+  private readonly linearKernel: LinearCombineWasm | null;
+  private readonly linearPlan: LinearMergePlan | null;
 
   constructor(
     readonly layout: ParameterLayout,
     initial: readonly Float32Array[],
     private readonly merger: FlatMerger,
     base: Float32Array | null = null,
+    private readonly incremental: IncrementalLinearUpdate | null = null,
+    linearPlan: LinearMergePlan | null = null,
   ) {
-    // N individuals, the candidate, the merged set, and the base or (without one) the mean: N + 3 (memory-plan.ts).
-    this.vectors = VectorMemory.open(layout.totalSize, initial.length + 3);
+    if (incremental && incremental.modelCount !== initial.length) throw new Error(`cpu-population.ts: the incremental merge is for ${incremental.modelCount} models, the population has ${initial.length}`);
+    // N individuals, the candidate, the merged set, and the base or (without one) the mean: N + 3
+    // (memory-plan.ts); one more, M, with incremental merges.
+    // (Where N + 4 would not fit one wasm32 memory and N + 3 would, M goes outside it, and its
+    // update runs as the TypeScript loop, rather than losing the SIMD DE step for all.)
+    const withM = initial.length + 4;
+    this.vectors = VectorMemory.open(layout.totalSize, incremental && VectorMemory.fits(layout.totalSize, withM) ? withM : initial.length + 3);
     this.kernel = this.vectors ? DeStepWasm.create(this.vectors.memory) : null;
     const copy = (flat: Float32Array) => {
       const out = this.fresh();
@@ -59,6 +83,51 @@ export class CpuPopulation implements PopulationStore {
     this.base = base && copy(base);
     this.initialMean = base ? null : this.fresh();
     if (this.initialMean) meanInto(this.initialMean, initial);
+    this.populationMerge = incremental ? this.fresh() : null;
+    this.linearPlan = incremental?.plan ?? linearPlan;
+    if (this.linearPlan && this.linearPlan.modelCount !== initial.length) throw new Error(`cpu-population.ts: the merge plan is for ${this.linearPlan.modelCount} models, the population has ${initial.length}`);
+    this.linearKernel = this.linearPlan && this.vectors ? LinearCombineWasm.create(this.vectors.memory) : null;
+  }
+
+  /** Which code runs linear and task-arithmetic merges: the SIMD kernels in place, or the TypeScript twins. */
+  get linearMergeKernel(): 'wasm-simd' | 'typescript' | null {
+    return this.linearPlan ? (this.linearKernel ? 'wasm-simd' : 'typescript') : null;
+  }
+
+  /** out ← the merge of flats: the SIMD kernels where they take it, else the merger (the twins). */
+  private fullMerge(out: Float32Array, flats: readonly Float32Array[]): void {
+    const plan = this.linearPlan;
+    const kernel = this.linearKernel;
+    const base = plan?.method === 'task_arithmetic' ? this.base : null;
+    if (!plan || !kernel || !kernel.takes(flats.length) || flats.length !== plan.modelCount || !kernel.holds(out, ...flats, ...(base ? [base] : []))) {
+      this.merger.mergeInto(out, flats);
+      return;
+    }
+    this.layout.slots.forEach((slot, s) => {
+      const view = (flat: Float32Array) => flat.subarray(slot.offset, slot.offset + slot.size);
+      const models = flats.map(view);
+      if (base) kernel.taskArithmetic(view(out), models, view(base), plan.weights[s]!, plan.scales[s]!);
+      else kernel.linear(view(out), models, plan.weights[s]!, plan.scales[s]!);
+    });
+  }
+
+  /** merged ← M + k_t·(candidate − individual t), SIMD in place where every vector is in the memory. */
+  private applyUpdate(update: IncrementalLinearUpdate, current: Float32Array, t: number): void {
+    const [out, candidate, replaced] = [this.merged.flat, this.candidate.flat, this.individual(t).flat];
+    const kernel = this.linearKernel;
+    if (!kernel || !kernel.holds(out, current, candidate, replaced)) {
+      update.apply(out, current, candidate, replaced, t);
+      return;
+    }
+    this.layout.slots.forEach((slot, s) => {
+      const view = (flat: Float32Array) => flat.subarray(slot.offset, slot.offset + slot.size);
+      kernel.update(view(out), view(current), view(candidate), view(replaced), update.factor(s, t));
+    });
+  }
+
+  /** How merge(t) runs: by the candidate's weighted difference, or a re-merge of every individual. */
+  get mergePath(): 'incremental' | 're-merge' {
+    return this.incremental ? 'incremental' : 're-merge';
   }
 
   /** A vector: a free slot of the memory (zeroed until first used), else a new Float32Array. */
@@ -90,30 +159,55 @@ export class CpuPopulation implements PopulationStore {
   }
 
   async merge(replace: number | null): Promise<void> {
-    this.merger.mergeInto(
+    this.mergedReplaces = replace;
+    const current = this.populationMerge;
+    if (this.incremental && current && replace !== null) {
+      if (!this.populationMergeValid) this.remergePopulation();
+      this.applyUpdate(this.incremental, current, replace);
+      return;
+    }
+    this.fullMerge(
       this.merged.flat,
       this.individuals.map((_, i) => (i === replace ? this.candidate.flat : this.individual(i).flat)),
     );
+    if (current && replace === null) {
+      current.set(this.merged.flat);
+      this.populationMergeValid = true;
+    }
+  }
+
+  /** M ← the merge of the individuals as they are (the exact re-merge incremental updates start from). */
+  private remergePopulation(): void {
+    this.fullMerge(this.populationMerge!, this.individuals.map((_, i) => this.individual(i).flat));
+    this.populationMergeValid = true;
   }
 
   async mergeInto(sources: readonly WeightSetId[], into: WeightSetId): Promise<void> {
     const out = this.set(into).flat;
     const flats = sources.map((id) => this.set(id).flat);
     if (flats.includes(out)) throw new Error('cpu-population.ts: mergeInto cannot write one of its sources');
-    this.merger.mergeInto(out, flats);
+    this.fullMerge(out, flats);
   }
 
   accept(target: number): void {
     const previous = this.individual(target);
     this.individuals[target] = this.candidate;
     this.candidate = previous;
+    if (!this.populationMerge) return;
+    // The merged set was scored with this candidate in place: M is re-merged in full now, so
+    // the next offspring's update starts from an exact merge (errors never compound). Without
+    // merger the merged set is not scored per offspring, so M waits until it is needed.
+    if (this.mergedReplaces === target) this.remergePopulation();
+    else this.populationMergeValid = false;
   }
 
   allocate(): number {
+    this.populationMergeValid = false;
     return occupySlot(this.individuals, makeSet(this.layout, this.fresh()));
   }
 
   release(index: number): void {
+    this.populationMergeValid = false;
     const set = this.individual(index);
     this.individuals[index] = null;
     this.vectors?.give(set.flat);

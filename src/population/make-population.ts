@@ -8,6 +8,7 @@ import { CpuMerger } from '../merge/cpu-merger';
 import { gpuPlan } from '../merge/registry';
 import { CpuPopulation } from './cpu-population';
 import { GpuPopulation } from './gpu-population';
+import { IncrementalLinearUpdate, linearMergePlan } from './incremental-merge';
 import type { ParameterLayout } from '../merge/layout';
 import { DEFAULT_MERGE, type MergeParams } from '../protocol/settings';
 import { allocatePopulation, type PopulationStore } from './population';
@@ -26,7 +27,11 @@ export function mergePopulation({ device, layout, flats, base, params, inputs = 
   const onGpu = device ? gpuPlan(params, inputs, layout) : null;
   return onGpu
     ? allocatePopulation('GPU', layout.totalSize, flats.length, () => new GpuPopulation(device!, layout, flats, params, base, onGpu.inputs))
-    : allocatePopulation('WASM path', layout.totalSize, flats.length, () => new CpuPopulation(layout, flats, new CpuMerger(layout, params, base, inputs), base));
+    : allocatePopulation('WASM path', layout.totalSize, flats.length, () => {
+        const plan = linearMergePlan(params, layout, flats.length, base !== null, inputs);
+        const incremental = plan ? IncrementalLinearUpdate.for(params, layout, flats.length, base !== null, inputs) : null;
+        return new CpuPopulation(layout, flats, new CpuMerger(layout, params, base, inputs), base, incremental, plan);
+      });
 }
 
 /** A population for a merger that needs no data (every merger but RegMean and Fisher, and kinship). */

@@ -10,7 +10,8 @@ import { type MemoryPlan } from '../protocol/project';
 /**
  * Bytes a run holds for the evolved parameters (f32): every individual, the candidate and
  * the merged set, and the base or, without one, the kinship reference (the checkpoints'
- * mean): N + 3 copies. The graph itself adds about one checkpoint inside onnxruntime-web.
+ * mean): N + 3 copies (one more, the population's merge, for incremental linear merges with
+ * N ≥ 4: incremental-merge.ts). The graph itself adds about one checkpoint inside onnxruntime-web.
  */
 export function populationBytes(parameters: number, models: number): number {
   return 4 * parameters * (models + 3);
