@@ -1,10 +1,12 @@
 /**
  * One onnxruntime session, kept across runs: the graph with its evolved weights turned into
- * inputs, keyed by path, checkpoint and the set of fed tensors, so a run creates no session when
+ * inputs (and, for a language model, its per-row log-likelihood head: eval/evaluator scoringGraph),
+ * keyed by path, task, checkpoint and the set of fed tensors, so a run creates no session when
  * the previous one fits (the run report counts sessions created during a run: 0).
  */
 import { weightsToInputs } from '../formats/onnx-rewrite';
 import { WeightFedSession } from '../eval/ort';
+import { scoringGraph } from '../eval/evaluator';
 import type { ParameterLayout } from '../merge/layout';
 import type { Checkpoint } from '../project/workspace';
 import type { ComputePath } from '../protocol/settings';
@@ -12,13 +14,13 @@ import type { ComputePath } from '../protocol/settings';
 export class SessionCache {
   private entry: { key: string; session: WeightFedSession } | null = null;
 
-  async sessionFor(checkpoint: Checkpoint, layout: ParameterLayout, path: ComputePath, device: GPUDevice | undefined): Promise<WeightFedSession> {
-    const key = `${path}|${checkpoint.name}|${layout.slots.map((s) => s.name).join(',')}`;
+  async sessionFor(checkpoint: Checkpoint, layout: ParameterLayout, path: ComputePath, device: GPUDevice | undefined, taskId: string): Promise<WeightFedSession> {
+    const key = `${path}|${taskId}|${checkpoint.name}|${layout.slots.map((s) => s.name).join(',')}`;
     if (this.entry?.key === key) return this.entry.session;
     await this.release();
     const names = new Set(layout.slots.map((s) => s.name));
     const session = await WeightFedSession.create({
-      modelBytes: weightsToInputs(checkpoint.bytes, names),
+      modelBytes: weightsToInputs(scoringGraph(taskId, checkpoint.bytes, checkpoint.name), names),
       path,
       device,
       weights: layout.slots.map((s) => ({ name: s.name, dims: s.dims })),

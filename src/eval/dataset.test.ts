@@ -82,9 +82,6 @@ describe('parseJsonl', () => {
   const cases: [string, string, RegExp, number | undefined][] = [
     ['invalid JSON', '{"text": "a", "label": 0}\n{"text": "b", "label": 0', /f\.jsonl, line 2: invalid JSON/, 2],
     ['a non-object row', '[1, 2]', /f\.jsonl, line 1: expected a JSON object/, 1],
-    ['a missing label', '\n\n{"text": "a"}', /f\.jsonl, line 3: missing "label"/, 3],
-    ['a fractional label', '{"text": "a", "label": 1.5}', /line 1: "label" must be a label index/, 1],
-    ['a negative label', '{"text": "a", "label": -1}', /line 1: "label" must be a label index/, 1],
     ['neither text nor input_ids', '{"label": 0, "domain": "x"}', /f\.jsonl, line 1: row has neither "text" nor "input_ids"/, 1],
     ['empty text', '{"text": "  \\n ", "label": 0}', /f\.jsonl, line 1: empty "text"/, 1],
     ['non-string text', '{"text": 5, "label": 0}', /line 1: "text" must be a string/, 1],
@@ -103,6 +100,37 @@ describe('parseJsonl', () => {
     ],
     ['an empty file', '\n  \n', /f\.jsonl: no rows/, undefined],
   ];
+  // Labels are the task's to require: a classifier's rows are checked when encoded.
+  const labelCases: [string, string, RegExp, number][] = [
+    ['a missing label', '\n\n{"input_ids": [2]}', /f\.jsonl, line 3: missing "label"/, 3],
+    ['a fractional label', '{"input_ids": [2], "label": 1.5}', /line 1: "label" must be a label index/, 1],
+    ['a negative label', '{"input_ids": [2], "label": -1}', /line 1: "label" must be a label index/, 1],
+  ];
+  for (const [what, text, message, line] of labelCases) {
+    it(`rejects ${what} when encoding for a classifier, naming file and line`, () => {
+      const err = catchError(() => encodeDataset(parseJsonl(text, 'f.jsonl'), { fileName: 'f.jsonl', sequenceLength: 4, padId: 0, labelCount: 2 }));
+      expect(err).toBeInstanceOf(DatasetError);
+      expect(err.message).toMatch(message);
+      expect((err as DatasetError).line).toBe(line);
+    });
+  }
+  it('parses the rows of the language-model tasks and names the file and line of a bad field', () => {
+    expect(parseJsonl('{"text": "a b c"}\n{"text": "d", "label": 0.25}', 'lm.jsonl')).toEqual([
+      { text: 'a b c', line: 1 },
+      { text: 'd', label: 0.25, line: 2 },
+    ]);
+    expect(parseJsonl('{"context": "a", "choices": ["b", "c"], "label": 1}', 'mc.jsonl')).toEqual([{ context: 'a', choices: ['b', 'c'], label: 1, line: 1 }]);
+    expect(parseJsonl('{"tokens": ["a", "b"], "tags": ["O", 2]}', 't.jsonl')).toEqual([{ tokens: ['a', 'b'], tags: ['O', 2], line: 1 }]);
+    expect(parseJsonl('{"input_ids": [2, 5], "labels": [-100, 3]}', 'p.jsonl')).toEqual([{ inputIds: [2, 5], tokenLabels: [-100, 3], line: 1 }]);
+    expect(() => parseJsonl('{"context": "a", "choices": "b"}', 'mc.jsonl')).toThrow(/mc\.jsonl, line 1: "choices" must be an array of at least 2 strings/);
+    expect(() => parseJsonl('{"tokens": ["a", "b"], "tags": ["O"]}', 't.jsonl')).toThrow(/t\.jsonl, line 1: "tags" has 1 items but "tokens" has 2/);
+    expect(() => parseJsonl('{"input_ids": [2], "labels": [-5]}', 'p.jsonl')).toThrow(/p\.jsonl, line 1: "labels" must hold label indices or -100, item 0 is -5/);
+  });
+
+  it('rejects a label that is not an index, a name or a number', () => {
+    expect(() => parseJsonl('{"text": "a", "label": [1]}', 'f.jsonl')).toThrow(/line 1: "label" must be a label index \(integer ≥ 0\), a label name or a number/);
+  });
+
   for (const [what, text, message, line] of cases) {
     it(`rejects ${what}, naming file and line`, () => {
       const err = catchError(() => parseJsonl(text, 'f.jsonl'));

@@ -42,6 +42,33 @@ export interface EncodedDataset {
   labelCount: number;
   /** Label names when the caller gave them (index = label). */
   labelNames?: string[];
+  /**
+   * The graph takes any sequence length: a batch is cut to its longest row (a row's tokens are
+   * the mask's 1s, padding comes after them). Without it every batch keeps sequenceLength.
+   */
+  dynamicLength?: boolean;
+  /** Causal LM, multiple choice: size × L, 1 where the token is scored (predicted from the ones before). */
+  targetMask?: BigInt64Array;
+  /** Multiple choice: each row holds this many sequences of sequenceLength / choiceCount tokens. */
+  choiceCount?: number;
+  /** Multiple choice: size × choiceCount, each choice's length in characters (lm-eval's acc_norm). */
+  choiceLengths?: Float64Array;
+  /** Token classification: size × L, the label index of each token, -100 where none is scored. */
+  tokenLabels?: Int32Array;
+  /** Regression: the target of each row. */
+  targets?: Float64Array;
+}
+
+interface RowArray<T> {
+  subarray(begin: number, end: number): T;
+  set(values: T, offset: number): void;
+}
+
+/** Rows `indices` of a row-major array of `width` values per row. */
+function pickRows<T extends RowArray<T>>(src: T, width: number, indices: readonly number[], make: (n: number) => T): T {
+  const dst = make(indices.length * width);
+  indices.forEach((i, k) => dst.set(src.subarray(i * width, (i + 1) * width), k * width));
+  return dst;
 }
 
 export interface EncodeDatasetParams {
@@ -56,6 +83,8 @@ export interface EncodeDatasetParams {
   vocabSize?: number;
   /** The task the rows are for; DEFAULT_TASK_ID when not given. */
   task?: string;
+  /** false: the rows carry no class label (a causal LM, a regression); labels are all 0. Default true. */
+  requireLabels?: boolean;
 }
 
 function isIndex(x: unknown): x is number {
@@ -93,6 +122,36 @@ export function parseJsonlBytes(bytes: Uint8Array, fileName: string): DevRow[] {
   return parseJsonl(decodeDevText(bytes, fileName), fileName);
 }
 
+function stringArray(value: unknown, key: string, fail: (problem: string) => DatasetError, minLength: number): string[] {
+  if (!Array.isArray(value) || value.length < minLength) throw fail(`"${key}" must be an array of at least ${minLength} strings`);
+  const bad = value.findIndex((v) => typeof v !== 'string');
+  if (bad >= 0) throw fail(`"${key}" must hold strings, item ${bad} is ${describe(value[bad])}`);
+  return value as string[];
+}
+
+/** The fields of multiple-choice and token-classification rows, checked for their types only. */
+function readTaskFields(o: Record<string, unknown>, row: DevRow, fail: (problem: string) => DatasetError): void {
+  if (o.context != null) {
+    if (typeof o.context !== 'string') throw fail(`"context" must be a string, got ${describe(o.context)}`);
+    row.context = o.context;
+  }
+  if (o.choices != null) row.choices = stringArray(o.choices, 'choices', fail, 2);
+  if (o.tokens != null) row.tokens = stringArray(o.tokens, 'tokens', fail, 1);
+  const tags = o.tags ?? o.ner_tags;
+  if (tags != null) {
+    if (!Array.isArray(tags)) throw fail(`"tags" must be an array, got ${describe(tags)}`);
+    const bad = tags.findIndex((v) => typeof v !== 'string' && !isIndex(v));
+    if (bad >= 0) throw fail(`"tags" must hold tag names or indices, item ${bad} is ${describe(tags[bad])}`);
+    if (row.tokens !== undefined && tags.length !== row.tokens.length) throw fail(`"tags" has ${tags.length} items but "tokens" has ${row.tokens.length}`);
+    row.tags = tags as (string | number)[];
+  }
+  if (Array.isArray(o.labels)) {
+    const bad = o.labels.findIndex((v) => !(v === -100 || isIndex(v)));
+    if (bad >= 0) throw fail(`"labels" must hold label indices or -100, item ${bad} is ${describe(o.labels[bad])}`);
+    row.tokenLabels = o.labels as number[];
+  }
+}
+
 function parseRow(obj: unknown, fileName: string, line: number): DevRow {
   const at = `${fileName}, line ${line}`;
   const fail = (problem: string) => new DatasetError(fileName, `${at}: ${problem}`, line);
@@ -101,14 +160,18 @@ function parseRow(obj: unknown, fileName: string, line: number): DevRow {
   }
   const o = obj as Record<string, unknown>;
 
+  // Whether a row needs a label is the task's call (a causal LM's rows have none); what a label
+  // is, is checked here: an index, a name, or a number (a regression target).
+  const row: DevRow = { line };
   const label = o.label;
-  if (label === undefined || label === null) throw fail('missing "label"');
-  if (typeof label === 'string') {
-    if (label.length === 0) throw fail('empty "label"');
-  } else if (!isIndex(label)) {
-    throw fail(`"label" must be a label index (integer ≥ 0) or a label name, got ${describe(label)}`);
+  if (label !== undefined && label !== null) {
+    if (typeof label === 'string') {
+      if (label.length === 0) throw fail('empty "label"');
+    } else if (typeof label !== 'number' || !Number.isFinite(label)) {
+      throw fail(`"label" must be a label index (integer ≥ 0), a label name or a number, got ${describe(label)}`);
+    }
+    row.label = label;
   }
-  const row: DevRow = { label, line };
 
   // A domain is a label: HF datasets often number them (`"domain": 1`), so numbers and booleans
   // name a domain as their string; null is no domain, as elsewhere in a row.
@@ -120,6 +183,10 @@ function parseRow(obj: unknown, fileName: string, line: number): DevRow {
     const name = String(d).trim();
     if (name.length > 0) row.domain = name;
   }
+
+  readTaskFields(o, row, fail);
+  // A multiple-choice or word-tagged row carries its text in other fields.
+  if (o.input_ids == null && o.text == null && (row.choices !== undefined || row.tokens !== undefined)) return row;
 
   if (o.input_ids !== undefined && o.input_ids !== null) {
     const ids = o.input_ids;
@@ -203,7 +270,7 @@ function compareDomains(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function sortedDomains(domains: string[]): string[] {
+export function sortedDomains(domains: readonly string[]): string[] {
   const set = new Set<string>();
   for (const d of domains) if (d !== '') set.add(d);
   return [...set].sort(compareDomains);
@@ -239,7 +306,10 @@ export function encodeDataset(rows: readonly DevRow[], opts: EncodeDatasetParams
   if (!Number.isSafeInteger(L) || L <= 0) throw new RangeError(`encodeDataset: sequenceLength must be a positive integer, got ${L}`);
   if (!isIndex(padId)) throw new RangeError(`encodeDataset: padId must be an integer ≥ 0, got ${padId}`);
   if (rows.length === 0) throw new DatasetError(fileName, `${fileName}: no rows`);
-  const labelOf = classLabels(rows, { fileName, labels: labelNames, labelCount: opts.labelCount });
+  const labelOf =
+    opts.requireLabels === false
+      ? { labelCount: opts.labelCount ?? 0, indexOf: () => 0 }
+      : classLabels(rows, { fileName, labels: labelNames, labelCount: opts.labelCount });
 
   const size = rows.length;
   const inputIds = new BigInt64Array(size * L).fill(BigInt(padId));
@@ -304,8 +374,52 @@ export function subsetDataset(ds: EncodedDataset, indices: number[]): EncodedDat
     labels[k] = ds.labels[i];
     domains[k] = ds.domains[i];
   }
-  return assembleDataset(
+  const out = assembleDataset(
     { task: ds.task, size, sequenceLength: L, inputIds, attentionMask, labels, domains, labelCount: ds.labelCount },
     ds.labelNames,
   );
+  if (ds.dynamicLength) out.dynamicLength = true;
+  if (ds.choiceCount !== undefined) out.choiceCount = ds.choiceCount;
+  if (ds.targetMask) out.targetMask = pickRows(ds.targetMask, L, indices, (n) => new BigInt64Array(n));
+  if (ds.choiceLengths) out.choiceLengths = pickRows(ds.choiceLengths, ds.choiceCount ?? 1, indices, (n) => new Float64Array(n));
+  if (ds.tokenLabels) out.tokenLabels = pickRows(ds.tokenLabels, L, indices, (n) => new Int32Array(n));
+  if (ds.targets) out.targets = pickRows(ds.targets, 1, indices, (n) => new Float64Array(n));
+  return out;
+}
+
+/** Tokens of each row: one past its last mask 1 (padding follows the tokens). */
+export function rowLengths(ds: Pick<EncodedDataset, 'size' | 'sequenceLength' | 'attentionMask'>): Int32Array {
+  const L = ds.sequenceLength;
+  const out = new Int32Array(ds.size);
+  for (let r = 0; r < ds.size; r++) {
+    let n = L;
+    while (n > 0 && ds.attentionMask[r * L + n - 1] === 0n) n--;
+    out[r] = n;
+  }
+  return out;
+}
+
+/**
+ * The dataset cut to its longest row (at least 1 token): for a graph with a dynamic sequence
+ * axis, where padding to a fixed length would only cost time. Per-token arrays are cut alike.
+ */
+export function shrinkToLongest(ds: EncodedDataset): EncodedDataset {
+  const L = ds.sequenceLength;
+  const n = Math.max(1, ...rowLengths(ds));
+  if (n >= L) return { ...ds, dynamicLength: true };
+  const cut = <T extends RowArray<T>>(src: T, make: (k: number) => T): T => {
+    const dst = make(ds.size * n);
+    for (let r = 0; r < ds.size; r++) dst.set(src.subarray(r * L, r * L + n), r * n);
+    return dst;
+  };
+  const out: EncodedDataset = {
+    ...ds,
+    sequenceLength: n,
+    dynamicLength: true,
+    inputIds: cut(ds.inputIds, (k) => new BigInt64Array(k)),
+    attentionMask: cut(ds.attentionMask, (k) => new BigInt64Array(k)),
+  };
+  if (ds.targetMask) out.targetMask = cut(ds.targetMask, (k) => new BigInt64Array(k));
+  if (ds.tokenLabels) out.tokenLabels = cut(ds.tokenLabels, (k) => new Int32Array(k));
+  return out;
 }

@@ -13,6 +13,15 @@ import type { Int64Feeds, WeightFedSession, WeightHandle } from './ort';
 /** Rows per run: large enough to amortise per-run overhead, small enough for the wasm heap. */
 const DEFAULT_BATCH = 128;
 
+/**
+ * The graph a scoring session for `taskId` runs, before its weights become inputs: the task's
+ * prepareGraph (a causal LM's log-likelihood head), else the graph as it is.
+ */
+export function scoringGraph(taskId: string, bytes: Uint8Array, fileName: string): Uint8Array {
+  const task = getTask(taskId);
+  return task.prepareGraph ? task.prepareGraph(bytes, fileName) : bytes;
+}
+
 interface Batch {
   batch: TaskBatch;
   inputs: Int64Feeds;

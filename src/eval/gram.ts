@@ -9,10 +9,13 @@
  * path with the weights left as initializers (eval/ort OutputCaptureSession).
  * Token rows and the padding mask: an activation [batch, …, L, in] whose first axis is
  * the batch and second-to-last the sequence maps row (b, …, t) to attention_mask[b, t];
- * any other shape (e.g. [batch, in] after pooling) counts every row.
+ * any other shape (e.g. [batch, in] after pooling) counts every row. The mask is the one the
+ * graph was fed: a decoder's batch cut to its longest row, or a multiple-choice batch of
+ * questions × choices, is masked as it ran.
  */
 import { addGraphOutputs, type LinearLayer } from '../formats/onnx-outputs';
-import { OutputCaptureSession, type CapturedTensor } from './ort';
+import { OutputCaptureSession, type CapturedTensor, type Int64Feeds } from './ort';
+import type { TaskBatch } from './tasks/task';
 import { getTask } from './tasks/registry';
 import { datasetBatch } from './tasks/token-inputs';
 import type { EncodedDataset } from './dataset';
@@ -152,7 +155,7 @@ export async function computeGramMatrices(
       if (t.dims[t.dims.length - 1] !== acc.dim) {
         throw new GramError(`${fileName}: "${name}" has shape [${t.dims.join(', ')}], expected last axis ${acc.dim}`);
       }
-      acc.add(t.data, tokenRowMask(t.dims, batch.mask, batch.rows, dataset.sequenceLength) ?? undefined);
+      acc.add(t.data, tokenRowMask(t.dims, batch.mask, batch.maskRows ?? batch.rows, batch.maskLength ?? dataset.sequenceLength) ?? undefined);
     }
   });
 
@@ -167,8 +170,30 @@ export async function computeGramMatrices(
 export interface CaptureBatch {
   start: number;
   rows: number;
-  /** attention_mask of this batch, [rows × L]. */
+  /** attention_mask of this batch as the graph was fed, [maskRows × maskLength]. */
   mask: BigInt64Array;
+  /**
+   * Sequences and tokens per sequence of the fed mask, when they are not rows × the dataset's
+   * sequence length: a batch cut to its longest row (dynamic sequence axis), or a multiple-choice
+   * batch of rows × choices sequences.
+   */
+  maskRows?: number;
+  maskLength?: number;
+}
+
+/** The attention mask the graph was fed for a batch: the feed itself, else the batch's own. */
+function fedMask(feeds: Int64Feeds, batch: TaskBatch): Pick<CaptureBatch, 'mask' | 'maskRows' | 'maskLength'> {
+  const fed = feeds.attention_mask;
+  if (fed && fed.dims.length === 2) return { mask: fed.data, maskRows: fed.dims[0]!, maskLength: fed.dims[1]! };
+  const ids = feeds.input_ids;
+  if (ids && ids.dims.length === 2 && ids.dims[0] === batch.rows && ids.dims[1]! < batch.sequenceLength) {
+    // No mask input, but the task cut the batch: cut the batch's mask alike.
+    const n = ids.dims[1]!;
+    const mask = new BigInt64Array(batch.rows * n);
+    for (let r = 0; r < batch.rows; r++) mask.set(batch.attentionMask.subarray(r * batch.sequenceLength, r * batch.sequenceLength + n), r * n);
+    return { mask, maskRows: batch.rows, maskLength: n };
+  }
+  return { mask: batch.attentionMask };
 }
 
 /**
@@ -191,7 +216,7 @@ export async function captureOverDataset(
       const rows = Math.min(batchSize, dataset.size - start);
       const batch = datasetBatch(dataset, start, rows);
       const feeds = task.buildInputs(session.inputNames, batch, fileName);
-      onBatch(await session.run(feeds, outputNames), { start, rows, mask: batch.attentionMask });
+      onBatch(await session.run(feeds, outputNames), { start, rows, ...fedMask(feeds, batch) });
       opts.onProgress?.(start + rows, dataset.size);
     }
   } finally {

@@ -5,7 +5,7 @@
  */
 import { readOnnx } from '../formats/onnx-read';
 import { weightsToInputs } from '../formats/onnx-rewrite';
-import { DatasetEvaluator } from './evaluator';
+import { DatasetEvaluator, scoringGraph } from './evaluator';
 import { WeightFedSession } from './ort';
 import type { EncodedDataset } from './dataset';
 import type { Scores } from '../protocol/results';
@@ -24,7 +24,7 @@ export async function scoreWeights(graphBytes: Uint8Array, graphName: string, we
     return { name: w.name, dims: d };
   });
   const session = await WeightFedSession.create({
-    modelBytes: weightsToInputs(graphBytes, new Set(weights.map((w) => w.name))),
+    modelBytes: weightsToInputs(scoringGraph(dataset.task, graphBytes, graphName), new Set(weights.map((w) => w.name))),
     path: 'wasm',
     weights: specs,
   });

@@ -23,6 +23,10 @@ export interface TextTokenizer {
   encode(text: string, maxLength?: number): number[];
   /** From tokenizer.json's `padding.pad_id`, else the id of a [PAD] / <pad> token, else null. */
   padId: number | null;
+  /** The ids of a text without the template's special tokens (one word of a word-tagged row). */
+  encodeContent?(text: string): number[];
+  /** The special tokens the template puts before and after a single sequence ([CLS] … [SEP]). */
+  specialIds?: { prefix: number[]; suffix: number[] };
 }
 
 function isObject(x: unknown): x is Record<string, unknown> {
@@ -130,5 +134,17 @@ export function loadTokenizer(json: string, fileName: string): TextTokenizer {
     ];
   };
 
-  return { encode, padId };
+  // Where the template's special tokens sit: around the content of a probe text.
+  const probeFull = encodeIds('a', true);
+  const probe = encodeIds('a', false);
+  let at = -1;
+  for (let p = 0; p + probe.length <= probeFull.length; p++) {
+    if (sameRange(probeFull, p, probe)) {
+      at = p;
+      break;
+    }
+  }
+  const specialIds = at < 0 ? { prefix: [], suffix: [] } : { prefix: probeFull.slice(0, at), suffix: probeFull.slice(at + probe.length) };
+
+  return { encode, padId, encodeContent: (text: string) => encodeIds(text, false), specialIds };
 }

@@ -5,7 +5,8 @@
  */
 import { subsetDataset, type DevRow, type EncodedDataset } from '../eval/dataset';
 import { splitDevHeldout } from '../eval/split';
-import { detectTask } from '../eval/tasks/registry';
+import { getTask, TaskError } from '../eval/tasks/registry';
+import { guessTask, taskMismatch } from '../eval/tasks/guess-task';
 import type { GraphSignature, Task, TaskModelShape } from '../eval/tasks/task';
 import type { TextTokenizer } from '../eval/tokenize';
 import type { DatasetSummary } from '../protocol/project';
@@ -20,9 +21,17 @@ export interface ModelTask {
   shape: TaskModelShape;
 }
 
-/** Detects the graph's task and reads its shape; throws naming the file when no task fits. */
-export function modelTask(graph: GraphSignature, fileName: string): ModelTask {
-  const task = detectTask(graph, fileName);
+/**
+ * The graph's task — the one named (the studio's picker, the CLI's --task), else guessed from the
+ * dev rows' fields and the graph's outputs — and the shape it reads off the graph; throws naming
+ * the file when no task fits, or when the named one cannot score this graph.
+ */
+export function modelTask(graph: GraphSignature, fileName: string, rows: readonly DevRow[] = [], named: string | null = null): ModelTask {
+  const task = named ? getTask(named) : guessTask(graph, rows, fileName);
+  if (named) {
+    const mismatch = taskMismatch(task, graph, fileName);
+    if (mismatch) throw new TaskError(mismatch);
+  }
   return { task, shape: task.modelShape(graph, fileName) };
 }
 
@@ -64,7 +73,8 @@ export function buildSplits(files: SplitFiles, model: ModelTask): EncodedSplits 
     devSize: devPart.size,
     heldoutSize: heldout.size,
     task: task.id,
-    sequenceLength: shape.sequenceLength,
+    // The rows' length as encoded: a graph with a dynamic sequence axis reads no fixed one.
+    sequenceLength: dev.sequenceLength,
     labels: files.labels ?? Array.from({ length: shape.labelCount }, (_, i) => String(i)),
     devBalance: task.balance(devPart),
     heldoutBalance: task.balance(heldout),

@@ -78,6 +78,8 @@ export class Workspace {
   limits: MemoryLimits = { path: 'wasm', maxStorageBufferBindingSize: null, maxBufferSize: null };
   /** A base named by a manifest before its checkpoint arrived. */
   private pendingBase: string | null = null;
+  /** The task the user named (studio picker, CLI --task); null: guessed from the rows and the graph. */
+  private taskOverride: string | null = null;
   /** Hub model ids from the config.json files dropped, by the folder each sits in ('' at the top). */
   private readonly hubIds = new Map<string, string>();
   /** Encoded splits for the current files; null until a dev set and a checkpoint are both loaded. */
@@ -301,9 +303,26 @@ export class Workspace {
     return this.encoded;
   }
 
-  /** The first checkpoint's task (detected from its graph) and the shape it reads off the graph. */
+  /** The first checkpoint's task (named, else guessed from the dev rows and its graph) and the shape it reads off the graph. */
   modelTask(): ModelTask {
-    return modelTask(this.checkpoints[0].model, this.checkpoints[0].name);
+    return modelTask(this.checkpoints[0].model, this.checkpoints[0].name, this.devFile?.rows ?? [], this.taskOverride);
+  }
+
+  /**
+   * Names the task (null: guess it again) and encodes the splits for it. A task that cannot score
+   * the checkpoints or read the dev rows throws, naming the file, and the previous one stays.
+   */
+  setTask(id: string | null): void {
+    const previous = this.taskOverride;
+    this.taskOverride = id;
+    if (!this.devFile || this.checkpoints.length === 0) return;
+    try {
+      this.encoded = this.encode();
+    } catch (err) {
+      this.taskOverride = previous;
+      this.encoded = this.tryEncode();
+      throw err;
+    }
   }
 
   /**

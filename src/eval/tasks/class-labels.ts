@@ -32,13 +32,14 @@ export function classLabels(rows: readonly DevRow[], { fileName, labels: names, 
   if (names !== undefined && count !== undefined && names.length !== count) {
     throw new DatasetError(fileName, `${fileName}: ${names.length} label names given (${names.join(', ')}) but the model has ${count} classes`);
   }
-  const labelCount = count ?? names?.length ?? rows.reduce((m, r) => (typeof r.label === 'number' ? Math.max(m, r.label + 1) : m), 0);
+  const labelCount = count ?? names?.length ?? rows.reduce((m, r) => (typeof r.label === 'number' && Number.isSafeInteger(r.label) ? Math.max(m, r.label + 1) : m), 0);
   const nameIndex = new Map<string, number>();
   names?.forEach((n, i) => nameIndex.set(n, i));
   return {
     labelCount,
     indexOf(row) {
       const fail = (problem: string) => new DatasetError(fileName, `${fileName}, line ${row.line}: ${problem}`, row.line);
+      if (row.label === undefined) throw fail('missing "label"');
       let cls: number;
       if (typeof row.label === 'string') {
         const found = nameIndex.get(row.label);
@@ -50,6 +51,8 @@ export function classLabels(rows: readonly DevRow[], { fileName, labels: names, 
           );
         }
         cls = found;
+      } else if (!Number.isSafeInteger(row.label) || row.label < 0) {
+        throw fail(`"label" must be a label index (integer ≥ 0) or a label name, got ${describe(row.label)}`);
       } else {
         cls = row.label;
       }

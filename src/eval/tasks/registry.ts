@@ -2,14 +2,16 @@
  * The task table (style.md §10): every task the studio can score, listed once. The workspace picks
  * the entry that fits the loaded graph; the evaluator, the search, the UI and the CLI then look it
  * up by id (Scores.task, Fitness.task) and ask it: inputs, scoring, which way is better, metric names.
- * Causal LM (mean token NLL, lower is better; NLL and perplexity), multiple choice, token
- * classification (entity F1) and regression (Pearson, Spearman, MSE) are entries to come.
  */
 import type { Fitness, MetricDescriptor, Scores } from '../../protocol/results';
+import { causalLm } from './causal-lm';
+import { multipleChoice } from './multiple-choice';
+import { regression } from './regression';
+import { tokenClassification } from './token-classification';
 import { sequenceClassification } from './sequence-classification';
 import type { GraphSignature, Task } from './task';
 
-export const TASKS: readonly Task[] = [sequenceClassification];
+export const TASKS: readonly Task[] = [sequenceClassification, causalLm, multipleChoice, tokenClassification, regression];
 
 export class TaskError extends Error {
   constructor(message: string) {

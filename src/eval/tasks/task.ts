@@ -21,6 +21,11 @@ export interface TaskModelShape {
   sequenceLength: number;
   /** Size of the label space the model predicts (classes, tags); 0 for a task without labels. */
   labelCount: number;
+  /**
+   * The graph's sequence axis is symbolic: rows are not padded to sequenceLength (then only a cap
+   * on a row's tokens) but a batch to its longest row.
+   */
+  dynamicSequence?: boolean;
 }
 
 /** Rows [start, start + rows) of a dataset, as one model run takes them. */
@@ -31,6 +36,12 @@ export interface TaskBatch {
   /** [rows × sequenceLength], row-major. */
   inputIds: BigInt64Array;
   attentionMask: BigInt64Array;
+  /** [rows × sequenceLength]: 1 where a token is scored (causal LM, multiple choice). */
+  targetMask?: BigInt64Array;
+  /** The dataset's dynamicLength: the inputs may be cut to the batch's longest row. */
+  dynamicLength?: boolean;
+  /** The dataset's choiceCount: each row holds this many sequences (multiple choice). */
+  choiceCount?: number;
 }
 
 export interface EncodeRowsParams {
@@ -64,6 +75,12 @@ export interface Task {
   modelShape(graph: GraphSignature, fileName: string): TaskModelShape;
   /** Validates dev rows (what the task accepts) and encodes them; throws a DatasetError naming file and line. */
   encodeRows(rows: readonly DevRow[], params: EncodeRowsParams): EncodedDataset;
+  /**
+   * The graph the scoring session runs, from the model's graph (before its weights become inputs):
+   * a causal LM's gets the per-row log-likelihood head (formats/onnx-loglik), so that a run
+   * returns a few floats per row, not [rows, seq, vocab] logits. Absent: the graph as it is.
+   */
+  prepareGraph?(bytes: Uint8Array, fileName: string): Uint8Array;
   /** The model inputs of a batch, for the graph's data inputs; throws for one the task cannot feed. */
   buildInputs(inputNames: readonly string[], batch: TaskBatch, fileName: string): Int64Feeds;
   scorer(dataset: EncodedDataset): TaskScorer;

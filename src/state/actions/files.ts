@@ -183,12 +183,16 @@ interface SampleManifest {
   models: { file: string; role: string }[];
 }
 
-/** Loads the bundled sample (public/samples) through the same path as dropped files. */
-export async function loadSample(): Promise<void> {
-  const base = `${import.meta.env.BASE_URL}samples/`;
+/** The bundled samples: the spam classifiers (public/samples) and the language models (public/samples/lm). */
+export type SampleId = 'classifier' | 'language-model';
+const SAMPLE_FOLDERS: Record<SampleId, string> = { classifier: 'samples/', 'language-model': 'samples/lm/' };
+
+/** Loads a bundled sample through the same path as dropped files. */
+export async function loadSample(sample: SampleId = 'classifier'): Promise<void> {
+  const base = `${import.meta.env.BASE_URL}${SAMPLE_FOLDERS[sample]}`;
   const fetchBytes = async (name: string) => {
     const res = await fetch(base + name);
-    if (!res.ok) throw new Error(`samples/${name}: HTTP ${res.status}`);
+    if (!res.ok) throw new Error(`${SAMPLE_FOLDERS[sample]}${name}: HTTP ${res.status}`);
     return { name, bytes: new Uint8Array(await res.arrayBuffer()) };
   };
   try {

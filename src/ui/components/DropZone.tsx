@@ -58,6 +58,9 @@ export function DropZone() {
         <button type="button" onClick={() => void loadSample()} disabled={loading || running}>
           Load sample
         </button>
+        <button type="button" onClick={() => void loadSample('language-model')} disabled={loading || running} title="Three fine-tunes of a small GPT-style decoder on SpamAssassin mail, scored by perplexity">
+          Load language-model sample
+        </button>
       </div>
       {/* A Hugging Face checkpoint folder (index + shards), or a folder of several. */}
       <input
