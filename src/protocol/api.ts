@@ -17,6 +17,8 @@ export interface EngineApi {
   setBase(name: string | null): Promise<StudioSnapshot>;
   /** Reads a CSV/TSV dev or held-out file through other columns; a choice that does not fit throws naming the file and changes nothing. */
   setDatasetColumns(fileName: string, choice: ColumnChoice): Promise<StudioSnapshot>;
+  /** Names the task the checkpoints are scored as (null: guessed from the dev rows and the graph); one that does not fit throws naming the file and changes nothing. */
+  setTask(id: string | null): Promise<StudioSnapshot>;
   /** A search; with a journal of an earlier run of the same settings and files, it resumes that run. */
   run(settings: EvolverSettings, onProgress: (event: ProgressEvent) => void, journal?: readonly JournalEntry[]): Promise<RunResult>;
   /** One-shot merge of the population (no evolution) with the given method. */

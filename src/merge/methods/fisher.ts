@@ -9,6 +9,8 @@ import { createFisherScratch, encodeFisherMerge } from '../../kernels/fisher-mer
 import { encodeLinear } from '../../kernels/task-vector';
 import { linearMerge } from '../../kernels/task-vector/linear.cpu';
 import { defineMethod } from '../method';
+import { getTask } from '../../eval/tasks/registry';
+import { SEQUENCE_CLASSIFICATION } from '../../eval/tasks/ids';
 import { uploadByName } from './upload';
 
 /** fishers[i] = per-element diagonal Fisher of source i, by tensor name (tensors without one are averaged). */
@@ -25,6 +27,10 @@ export const fisher = defineMethod<FisherInputs, Map<string, Float32Array[]>>({
   /** Head-only empirical Fisher per checkpoint on the dev split; refuses architectures without a linear head. */
   async prepare({ checkpoints, layout, dev, onPhase }) {
     const first = checkpoints[0]!;
+    // The head's empirical Fisher is the gradient of a class log-likelihood: classifiers only.
+    if (dev.task !== SEQUENCE_CLASSIFICATION) {
+      throw new NotReadyError(`Fisher merging is available for sequence classification only; ${first.name} is scored as ${getTask(dev.task).label.toLowerCase()}. Pick another merger (RegMean also uses the dev data).`);
+    }
     const head = findHeadLayer(first.bytes, first.model, first.name);
     if (!head) {
       throw new NotReadyError(`Fisher is unavailable for ${first.name}: no linear layer writes the graph output, and onnxruntime-web has no gradients for other layers.`);

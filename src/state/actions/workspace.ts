@@ -33,6 +33,17 @@ export async function setDatasetColumns(fileName: string, choice: ColumnChoice):
   }
 }
 
+/** Names the task the checkpoints are scored as (null: guess it again); one that does not fit is listed and changes nothing. */
+export async function setTask(id: string | null): Promise<void> {
+  const others = () => useStudioStore.getState().problems.filter((p) => p.fileName !== 'task');
+  try {
+    const snapshot = await (await ready()).setTask(id);
+    useStudioStore.setState({ snapshot, problems: others() });
+  } catch (err) {
+    useStudioStore.setState({ problems: [...others(), { fileName: 'task', message: message(err) }] });
+  }
+}
+
 export async function removeCheckpoint(name: string): Promise<void> {
   const snapshot = await (await ready()).removeCheckpoint(name);
   useStudioStore.setState({ snapshot });
