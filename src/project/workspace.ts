@@ -3,6 +3,7 @@
  * names. Adding files is all-or-nothing per file: a bad file is reported by name
  * and leaves everything already loaded untouched.
  */
+import { CheckpointMismatchError } from '../protocol/errors';
 import { hubIdOfConfig } from './hub-id';
 import { detectFormat } from '../formats/registry';
 import { readOnnx, type OnnxModel } from '../formats/onnx-read';
@@ -57,6 +58,12 @@ function errorMessage(err: unknown): string {
 /** Prefix the file name unless the parser already did. */
 function named(fileName: string, message: string): FileProblem {
   return { fileName, message: message.startsWith(fileName) ? message : `${fileName}: ${message}` };
+}
+
+/** A refusal as a problem, marked when the checkpoint was readable but of another architecture. */
+function refusal(fileName: string, err: unknown, message = errorMessage(err)): FileProblem {
+  const problem = named(fileName, message);
+  return err instanceof CheckpointMismatchError ? { ...problem, mismatch: true } : problem;
 }
 
 /** The refusal of a file no reader takes: it lists every kind the studio accepts. */
@@ -121,7 +128,7 @@ export class Workspace {
         }
         accepted.push(file.name);
       } catch (err) {
-        problems.push(named(file.name, errorMessage(err)));
+        problems.push(refusal(file.name, err));
       }
     }
     this.addSafetensors(ofFormat('safetensors-index'), ofFormat('safetensors'), accepted, problems);
@@ -180,7 +187,7 @@ export class Workspace {
     const reference = this.checkpoints[0];
     if (!reference) return;
     const difference = describeArchitectureDifference({ fileName: reference.name, model: reference.model }, { fileName: name, model });
-    if (difference) throw new Error(`not the same architecture as ${reference.name}: ${difference}`);
+    if (difference) throw new CheckpointMismatchError(name, `not the same architecture as ${reference.name}: ${difference}`);
   }
 
   /**
@@ -208,7 +215,7 @@ export class Workspace {
         this.checkRoomFor(c.name);
         this.checkArchitecture(c.name, c.model);
       } catch (err) {
-        problems.push(named(c.files[0]!, `${c.name}: ${errorMessage(err)}`));
+        problems.push(refusal(c.files[0]!, err, `${c.name}: ${errorMessage(err)}`));
         continue;
       }
       this.checkpoints.push(c);

@@ -55,6 +55,8 @@ export interface DatasetSummary {
 export interface FileProblem {
   fileName: string;
   message: string;
+  /** A readable checkpoint of another architecture than the loaded ones: it could start a project of its own. */
+  mismatch?: true;
 }
 
 export interface StudioSnapshot {

@@ -74,10 +74,11 @@ export async function addFiles(files: (NamedBytes | NamedBlob)[], { store: keep 
     const base = report.checkpoints.find((c) => c.isBase)?.name ?? null;
     persist(() => storeBase(base));
     await refreshKinship();
-    const refused = droppedCheckpoints.filter((f) => !accepted.has(f.name));
-    if (retry && refused.length === droppedCheckpoints.length) {
-      const reason = report.problems.find((p) => refused.some((f) => f.name === p.fileName))?.message ?? 'they do not fit the loaded checkpoints';
-      useStudioStore.setState({ dropQuestion: { kind: 'new-project', reason, files: retry } });
+    // Checkpoints that load but are of another architecture: the user may have meant a new project
+    // (unreadable files are only listed).
+    const mismatched = report.problems.filter((p) => p.mismatch);
+    if (retry && mismatched.length > 0 && droppedCheckpoints.every((f) => !accepted.has(f.name))) {
+      useStudioStore.setState({ dropQuestion: { kind: 'new-project', reason: mismatched[0]!.message, files: retry } });
     }
   } catch (err) {
     useStudioStore.setState({ problems: [{ fileName: files.map((f) => f.name).join(', '), message: message(err) }] });
