@@ -92,7 +92,9 @@ test('sharded BF16 safetensors + one ONNX graph: map, evolve, export every forma
   const zip = unzipSync((await download(page, 'Export all (.zip)')).bytes);
   expect(Object.keys(zip).sort()).toEqual(['README.md', 'evolved-seed3.onnx', 'evolved-seed3.recipe.json', 'evolved-seed3.safetensors']);
   const card = new TextDecoder().decode(zip['README.md']);
-  expect(card).toContain('base_model: base');
+  // No Hub id was given or found: base_model is left out, and the text names the base.
+  expect(card).not.toContain('base_model');
+  expect(card).toContain('base (task vectors are taken from it): base');
   expect(card).toContain(`${(100 * finalDev).toFixed(2)}%`);
 
   // The recipe, dropped into the studio after the settings were changed, re-runs the same model.
