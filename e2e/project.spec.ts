@@ -20,7 +20,7 @@ test('a finished run reloaded shows its result, settings and charts, and exports
   await expect(page.getByTestId('checkpoints').locator('tbody tr')).toHaveCount(3);
   await page.getByLabel('Generations').fill('1');
   await page.getByLabel('Seed').fill('11');
-  await page.getByRole('button', { name: 'Start' }).click();
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
   await waitDone(page);
   const finalDev = await page.getByTestId('final-dev-acc').getAttribute('data-value');
   const points = await page.getByTestId('fitness-chart').getAttribute('data-points');
@@ -69,14 +69,14 @@ test('another architecture dropped offers a new project; a file dropped again as
   ]);
   await expect(question).toContainText('cannot join the loaded ones');
   await expect(rows).toHaveCount(3);
-  await page.getByRole('button', { name: 'Start a new project with them' }).click();
+  await page.getByRole('button', { name: 'Open them as a new project' }).click();
   await expect(rows).toHaveCount(2);
   await expect(page.getByTestId('checkpoints')).toContainText('other-a.onnx');
   await expect(page.getByTestId('checkpoints')).not.toContainText('expert-a.onnx');
 
   // New project, confirmed: everything closes.
-  await page.getByRole('button', { name: 'New project' }).click();
-  await page.getByRole('button', { name: 'Start a new project' }).click();
+  await page.getByRole('button', { name: 'New project', exact: true }).click();
+  await page.getByRole('button', { name: 'Close this project' }).click();
   await expect(page.getByTestId('checkpoints')).toHaveCount(0);
 
   // Help: the "i" opens by keyboard, and its link opens the guide at the section.

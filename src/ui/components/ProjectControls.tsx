@@ -37,7 +37,7 @@ export function NewProjectButton() {
             void startNewProject();
           }}
         >
-          Start a new project
+          Close this project
         </button>
         <button type="button" onClick={() => setConfirming(false)}>
           Cancel
@@ -67,7 +67,7 @@ export function DropQuestionPrompt() {
       )}
       <div className="run-buttons">
         <button type="button" className="primary" disabled={busy} onClick={() => void answerDropQuestion('yes')}>
-          {replace ? 'Replace' : 'Start a new project with them'}
+          {replace ? 'Replace' : 'Open them as a new project'}
         </button>
         <button type="button" disabled={busy} onClick={() => void answerDropQuestion('no')}>
           {replace ? 'Keep the loaded ones' : 'Keep the current project'}
