@@ -10,7 +10,7 @@ import { ChartFigure } from './ChartFigure';
 import { AXIS_COLOR, GRID_COLOR, SERIES, TOOLTIP_STYLE, legendLabel } from './chart-style';
 import { scatterPoints, type ScatterAxis, type ScatterPoint } from './offspring-series';
 import type { CsvColumn } from './csv';
-import { useTaskView } from './use-task';
+import { direction, useTaskView } from './use-task';
 import { metricText } from '../format';
 import { metricColumn } from '../../eval/tasks/metric-format';
 import type { MetricDescriptor } from '../../protocol/results';
@@ -51,7 +51,7 @@ export function OffspringScatter() {
   return (
     <ChartFigure
       testId="offspring-scatter"
-      title={`Dev ${primary.label} of every offspring`}
+      title={`Dev ${primary.label} of every offspring${direction(primary)}`}
       fileName={`offspring-dev-${metricColumn(primary)}`}
       height={240}
       points={points.length}

@@ -26,3 +26,8 @@ export function taskView(id: string | null | undefined): TaskView {
 export function useTaskView(): TaskView {
   return taskView(useStudioStore((s) => s.snapshot.dataset?.task));
 }
+
+/** What a chart's title adds for a metric where lower is better (a loss, perplexity, an error). */
+export function direction(metric: MetricDescriptor): string {
+  return metric.higherIsBetter ? '' : ' (lower is better)';
+}
