@@ -52,10 +52,18 @@ export function writeOutput(file: string, bytes: Uint8Array | string): void {
   writeFileSync(file, bytes);
 }
 
-/** A one-line progress bar on stderr when it is a terminal; plain lines otherwise (logs, CI). */
+/**
+ * A one-line progress bar on stderr when it is a terminal; plain lines otherwise (logs, CI),
+ * at most one per `everyMs` and none before `everyMs` has passed (0: every change).
+ */
 export class Progress {
   private lastLine = '';
-  constructor(private readonly quiet: boolean) {}
+  private readonly started = Date.now();
+  private lastPrinted = 0;
+  constructor(
+    private readonly quiet: boolean,
+    private readonly everyMs = 0,
+  ) {}
 
   update(text: string, fraction?: number): void {
     if (this.quiet) return;
@@ -63,9 +71,13 @@ export class Progress {
     const line = `${bar}${text}`;
     if (process.stderr.isTTY) {
       process.stderr.write(`\r${line.slice(0, (process.stderr.columns ?? 100) - 1).padEnd(this.lastLine.length)}`);
-    } else if (line !== this.lastLine) {
-      process.stderr.write(`${line}\n`);
+      this.lastLine = line;
+      return;
     }
+    const now = Date.now();
+    if (line === this.lastLine || now - this.started < this.everyMs || now - this.lastPrinted < this.everyMs) return;
+    process.stderr.write(`${line}\n`);
+    this.lastPrinted = now;
     this.lastLine = line;
   }
 
@@ -73,6 +85,29 @@ export class Progress {
     if (!this.quiet && process.stderr.isTTY && this.lastLine) process.stderr.write('\n');
     this.lastLine = '';
   }
+}
+
+/** Bytes as "812 MB", "2.21 GB" (powers of 1000, as disk sizes are given). */
+export function formatBytes(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} GB`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(n >= 1e8 ? 0 : 1)} MB`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(0)} kB`;
+  return `${Math.round(n)} B`;
+}
+
+/** Seconds as "42 s", "3 min 05 s". */
+export function formatSeconds(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  const r = Math.max(0, Math.round(s));
+  return r < 60 ? `${r} s` : `${Math.floor(r / 60)} min ${String(r % 60).padStart(2, '0')} s`;
+}
+
+/** A streamed step's progress line: tensors, bytes, rate and the time left at that rate. */
+export function etaLine(label: string, done: number, count: number, bytes: number, totalBytes: number, elapsedMs: number): { text: string; fraction: number } {
+  const fraction = totalBytes > 0 ? bytes / totalBytes : count > 0 ? done / count : 1;
+  const rate = elapsedMs > 0 ? bytes / (elapsedMs / 1000) : 0;
+  const left = fraction > 0 ? ((elapsedMs / 1000) * (1 - fraction)) / fraction : Infinity;
+  return { text: `${label} tensor ${done}/${count}, ${formatBytes(bytes)} of ${formatBytes(totalBytes)} read (${formatBytes(rate)}/s), ETA ${formatSeconds(left)}`, fraction };
 }
 
 /** A text table: first row is the header; numbers right-aligned. */

@@ -170,6 +170,9 @@ describe('merge --config (mergekit YAML)', () => {
     const out = path.join(tmp, 'one.safetensors');
     expect((await cli('merge', '--config', file, '--out', out)).code).toBe(0);
     expect(readSafetensors(new Uint8Array(readFileSync(out)), 'one').tensors).toHaveLength(LAYERS * 2 + 3);
+    const memory = path.join(tmp, 'one-memory.safetensors');
+    expect((await cli('merge', '--config', file, '--in-memory', '--out', memory)).code).toBe(0);
+    expect(Buffer.compare(readFileSync(out), readFileSync(memory))).toBe(0);
   });
 
   it('clear errors: a missing model, an unsupported method, an unknown key', async () => {
@@ -243,6 +246,13 @@ describe("mergekit's example configs, unchanged, on generated models at their pa
       expect(merged.size).toBe(layers * 2 + 3);
       expect(JSON.parse(readFileSync(path.join(root, 'out', 'config.json'), 'utf8')).num_hidden_layers).toBe(layers);
       for (const data of merged.values()) expect(data.every(Number.isFinite)).toBe(true);
+      // Streamed (the default) and --in-memory write the same files, bit for bit.
+      expect(r.stdout).toContain(', streamed');
+      const memory = await cli('merge', '--config', path.join(root, name), '--in-memory', '--out', path.join(root, 'out-memory'));
+      expect(memory.code).toBe(0);
+      const files = readdirSync(path.join(root, 'out-memory')).sort();
+      expect(readdirSync(path.join(root, 'out')).sort()).toEqual(files);
+      for (const f of files) expect(Buffer.compare(readFileSync(path.join(root, 'out', f)), readFileSync(path.join(root, 'out-memory', f)))).toBe(0);
     });
   }
 });

@@ -67,16 +67,33 @@ export interface FolderOutput {
   card: Omit<MergekitCardInput, 'files' | 'configYaml'>;
 }
 
-/** Writes the folder; returns the names of the files written. */
-export function writeModelFolder(dir: string, out: FolderOutput): string[] {
+/** The folder --out names, created; refused when it is a file. */
+export function prepareFolder(dir: string): void {
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UsageError(`--out ${dir} is a file: give a folder (or a path ending in .safetensors for one file).`, 'merge');
   mkdirSync(dir, { recursive: true });
+}
+
+/** Writes the folder; returns the names of the files written. */
+export function writeModelFolder(dir: string, out: FolderOutput): string[] {
+  prepareFolder(dir);
   const written: string[] = [];
+  for (const f of typedShardedSafetensors(out.tensors, out.raw ?? [], { format: 'pt', ...out.metadata }, out.dtype, out.shardBytes)) {
+    writeFileSync(path.join(dir, f.fileName), f.bytes);
+    written.push(f.fileName);
+  }
+  return writeFolderSidecars(dir, out, written);
+}
+
+/**
+ * After the shards (written: their file names), the rest of mergekit's folder: config.json,
+ * the tokenizer files, mergekit_config.yml and README.md; returns every file name written.
+ */
+export function writeFolderSidecars(dir: string, out: Omit<FolderOutput, 'tensors' | 'raw'>, shards: readonly string[]): string[] {
+  const written = [...shards];
   const put = (name: string, bytes: Uint8Array | string) => {
     writeFileSync(path.join(dir, name), bytes);
     written.push(name);
   };
-  for (const f of typedShardedSafetensors(out.tensors, out.raw ?? [], { format: 'pt', ...out.metadata }, out.dtype, out.shardBytes)) put(f.fileName, f.bytes);
   const config = out.configFrom ? path.join(out.configFrom, 'config.json') : null;
   if (config && existsSync(config)) {
     const json = JSON.parse(readFileSync(config, 'utf8')) as Record<string, unknown>;
@@ -106,9 +123,7 @@ export function writeMergeOutput(outPath: string, out: FolderOutput): string {
     writeOutput(outPath, raw.length > 0 ? writeTypedSafetensors(typedTensors(out.tensors, raw, out.dtype), out.metadata) : writeSafetensors(out.tensors.map((t) => ({ name: t.name, shape: t.dims, data: t.data })), out.metadata, out.dtype));
     return `wrote ${outPath} (${out.dtype})`;
   }
-  const files = writeModelFolder(outPath, out);
-  const shards = files.filter((f) => f.endsWith('.safetensors')).length;
-  return `wrote ${outPath}/ (${out.dtype}, ${shards} shard${shards === 1 ? '' : 's'}, ${files.length} files: ${files.join(', ')})`;
+  return folderLine(outPath, out.dtype, writeModelFolder(outPath, out));
 }
 
 export interface FlagMergeFolder {
@@ -163,16 +178,15 @@ export function storedIntegerTensors(arg: string): RawTensor[] {
   return raw;
 }
 
-/** `merge --method … --out DIR`: the merge as mergekit's output folder, with the flags written as mergekit YAML. */
-export function writeFlagMergeFolder(dir: string, f: FlagMergeFolder): string {
+/** What `merge --method … --out DIR` writes besides the tensors: the flags as mergekit YAML, the card, the dtype and shard size. */
+export function flagFolderPlan(f: Omit<FlagMergeFolder, 'tensors'>): Omit<FolderOutput, 'tensors'> & { raw: readonly RawTensor[] } {
   const dtypes = new Set(f.sourceDtypes);
   const only = dtypes.size === 1 ? [...dtypes][0] : undefined;
   const dtype = f.dtype ?? (only === 'F16' || only === 'BF16' ? only : 'F32');
   const yaml = mergekitYaml({ params: f.params, models: f.models, base: f.base, dtype });
   const method = findMethod(f.params.method);
   const source = f.base ?? f.models[0]!;
-  return writeMergeOutput(dir, {
-    tensors: f.tensors,
+  return {
     metadata: f.metadata,
     raw: f.raw ?? storedIntegerTensors(source),
     dtype,
@@ -182,5 +196,16 @@ export function writeFlagMergeFolder(dir: string, f: FlagMergeFolder): string {
     layers: null,
     configYaml: yaml.text,
     card: { method: method?.id ?? f.params.method, label: method?.label ?? f.params.method, base: f.base, models: f.models },
-  });
+  };
+}
+
+/** `merge --method … --out DIR`: the merge as mergekit's output folder, with the flags written as mergekit YAML. */
+export function writeFlagMergeFolder(dir: string, f: FlagMergeFolder): string {
+  return writeMergeOutput(dir, { ...flagFolderPlan(f), tensors: f.tensors });
+}
+
+/** The line that reports a written folder. */
+export function folderLine(dir: string, dtype: string, files: readonly string[]): string {
+  const shards = files.filter((f) => f.endsWith('.safetensors')).length;
+  return `wrote ${dir}/ (${dtype}, ${shards} shard${shards === 1 ? '' : 's'}, ${files.length} files: ${files.join(', ')})`;
 }

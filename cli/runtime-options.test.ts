@@ -9,7 +9,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DatasetEvaluator } from '../src/eval/evaluator';
 import { parseJsonlBytes } from '../src/eval/dataset';
 import { cpuRuntimeName, setOrtThreads, useWebCpuRuntime, WeightFedSession } from '../src/eval/ort';
 import { cudaProviderInstalled } from '../src/eval/ort-node';
@@ -82,12 +81,8 @@ function expectSameMetrics(got: Record<string, number>, want: Record<string, num
   }
 }
 
-interface RuntimeRun {
-  logits: Float32Array;
-  scores: Scores;
-}
-
-async function scoreOn(modelName: string): Promise<RuntimeRun> {
+/** The first output (the classifier's logits) for every dev row, in one run. */
+async function logitsOf(modelName: string): Promise<Float32Array> {
   const manifest = sampleManifest();
   const bytes = sampleBytes(modelName);
   const model = readOnnx(bytes, modelName);
@@ -102,9 +97,7 @@ async function scoreOn(modelName: string): Promise<RuntimeRun> {
   try {
     const weights = inits.map((i) => i.data);
     const inputs = getTask(dataset.task).buildInputs(session.dataInputNames, datasetBatch(dataset, 0, dataset.size), modelName);
-    const logits = await session.run(inputs, weights);
-    const scores = await new DatasetEvaluator(session, dataset).score(weights);
-    return { logits, scores };
+    return await session.run(inputs, weights);
   } finally {
     await session.release();
   }
@@ -122,21 +115,20 @@ afterAll(() => {
   setOrtThreads(null);
 });
 
-describe.skipIf(!hasSamples)('onnxruntime-node and onnxruntime-web score the sample alike', () => {
+describe.skipIf(!hasSamples)('onnxruntime-node and onnxruntime-web give the classifier sample the same logits', () => {
   const models = hasSamples ? sampleManifest().models.map((m) => m.file) : [];
 
-  it.each(models)('%s: same metrics, logits within the tolerance', async (file) => {
+  it.each(models)('%s: logits within the tolerance', async (file) => {
     const applied = applyRuntimeOptions({ threads: '2' });
     expect(applied.fallbackReason).toBeUndefined();
     expect(cpuRuntimeName()).toBe('onnxruntime-node (cpu)');
-    const native = await scoreOn(file);
+    const native = await logitsOf(file);
     useWebCpuRuntime();
     expect(cpuRuntimeName()).toBe('onnxruntime-web (wasm)');
-    const wasm = await scoreOn(file);
-    expect(native.scores).toEqual(wasm.scores);
-    expect(maxAbsDifference(native.logits, wasm.logits)).toBeLessThanOrEqual(LOGIT_TOLERANCE);
+    const wasm = await logitsOf(file);
+    expect(maxAbsDifference(native, wasm)).toBeLessThanOrEqual(LOGIT_TOLERANCE);
     // The logits are not all alike: a broken feed (zeros, one row repeated) would also "agree".
-    expect(new Set(Array.from(native.logits, (v) => v.toFixed(3))).size).toBeGreaterThan(100);
+    expect(new Set(Array.from(native, (v) => v.toFixed(3))).size).toBeGreaterThan(100);
   });
 });
 

@@ -19,10 +19,13 @@ export const runtimeOptions: Options = {
   runtime: { type: 'string' },
 };
 
-export const runtimeHelp: readonly string[] = [
-  '  --threads N             threads per model evaluation (default: the cores)',
-  '  --runtime node|web      onnxruntime-node (default; onnxruntime-web wasm where it does not load) or onnxruntime-web wasm',
-];
+const THREADS_HELP = '  --threads N             threads per model evaluation (default: the cores)';
+const RUNTIME_HELP = '  --runtime node|web      onnxruntime-node (default; onnxruntime-web wasm where it does not load) or onnxruntime-web wasm';
+
+export const runtimeHelp: readonly string[] = [THREADS_HELP, RUNTIME_HELP];
+
+/** The help lines for a command whose own help already describes --threads (merge: its streaming threads). */
+export const runtimeHelpWithoutThreads: readonly string[] = [RUNTIME_HELP];
 
 export interface AppliedRuntime {
   /** e.g. "onnxruntime-node (cpu), 2 threads". */

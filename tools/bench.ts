@@ -12,6 +12,8 @@
  * 4. TIES' magnitude threshold by radix selection vs a full sort, 58.7M elements.
  * 5. Scaling of a generation's population work with 2, 4, 8 models and 1×, 4×, 16× the
  *    sample's parameters (CPU), and of a whole generation with evaluation on the sample.
+ * 0. Streaming merges of ~1 GB BF16 checkpoints beside the read + write floor (bench-stream.ts);
+ *    `npm run bench -- --only stream [--out FILE]` runs it alone.
  *
  * Timings take the median of several runs after a warm-up. Node runs with --liftoff-only
  * (see bin/evolver-studio.mjs).
@@ -41,6 +43,7 @@ import { kinshipMomentsCpu } from '../src/kernels/kinship/kinship.cpu';
 import { topKMagnitudeCut, trimCount } from '../src/kernels/task-vector/magnitude-select.cpu';
 import { CounterRng } from '../src/kernels/rng/rng.cpu';
 import { sampleFiles } from '../src/testing/samples';
+import { streamMergeBench } from './bench-stream';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const PAPER_FLOATS = 58_700_000;
@@ -338,6 +341,15 @@ async function scaling(): Promise<void> {
   say();
 }
 
+/** `--only stream` runs one section; `--out FILE` writes there instead of appending to BENCHMARKS.md. */
+function flag(name: string): string | null {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? (process.argv[i + 1] ?? null) : null;
+}
+const only = flag('only');
+const outFlag = flag('out');
+if (only !== null && only !== 'stream') throw new Error(`--only must be "stream" (the section that runs alone); got "${only}".`);
+
 async function main(): Promise<void> {
   const started = new Date();
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'evolver-bench-'));
@@ -347,17 +359,22 @@ async function main(): Promise<void> {
   say(`Command: \`npm run bench\` (node --liftoff-only --import tsx tools/bench.ts). Machine: ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}.`);
   say();
   try {
-    await overhead();
-    await kernels(tmp);
-    await gpuKernels();
-    await tiesSelection();
-    await scaling();
+    if (only === null || only === 'stream') await streamMergeBench(say);
+    if (only === null) {
+      await overhead();
+      await kernels(tmp);
+      await gpuKernels();
+      await tiesSelection();
+      await scaling();
+    }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
-  const file = path.join(ROOT, 'BENCHMARKS.md');
-  if (!existsSync(file)) writeFileSync(file, '# Benchmarks\n\nEach run of `npm run bench` appends a section; ratios are measured within one run. SwiftShader (software WebGPU) timings would be CPU emulation and are not reported as GPU speed.\n\n');
-  appendFileSync(file, `${lines.join('\n')}\n`);
+  // --out FILE: the section(s) to that file instead of BENCHMARKS.md (a partial run).
+  const file = outFlag ?? path.join(ROOT, 'BENCHMARKS.md');
+  if (!existsSync(file) && outFlag === null) writeFileSync(file, '# Benchmarks\n\nEach run of `npm run bench` appends a section; ratios are measured within one run. SwiftShader (software WebGPU) timings would be CPU emulation and are not reported as GPU speed.\n\n');
+  if (outFlag !== null) writeFileSync(file, `${lines.join('\n')}\n`);
+  else appendFileSync(file, `${lines.join('\n')}\n`);
   process.stderr.write(`appended to ${path.relative(ROOT, file)}\n`);
 }
 

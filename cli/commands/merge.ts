@@ -23,8 +23,13 @@ import { loadModels, mergedSafetensors, methodInputs, populationOf } from '../ch
 import { DEVICE_CHOICES, describeDevice, openDevice } from '../device';
 import { formatTable, InputError, readInput, writeOutput } from '../io';
 import { scoreRows } from './scores';
+import { applyRuntimeOptions, runtimeHelpWithoutThreads, runtimeOptions } from '../runtime-options';
 import { mergeFromConfig } from '../merge-config';
 import { isFolderOut, writeFlagMergeFolder } from '../merge-output';
+import { OpenFiles, openStreamCheckpoint, type StreamCheckpoint } from '../file-source';
+import { checkSameSourceTensors, streamMergeMetadata } from '../../src/engine/stream-merge';
+import { streamMergeToOutput } from '../stream-merge-run';
+import { baseAsModel } from '../../src/merge/base-as-model';
 
 /** The method a --method / --merger name means (ids and aliases), or a usage error listing them. */
 export function methodFromFlag(name: string, flag: string, command: string): MergeMethodDef {
@@ -118,7 +123,10 @@ export const mergeSpec: CommandSpec = {
     '  --out-shard-size SIZE   largest shard of a --out folder: 5B, 500M, 64K or bytes (default 5B, as mergekit)',
     '  --config MERGE.yml      run a mergekit YAML config (models, base_model, merge_method, parameters, slices, dtype; model paths relative to it) instead of --method and MODEL arguments',
     "  --dtype F32|F16|BF16    output dtype (default: each tensor's input dtype, as mergekit; F32 with --dev)",
-    '  --device cpu|gpu|auto   where weight-only merges run (default auto)',
+    '  --device cpu|gpu|auto   where weight-only merges run (default auto); safetensors inputs stream tensor by tensor on the CPU unless --device gpu',
+    '  --in-memory             load every model whole (the population path) instead of streaming safetensors tensor by tensor',
+    '  --threads N             worker threads merging whole tensors while streaming (default 1; each holds one more tensor set)',
+    ...runtimeHelpWithoutThreads,
   ].join('\n'),
   options: {
     method: { type: 'string' },
@@ -133,6 +141,9 @@ export const mergeSpec: CommandSpec = {
     config: { type: 'string' },
     dtype: { type: 'string' },
     device: { type: 'string' },
+    'in-memory': { type: 'boolean' },
+    threads: { type: 'string' },
+    ...runtimeOptions,
   },
 };
 
@@ -181,6 +192,7 @@ export async function merge({ values, positionals }: Parsed): Promise<number> {
 
   if (dev) {
     // Through the engine: the same code path, scores and export as the studio.
+    applyRuntimeOptions(values, { command: 'merge' });
     const models = positionals.map(readInput);
     if (models.length < 2) throw new UsageError(`give at least 2 model files (got ${models.length}).`, 'merge');
     const nonOnnx = models.find((m) => !m.name.toLowerCase().endsWith('.onnx'));
@@ -199,13 +211,20 @@ export async function merge({ values, positionals }: Parsed): Promise<number> {
     return 0;
   }
 
+  const deviceChoice = choiceOption(values, 'device', DEVICE_CHOICES, 'auto');
+  if (values['in-memory'] !== true && deviceChoice !== 'gpu') {
+    const threads = numberOption(values, 'threads', 1, { min: 1, max: 64, integer: true });
+    const streamed = await streamedMerge({ positionals, baseFile, method, params, out, dtypeFlag, shardSize: stringOption(values, 'out-shard-size'), threads });
+    if (streamed !== null) return streamed;
+  }
+
   // With a base one model may do (task arithmetic scaling or negating one task vector).
   const given = loadModels(positionals, baseFile, baseFile ? 1 : 2);
   // SLERP and linear read a given base as one of their models (mergekit's base_model).
   const { loaded, params: merging } = methodInputs(given, method, params);
   const problem = methodProblem(merging, loaded.models.length, loaded.base !== null);
   if (problem) throw new UsageError(problem.replace('mark one as the base', 'give it with --base'), 'merge');
-  const device = await openDevice(choiceOption(values, 'device', DEVICE_CHOICES, 'auto'));
+  const device = await openDevice(deviceChoice);
   const store = populationOf(loaded, device, merging);
   try {
     await store.merge(null);
@@ -230,5 +249,58 @@ export async function merge({ values, positionals }: Parsed): Promise<number> {
   } finally {
     store.dispose();
     device?.device.destroy();
+  }
+}
+
+interface StreamedMergeArgs {
+  positionals: readonly string[];
+  baseFile: string | undefined;
+  method: MergeMethodDef;
+  params: MergeParams;
+  out: string;
+  dtypeFlag: SafetensorsWriteDtype | null;
+  shardSize: string | undefined;
+  threads: number;
+}
+
+/**
+ * The merge streamed tensor by tensor from safetensors files (stream-merge-run.ts), with the
+ * in-memory path's checks, recipe and metadata; null when some model is not safetensors only.
+ */
+async function streamedMerge(a: StreamedMergeArgs): Promise<number | null> {
+  const minModels = a.baseFile ? 1 : 2;
+  if (a.positionals.length < minModels) throw new UsageError(`give at least ${minModels} model file${minModels > 1 ? 's' : ''} (got ${a.positionals.length}).`);
+  const files = new OpenFiles();
+  try {
+    const opened = await Promise.all([...a.positionals, ...(a.baseFile ? [a.baseFile] : [])].map((arg) => openStreamCheckpoint(arg, files)));
+    if (opened.some((c) => c === null)) return null;
+    const all = opened as StreamCheckpoint[];
+    checkSameSourceTensors(all.map((c) => c.source));
+    const models = all.slice(0, a.positionals.length);
+    const base = a.baseFile ? all[all.length - 1]! : null;
+    const merging = baseAsModel(models, base, a.method, a.params);
+    const problem = methodProblem(merging.params, merging.models.length, merging.base !== null);
+    if (problem) throw new UsageError(problem.replace('mark one as the base', 'give it with --base'), 'merge');
+    // The studio's merge to file writes the same recipe and metadata (src/engine/stream-merge.ts).
+    const metadata = streamMergeMetadata(a.params, models.map((m) => m.source.name), base?.source.name ?? null);
+    const { summary, line } = await streamMergeToOutput({
+      out: a.out,
+      folder: isFolderOut(a.out),
+      models,
+      base,
+      method: a.method,
+      params: a.params,
+      dtypeFlag: a.dtypeFlag,
+      metadata,
+      shardSize: a.shardSize,
+      modelArgs: a.positionals,
+      baseArg: a.baseFile ?? null,
+      threads: a.threads,
+    });
+    const bands = summary.chunked > 0 ? `, ${summary.chunked} in row bands` : '';
+    process.stdout.write(`merged ${merging.models.length} models (${summary.merged} of ${summary.tensors} tensors differ) with ${describeMerge(merging.params)} on CPU, streamed tensor by tensor${bands}\n${line}\n`);
+    return 0;
+  } finally {
+    await files.closeAll();
   }
 }

@@ -63,7 +63,7 @@ export function cudaProviderInstalled(): boolean {
 }
 
 export const CUDA_MISSING =
-  "onnxruntime-node's CUDA execution provider is not installed here (its install script downloads it; this project skips that script by default). See docs/gpu.md: `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node --allow-scripts=onnxruntime-node` on a machine with CUDA 12 and cuDNN 9.";
+  "onnxruntime-node's CUDA execution provider is not installed here (its install script downloads it; this project skips that script by default). See docs/gpu.md: `ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js` on a machine with CUDA 12 and cuDNN 9.";
 
 /**
  * Makes onnxruntime-node the CPU-path runtime (CUDA when asked). Without a loadable

@@ -12,6 +12,7 @@ import { DatasetPanel } from './components/DatasetPanel';
 import { SettingsForm } from './components/SettingsForm';
 import { MergerForm } from './components/MergerForm';
 import { RunPanel } from './components/RunPanel';
+import { StreamMergePanel } from './components/StreamMergePanel';
 import { ResultsPanel } from './components/ResultsPanel';
 import { ComputeBadge } from './components/ComputeBadge';
 import { FitnessChart } from './charts/FitnessChart';
@@ -60,6 +61,7 @@ export function App() {
               <MergerForm />
               <SettingsForm />
               <RunPanel />
+              <StreamMergePanel />
             </div>
             <div className="run-output">
               <div className="charts">

@@ -1,0 +1,80 @@
+/**
+ * Merge to file (StreamMergePanel): generated BF16 checkpoints picked as files, merged tensor
+ * by tensor from their Blobs with a chunk budget lowered by a test setting (so tensors go in
+ * row bands), downloaded (the Blob-parts sink, forced by a test setting), and checked against
+ * the CLI's streamed merge of the same files: the same tensors, bit for bit. The size is said
+ * before it starts; the page's JS heap stays below the inputs' size (no in-memory population).
+ * Needs the panel mounted in App.tsx (data-testid "stream-merge").
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect, test } from '@playwright/test';
+import { writeTypedSafetensors, type TypedTensor } from '../src/export/result-export';
+import { readSafetensors } from '../src/formats/safetensors-read';
+import { captureConsoleErrors } from './helpers';
+
+const BIN = path.resolve(import.meta.dirname, '../bin/evolver-studio.mjs');
+
+/** A checkpoint of ~24 MB in BF16: an embedding of 6M parameters and a few layers. */
+function checkpoint(seed: number | null): Uint8Array {
+  const wave = (n: number, k: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.001 + k) * 0.05 + (seed === null ? 0 : Math.sin(i * 0.37 + seed * 1.7 + k) * 0.01));
+  const tensors: TypedTensor[] = [
+    { name: 'model.embed_tokens.weight', shape: [12288, 512], dtype: 'BF16', data: wave(12288 * 512, 0) },
+    ...Array.from({ length: 4 }, (_, l): TypedTensor => ({ name: `model.layers.${l}.mlp.weight`, shape: [512, 512], dtype: 'BF16', data: wave(512 * 512, l + 1) })),
+    { name: 'position_ids', shape: [1, 4], dtype: 'I64', bytes: new Uint8Array(BigInt64Array.from([0n, 1n, 2n, 3n]).buffer) },
+  ];
+  return writeTypedSafetensors(tensors, { format: 'pt' });
+}
+
+test('merge to file: streamed from the picked Blobs, the CLI\'s tensors bit for bit', async ({ page }) => {
+  test.setTimeout(180_000);
+  const errors = captureConsoleErrors(page);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'evolver-e2e-stream-'));
+  try {
+    const names = ['base', 'expert-a', 'expert-b', 'expert-c'];
+    const files = names.map((n, i) => {
+      const file = path.join(dir, `${n}.safetensors`);
+      writeFileSync(file, checkpoint(i === 0 ? null : i));
+      return file;
+    });
+    const inputBytes = files.reduce((s, f) => s + readFileSync(f).length, 0);
+    const cliOut = path.join(dir, 'cli.safetensors');
+    execFileSync(process.execPath, [BIN, 'merge', '--method', 'ties', '--density', '0.5', '--base', files[0]!, '--device', 'cpu', '--out', cliOut, ...files.slice(1)]);
+
+    await page.goto('/');
+    await page.evaluate(() => {
+      localStorage.setItem('evolver.streamChunkBytes', String(1 << 20));
+      localStorage.setItem('evolver.streamSink', 'blob');
+    });
+    await page.reload();
+    // The merger: TIES at density 0.5 (the form above the panel).
+    await page.getByLabel('Merge method').selectOption('ties');
+    await page.getByLabel('Density').fill('0.5');
+
+    const panel = page.getByTestId('stream-merge');
+    await panel.getByTestId('stream-merge-files').setInputFiles(files);
+    await panel.getByTestId('stream-merge-base').selectOption('base');
+    await expect(panel.getByTestId('stream-merge-plan')).toContainText(/4 checkpoints .* with ties: the file will be \d+(\.\d)? MB/);
+    const downloadPromise = page.waitForEvent('download');
+    await panel.getByTestId('stream-merge-run').click();
+    const download = await downloadPromise;
+    await expect(panel.getByTestId('stream-merge-done')).toContainText('Merged 5 of 5 tensors');
+    await expect(panel.getByTestId('stream-merge-progress')).toContainText('tensor 5/5');
+    const got = readSafetensors(new Uint8Array(readFileSync((await download.path())!)), 'studio');
+    const want = readSafetensors(new Uint8Array(readFileSync(cliOut)), 'cli');
+    // Metadata names the sources as each front end does (file vs checkpoint name); tensors are the same.
+    expect(got.tensors.map((t) => [t.name, t.dtype, t.shape])).toEqual(want.tensors.map((t) => [t.name, t.dtype, t.shape]));
+    for (const [i, t] of got.tensors.entries()) expect(Buffer.compare(Buffer.from(t.data), Buffer.from(want.tensors[i]!.data))).toBe(0);
+    // What the page holds once garbage is collected (the run's reads and conversions are garbage by now).
+    const heap = await page.evaluate(() => {
+      (globalThis as { gc?: () => void }).gc?.();
+      return (performance as Performance & { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0;
+    });
+    expect(heap).toBeLessThan(inputBytes);
+    expect(errors).toEqual([]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
