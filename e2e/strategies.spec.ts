@@ -67,3 +67,28 @@ test('kinship heatmap, Top-k kinship merging and DE/rand/1 + jDE, each exported'
   await page.screenshot({ path: 'test-results/studio-strategies.png', fullPage: true });
   expect(errors).toEqual([]);
 });
+
+test('CMA-ES over the merge recipe with a validation slice, charted and exported with its recipe', async ({ page }) => {
+  const errors = captureConsoleErrors(page);
+  await page.goto('/');
+  await page.getByRole('button', { name: 'Load sample' }).click();
+  await expect(page.getByTestId('checkpoints').locator('tbody tr')).toHaveCount(4);
+  await page.getByLabel('Strategy').selectOption('cma_es');
+  await page.getByLabel('Merge method').selectOption('linear');
+  // The Evolver's own fields leave; CMA-ES's come.
+  await expect(page.getByLabel('Mutation')).toHaveCount(0);
+  await page.getByLabel('Layer groups').fill('2');
+  await page.getByLabel('Generations').fill('1');
+  await page.getByLabel('Evaluation budget').fill('8');
+  await expect(page.getByLabel('Export', { exact: true })).toHaveCount(0);
+  await page.getByLabel('Validation fraction').fill('0.25');
+  await expect(page.getByLabel('Export', { exact: true })).toHaveValue('validation');
+  await page.getByRole('button', { name: 'Start' }).click();
+  await waitDone(page);
+  const chart = page.getByTestId('fitness-chart');
+  expect(Number(await chart.getAttribute('data-points'))).toBe(2);
+  await expect(chart).toContainText('validation (result so far)');
+  const cma = await exportAndRead(page);
+  expect(JSON.parse(cma.file.metadata.recipe!)).toMatchObject({ strategy: 'cma_es', layerGroups: 2, validation: 0.25, budget: 8, merger: { method: 'linear' } });
+  expect(errors).toEqual([]);
+});

@@ -1,15 +1,18 @@
 /**
  * `evolve --dev DEV.jsonl ... --out OUT.safetensors MODEL...`: the studio's search
- * (the Evolver and its DE variants, or Top-k kinship merging) on the WASM path, printing
- * the per-generation table and the final dev and held-out scores, and writing the result
- * with its recipe beside it. A recipe (the studio's or this command's) re-runs the same
- * search: same files and seed give the same accepted offspring and the same bytes.
+ * (the Evolver and its DE variants, Top-k kinship merging, or CMA-ES over the merge recipe)
+ * on the WASM path, printing the per-generation table (with the validation score when
+ * --validation holds a slice of dev apart) and the final dev and held-out scores, and writing
+ * the result with its recipe beside it (CMA-ES: and the mergekit YAML of the recipe found).
+ * A recipe (the studio's or this command's) re-runs the same search: same files and seed
+ * give the same accepted offspring and the same bytes.
  */
 import { MergeEngine, settingsProblem } from '../../src/engine/engine';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import type { JournalEntry } from '../../src/protocol/results';
 import { parseRecipe, type Recipe } from '../../src/export/recipe';
-import { DEFAULT_SETTINGS, type EvolverSettings, type SelectionMode } from '../../src/protocol/settings';
+import { DEFAULT_SETTINGS, type EvolverSettings, type FinalPick, type SelectionMode } from '../../src/protocol/settings';
+import { mergekitYaml } from '../../src/merge/mergekit-config-write';
 import { readSafetensors } from '../../src/formats/safetensors-read';
 import { detectFormat } from '../../src/formats/registry';
 import type { CommandSpec, Parsed } from '../args';
@@ -18,6 +21,9 @@ import { formatTable, InputError, Progress, readInput, readModelInput, writeOutp
 import { mergeParamsFrom, mergerHelp, mergerOptions, methodChoicesHelp, methodFromFlag } from './merge';
 import { methodFor } from '../../src/merge/registry';
 import { scoreRows } from './scores';
+import { applyRuntimeOptions, runtimeHelp, runtimeOptions } from '../runtime-options';
+import { labelsFromOptions, taskHelp, taskOptions } from '../task-option';
+import { TASKS } from '../../src/eval/tasks/registry';
 import { readJournalEntry } from '../../src/search/journal';
 import { formatMetric, taskPrimaryMetric } from '../../src/eval/tasks/metric-format';
 
@@ -27,12 +33,13 @@ const STRATEGIES: Record<string, Pick<EvolverSettings, 'strategy' | 'mutation' |
   'de-best-1': { strategy: 'evolver', mutation: 'best1', adaptive: false },
   jde: { strategy: 'evolver', mutation: 'rand1', adaptive: true },
   'kinship-topk': { strategy: 'kinship_topk', mutation: 'interpolate', adaptive: false },
+  'cma-es': { strategy: 'cma_es', mutation: 'interpolate', adaptive: false },
 };
 
 export const evolveSpec: CommandSpec = {
   name: 'evolve',
   summary: 'Evolves checkpoints with the studio engine (WASM path) and writes the result and its recipe.',
-  usage: 'evolve --dev DEV.jsonl [--tokenizer tokenizer.json] [--heldout H.jsonl] [--graph G.onnx] [--strategy S] [--merger M] [--generations G] [--seed S] [--recipe R.json] --out OUT.safetensors MODEL...',
+  usage: 'evolve --dev DEV.jsonl [--tokenizer tokenizer.json] [--heldout H.jsonl] [--graph G.onnx] [--task ID] [--labels FILE] [--strategy S] [--merger M] [--generations G] [--seed S] [--recipe R.json] --out OUT.safetensors MODEL...',
   help: [
     '  --dev FILE              dev rows for selection (required)',
     '  --tokenizer FILE        tokenizer.json for text rows',
@@ -49,13 +56,19 @@ export const evolveSpec: CommandSpec = {
     '  --patience K            stop after K generations without a better score (0 = never)',
     '  --subset N              select on a seeded N-row subset of dev (0 = all)',
     '  --top-k K               Top-k merging: models kept (default 3)',
+    "  --layer-groups K        CMA-ES: values per coefficient over depth (mergekit's gradient anchors; default 1)",
+    '  --validation F          hold a seeded, stratified fraction F of dev apart from selection: charted per',
+    '                          generation, and the final model is the best on it of the start and the candidates',
+    '  --pick validation|search  with --validation: export the best on validation (default) or the search\'s result',
     ...mergerHelp(false),
     '  --weights W1,W2,...     per-model weights, as for merge',
     '  --recipe FILE           a recipe .json (or a .safetensors the studio exported): its settings, then the flags above',
     '  --out FILE              the result .safetensors (required); the recipe goes to FILE with .recipe.json',
     '  --journal FILE          store every selection score in FILE (JSON lines) as the run goes; run again with the',
     '                          same FILE, files and settings to resume where an interrupted run stopped',
-    '  --device cpu            evolve runs on the CPU in Node (onnxruntime-web scores on WASM)',
+    "  --device cpu|gpu        gpu: score on onnxruntime-node's CUDA execution provider, where installed (docs/gpu.md; default cpu)",
+    ...runtimeHelp,
+    ...taskHelp,
     '  --json                  machine-readable output',
   ].join('\n'),
   options: {
@@ -75,12 +88,17 @@ export const evolveSpec: CommandSpec = {
     patience: { type: 'string' },
     subset: { type: 'string' },
     'top-k': { type: 'string' },
+    'layer-groups': { type: 'string' },
+    validation: { type: 'string' },
+    pick: { type: 'string' },
     ...mergerOptions(false),
     weights: { type: 'string' },
     recipe: { type: 'string' },
     journal: { type: 'string' },
     out: { type: 'string' },
     device: { type: 'string' },
+    ...runtimeOptions,
+    ...taskOptions,
     json: { type: 'boolean' },
   },
 };
@@ -148,9 +166,8 @@ function readRecipe(file: string): Recipe {
 
 export async function evolve({ values, positionals }: Parsed): Promise<number> {
   const out = requireOption(values, 'out');
-  if (stringOption(values, 'device') && stringOption(values, 'device') !== 'cpu') {
-    throw new UsageError('evolve runs on the CPU in Node: onnxruntime-web scores offspring on WASM here, so a GPU population would read every offspring back. Use the studio for the WebGPU path.', 'evolve');
-  }
+  // gpu: onnxruntime-node's CUDA execution provider scores (applyRuntimeOptions says when it is not installed).
+  choiceOption(values, 'device', ['cpu', 'gpu'], 'cpu');
   const recipePath = stringOption(values, 'recipe');
   const recipe: Recipe = recipePath ? readRecipe(recipePath) : { settings: { ...DEFAULT_SETTINGS }, base: null, sources: [] };
   let settings = recipe.settings;
@@ -173,6 +190,9 @@ export async function evolve({ values, positionals }: Parsed): Promise<number> {
     patience: numberOption(values, 'patience', settings.patience, { min: 0, integer: true }),
     subset: numberOption(values, 'subset', settings.subset, { min: 0, integer: true }),
     topK: numberOption(values, 'top-k', settings.topK, { min: 1, integer: true }),
+    layerGroups: numberOption(values, 'layer-groups', settings.layerGroups ?? 1, { min: 1, max: 64, integer: true }),
+    validation: numberOption(values, 'validation', settings.validation ?? 0, { min: 0, max: 0.95 }),
+    pick: choiceOption<FinalPick>(values, 'pick', ['validation', 'search'], settings.pick ?? 'validation'),
   };
   const problem = settingsProblem(settings);
   if (problem) throw new UsageError(problem, 'evolve');
@@ -184,9 +204,19 @@ export async function evolve({ values, positionals }: Parsed): Promise<number> {
   const graphFile = stringOption(values, 'graph');
   const graph = graphFile ? [readInput(graphFile)] : [];
   const data = [requireOption(values, 'dev'), stringOption(values, 'tokenizer'), stringOption(values, 'heldout')].filter((f): f is string => f !== undefined).map(readInput);
+  // --labels (a JSON list, {"labels"}, or a config.json's id2label) reaches the engine as its label list.
+  const labels = labelsFromOptions(values);
+  const labelFile = labels ? [{ name: 'labels.json', bytes: new TextEncoder().encode(JSON.stringify({ labels })) }] : [];
+  applyRuntimeOptions(values, { gpuEvaluation: true, command: 'evolve' });
   const engine = new MergeEngine();
   await engine.init('wasm');
-  const loaded = await engine.addFiles([...graph, ...models.flat(), ...base, ...data]);
+  // A named task is set first: the dev rows are then read for it (else the rows and the graph decide).
+  const taskId = stringOption(values, 'task');
+  if (taskId !== undefined) {
+    if (!TASKS.some((t) => t.id === taskId)) throw new UsageError(`--task ${taskId}: unknown task (known: ${TASKS.map((t) => t.id).join(', ')}).`, 'evolve');
+    await engine.setTask(taskId);
+  }
+  const loaded = await engine.addFiles([...graph, ...models.flat(), ...base, ...data, ...labelFile]);
   if (loaded.problems.length > 0) throw new InputError(loaded.problems.map((p) => p.message).join('\n'));
   // A folder or sharded base is known by its files: the checkpoint that holds its first one.
   const baseName = base.length > 0 ? (loaded.checkpoints.find((c) => c.files.includes(base[0]!.name))?.name ?? null) : null;
@@ -204,7 +234,7 @@ export async function evolve({ values, positionals }: Parsed): Promise<number> {
     if (e.type === 'phase') progress.update(e.text);
     if (e.type === 'offspring') {
       done++;
-      const total = settings.strategy === 'kinship_topk' ? 0 : settings.generations * perGeneration;
+      const total = settings.strategy === 'evolver' ? settings.generations * perGeneration : e.perGeneration > 0 && settings.strategy === 'cma_es' ? settings.generations * e.perGeneration : 0;
       progress.update(`${settings.strategy === 'kinship_topk' ? 'round' : 'generation'} ${e.generation}/${settings.generations} · ${done} evaluated · dev ${primary.label} ${formatMetric(primary, e.score, 2)}`, total > 0 ? done / total : undefined);
     }
   }, journal);
@@ -214,23 +244,34 @@ export async function evolve({ values, positionals }: Parsed): Promise<number> {
   const recipeOut = out.replace(/(\.safetensors)?$/, '.recipe.json');
   const recipeJson = readSafetensors(exported.bytes, out).metadata.recipe!;
   writeOutput(recipeOut, `${JSON.stringify(JSON.parse(recipeJson), null, 2)}\n`);
+  // CMA-ES found a recipe: a plain merge of the sources, which mergekit runs as it is.
+  const yamlOut = result.recipe ? out.replace(/(\.safetensors)?$/, '.mergekit.yml') : null;
+  if (yamlOut && result.recipe) writeOutput(yamlOut, mergekitYaml({ params: result.recipe, models: result.individuals.map((m) => m.name), base: baseName }).text);
 
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ output: out, recipe: recipeOut, ...result }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ output: out, recipe: recipeOut, ...(yamlOut ? { mergekitConfig: yamlOut } : {}), ...result, foundRecipe: result.recipe ?? null }, null, 2)}\n`);
     return 0;
   }
   const pct = (v: number) => formatMetric(primary, v, 2, false);
   const unit = settings.strategy === 'kinship_topk' ? 'round' : 'generation';
+  const validated = result.history.some((h) => h.validation !== undefined);
   // The history holds the primary metric: "best %" for a percentage, "best" for a plain number.
   const head = (name: string) => (primary.format === 'percent' ? `${name} %` : name);
   process.stdout.write(
     `${formatTable([
-      [unit, head('best'), head('mean'), head(settings.strategy === 'kinship_topk' ? 'best merge' : 'merged'), 'accepted', 'evaluations', 'kinship'],
-      ...result.history.map((h) => [h.generation, pct(h.best), pct(h.mean), pct(h.merged), h.accepted, h.evaluations, h.kinship ? h.kinship.population.toFixed(4) : '–']),
+      [unit, head('best'), head('mean'), head(settings.strategy === 'kinship_topk' ? 'best merge' : settings.strategy === 'cma_es' ? 'best recipe' : 'merged'), ...(validated ? [head('validation')] : []), 'accepted', 'evaluations', 'kinship'],
+      ...result.history.map((h) => [h.generation, pct(h.best), pct(h.mean), pct(h.merged), ...(validated ? [h.validation === undefined ? '–' : pct(h.validation)] : []), h.accepted, h.evaluations, h.kinship ? h.kinship.population.toFixed(4) : '–']),
     ])}\n\n`,
   );
-  process.stdout.write(`${formatTable(scoreRows([...result.individuals, ...(result.strategy === 'evolver' ? [result.initialMerge] : []), result.final]))}\n\n`);
-  process.stdout.write(`${result.stopReason} after ${result.counters.evaluations} dev evaluations (${result.counters.accepted}/${result.counters.offspring} accepted); wrote ${out} and ${recipeOut}\n`);
+  process.stdout.write(`${formatTable(scoreRows([...result.individuals, ...(result.strategy !== 'kinship_topk' ? [result.initialMerge] : []), result.final]))}\n\n`);
+  if (result.validation) {
+    const v = result.validation;
+    process.stdout.write(
+      `validation (${v.rows} of ${v.rows + v.selectionRows} dev rows, kept from selection): start ${pct(v.start)}, search's result ${pct(v.searchResult)}, exported ${pct(v.exported)}\n${v.message}\n\n`,
+    );
+  }
+  if (result.recipe) process.stdout.write(`recipe found: ${result.final.name}\n`);
+  process.stdout.write(`${result.stopReason} after ${result.counters.evaluations} dev evaluations (${result.counters.accepted}/${result.counters.offspring} accepted); wrote ${out}, ${recipeOut}${yamlOut ? ` and ${yamlOut}` : ''}\n`);
   return 0;
 }
 

@@ -4,13 +4,12 @@
  * exposes it through comlink, the CLI and tests use it directly (style.md §6).
  */
 import { DatasetEvaluator } from '../eval/evaluator';
-import { splitDevHeldout } from '../eval/split';
-import { subsetDataset } from '../eval/dataset';
 import { flattenParameters, mergedLayout } from '../merge/layout';
 import { findMethod, prepareInputs } from '../merge/registry';
 import { baseAsModel } from '../merge/base-as-model';
 import { describeMerge, methodProblem } from '../merge/params';
 import type { PopulationStore } from '../population/population';
+import type { ParameterLayout } from '../merge/layout';
 import { mergePopulation, weightOnlyPopulation } from '../population/make-population';
 import { ScoreJournal } from '../search/journal';
 import { KinshipTracker } from '../search/kinship-tracker';
@@ -26,10 +25,12 @@ import { NotReadyError, RunInProgressError } from '../protocol/errors';
 import type { ProgressEvent } from '../protocol/events';
 import { DEFAULT_EXPORT, type ExportedFile, type ExportOptions, type NamedBlob, type NamedBytes } from '../protocol/files';
 import type { ColumnChoice, EnvironmentReport, FileProblem, LoadReport, StudioSnapshot } from '../protocol/project';
-import type { JournalEntry, KinshipReport, ModelScores, RunResult, WeightSetId } from '../protocol/results';
+import type { Fitness, JournalEntry, KinshipReport, ModelScores, RunResult, WeightSetId } from '../protocol/results';
 import { DEFAULT_MERGE, DEFAULT_SETTINGS, type ComputePreference, type EvolverSettings, type MergeParams } from '../protocol/settings';
 import { ComputeEnvironment } from './compute-environment';
 import { settlesWithin, yieldToEventLoop } from './event-loop';
+import { RecipeScratch } from './recipe-scratch';
+import { selectionSplit, subsetEvaluator } from './selection-split';
 import { RunMeter } from './run-meter';
 import { SessionCache } from './session-cache';
 
@@ -43,13 +44,23 @@ interface Prepared {
   population: PopulationStore;
   dev: DatasetEvaluator;
   heldout: DatasetEvaluator;
+  /** What made the population, so a search can merge the checkpoints again (the validation rule's start, CMA-ES's recipes). */
+  source: { device: GPUDevice | null; layout: ParameterLayout; flats: () => Float32Array[]; base: Float32Array | null; params: MergeParams; inputs: unknown };
 }
 
+/** The result held for export: its weights (read back on demand) and the report. */
 interface FinishedRun {
-  population: PopulationStore;
-  result: WeightSetId;
+  layout: ParameterLayout;
+  read(): Promise<Float32Array>;
+  dispose(): void;
   report: RunResult;
 }
+
+/** A population's set as the finished result. */
+function finishedSet(population: PopulationStore, result: WeightSetId, report: RunResult): FinishedRun {
+  return { layout: population.layout, read: () => population.read(result), dispose: () => population.dispose(), report };
+}
+
 
 export class MergeEngine implements EngineApi {
   private workspace = new Workspace();
@@ -109,7 +120,7 @@ export class MergeEngine implements EngineApi {
 
   async reset(): Promise<StudioSnapshot> {
     if (this.running) throw new RunInProgressError();
-    this.finished?.population.dispose();
+    this.finished?.dispose();
     this.finished = null;
     this.workspace = new Workspace();
     this.workspace.limits = this.env.memoryLimits();
@@ -125,6 +136,12 @@ export class MergeEngine implements EngineApi {
   async setDatasetColumns(fileName: string, choice: ColumnChoice): Promise<StudioSnapshot> {
     if (this.running) throw new RunInProgressError();
     this.workspace.setDatasetColumns(fileName, choice);
+    return this.workspace.snapshot();
+  }
+
+  async setTask(id: string | null): Promise<StudioSnapshot> {
+    if (this.running) throw new RunInProgressError();
+    this.workspace.setTask(id);
     return this.workspace.snapshot();
   }
 
@@ -153,7 +170,7 @@ export class MergeEngine implements EngineApi {
    * Otherwise the ticked base stays what the studio says it is, the reference of task vectors:
    * linear averages the fine-tuned models only (the CLI follows mergekit's --base instead).
    */
-  private async prepare(params: MergeParams, onProgress: (event: ProgressEvent) => void, pairSize: number | null, oneShot = false): Promise<Prepared> {
+  private async prepare(params: MergeParams, onProgress: (event: ProgressEvent) => void, pairSize: number | null, oneShot = false, cpuOnly = false): Promise<Prepared> {
     const members = this.workspace.population();
     const given = this.workspace.base();
     const method = findMethod(params.method);
@@ -169,16 +186,23 @@ export class MergeEngine implements EngineApi {
     const layout = mergedLayout([...members, ...(given ? [given] : [])].map((c) => c.model));
     if (layout.totalSize === 0) throw new NotReadyError('The checkpoints have identical weights: nothing to merge.');
     const flats = models.map((c) => flattenParameters(c.model, layout));
-    this.finished?.population.dispose();
+    this.finished?.dispose();
     this.finished = null;
     const baseFlat = base ? flattenParameters(base.model, layout) : null;
     // The method's data-aware inputs (RegMean's Gram matrices, Fisher's head Fisher), fixed for the run.
     const inputs = await prepareInputs(mergeParams, { checkpoints: models, layout, dev: splits.dev, onPhase: (text) => onProgress({ type: 'phase', text }) });
-    const device = this.env.device;
+    const device = cpuOnly ? null : this.env.device;
     // The result reports the path that ran (RegMean falls back to the CPU store when a solve needed a ridge).
     const population = mergePopulation({ device, layout, flats, base: baseFlat, params: mergeParams, inputs });
-    const session = await this.sessions.sessionFor(members[0], layout, population.path, this.env.gpu?.device);
-    return { members, memberSets: merging.positions, population, dev: new DatasetEvaluator(session, splits.dev), heldout: new DatasetEvaluator(session, splits.heldout) };
+    const session = await this.sessions.sessionFor(members[0], layout, population.path, this.env.gpu?.device, splits.dev.task);
+    return {
+      members,
+      memberSets: merging.positions,
+      population,
+      dev: new DatasetEvaluator(session, splits.dev),
+      heldout: new DatasetEvaluator(session, splits.heldout),
+      source: { device, layout, flats: () => models.map((c) => flattenParameters(c.model, layout)), base: baseFlat, params: mergeParams, inputs },
+    };
   }
 
   private async scoreMembers(prepared: Prepared, onProgress: (event: ProgressEvent) => void): Promise<ModelScores[]> {
@@ -194,9 +218,11 @@ export class MergeEngine implements EngineApi {
     return individuals;
   }
 
-  private async scoreSet(prepared: Prepared, name: string, set: WeightSetId): Promise<ModelScores> {
-    const handles = prepared.population.handles(set);
-    return { name, dev: await prepared.dev.score(handles), heldout: await prepared.heldout.score(handles) };
+  /** Dev, held-out (and, with a validation slice, validation) scores of a set, for the report. */
+  private async scoreSet(prepared: Prepared, name: string, set: WeightSetId, handlesOf = (s: WeightSetId) => prepared.population.handles(s), validation: DatasetEvaluator | null = null): Promise<ModelScores> {
+    const handles = handlesOf(set);
+    const scores: ModelScores = { name, dev: await prepared.dev.score(handles), heldout: await prepared.heldout.score(handles) };
+    return validation ? { ...scores, validation: await validation.score(handles) } : scores;
   }
 
   private async exclusive<T>(work: () => Promise<T>): Promise<T> {
@@ -246,36 +272,66 @@ export class MergeEngine implements EngineApi {
     const problem = settingsProblem(settings);
     if (problem) throw new NotReadyError(problem);
     const topK = settings.strategy === 'kinship_topk';
-    const mergerParams = topK || settings.mode === 'merged' ? settings.merger : DEFAULT_MERGE;
-    const prepared = await this.prepare(mergerParams, onProgress, topK ? 2 : null);
+    const cma = settings.strategy === 'cma_es';
+    const mergerParams = topK || cma || settings.mode === 'merged' ? settings.merger : DEFAULT_MERGE;
+    // CMA-ES merges every candidate from the checkpoints with its own recipe on the CPU
+    // (recipe-scratch.ts), so its population, session and export stay on the WASM path too.
+    const prepared = await this.prepare(mergerParams, onProgress, topK ? 2 : null, false, cma);
     const { population, dev, members } = prepared;
-    const selection = settings.subset > 0 && settings.subset < dev.dataset.size ? this.subsetEvaluator(prepared, settings) : dev;
+    const split = selectionSplit(prepared.dev, settings);
+    const selection = settings.subset > 0 && settings.subset < split.selection.dataset.size ? subsetEvaluator(split.selection, settings) : split.selection;
+    const validation = split.validation;
     const individuals = await this.scoreMembers(prepared, onProgress);
     const mergerLabel = describeMerge(mergerParams);
     const kinship = new KinshipTracker(population, this.workspace.baseName, onProgress);
+    const { source } = prepared;
+    const recipes = cma ? new RecipeScratch(source.layout, source.flats(), source.base, source.inputs) : null;
+    const handlesOf = (set: WeightSetId) => (recipes && set === 'candidate' ? recipes.views : population.handles(set));
 
     const meter = new RunMeter(() => this.gate.pausedMs);
-    const searchPhase = topK ? 'Top-k kinship merging' : 'Evolving';
+    const searchPhase = topK ? 'Top-k kinship merging' : cma ? 'CMA-ES over merge recipes' : 'Evolving';
     onProgress({ type: 'phase', text: searchPhase });
     const scores = new ScoreJournal(journal, (entry, index) => onProgress({ type: 'journal', index, entry }));
     if (journal.length > 0) onProgress({ type: 'phase', text: `Resuming: replaying ${journal.length} stored scores` });
+    const gated = async (set: WeightSetId, evaluator: DatasetEvaluator, split?: 'validation'): Promise<Fitness> => {
+      // onnxruntime-web's WASM runs settle as microtasks, so a run would otherwise never let
+      // the worker take a message (Stop) or report an error until it ends: yield once per score.
+      await yieldToEventLoop();
+      if (await this.gate.pass(() => onProgress({ type: 'phase', text: 'Paused' }))) onProgress({ type: 'phase', text: searchPhase });
+      return scores.score(set, () => evaluator.fitness(handlesOf(set)), split);
+    };
     const outcome = await runSearch(population, members.map((m) => m.name), individuals, settings, mergerLabel, {
-      score: async (set) => {
-        // onnxruntime-web's WASM runs settle as microtasks, so a run would otherwise never let
-        // the worker take a message (Stop) or report an error until it ends: yield once per score.
-        await yieldToEventLoop();
-        if (await this.gate.pass(() => onProgress({ type: 'phase', text: 'Paused' }))) onProgress({ type: 'phase', text: searchPhase });
-        return scores.score(set, () => selection.fitness(population.handles(set)));
-      },
-      report: (name, set) => this.scoreSet(prepared, name, set),
+      score: (set) => gated(set, selection),
+      report: (name, set) => this.scoreSet(prepared, name, set, handlesOf, validation),
       onProgress,
       shouldStop: () => this.stopRequested,
       kinship,
+      ...(validation ? { validate: (set: WeightSetId) => gated(set, validation, 'validation'), validationRows: { rows: validation.dataset.size, selectionRows: split.selection.dataset.size } } : {}),
+      ...(recipes ? { loadRecipe: async (params: MergeParams) => recipes.load(params) } : {}),
     });
     const counters = meter.counters({ ...outcome, replayedEvaluations: scores.replayed, kinshipBytesReadBack: kinship.bytesReadBack });
+    if (validation) counters.validationEvaluations = outcome.validationEvaluations;
 
     onProgress({ type: 'phase', text: selection === dev ? 'Scoring the result on held-out data' : 'Re-scoring the result on the whole dev split and held-out data' });
-    const final = await this.scoreSet(prepared, outcome.resultName, outcome.result);
+    let finishedRun: (report: RunResult) => FinishedRun;
+    let final: ModelScores;
+    if (outcome.exported.kind === 'start-merge') {
+      // The validation rule chose the starting merge: merge the checkpoints again as the run began.
+      population.dispose();
+      const start = mergePopulation({ ...source, flats: source.flats() });
+      await start.merge(null);
+      final = await this.scoreSet(prepared, outcome.resultName, 'merged', (set) => start.handles(set), validation);
+      finishedRun = (report) => finishedSet(start, 'merged', report);
+    } else if (recipes) {
+      final = await this.scoreSet(prepared, outcome.resultName, 'candidate', handlesOf, validation);
+      const weights = recipes.read();
+      population.dispose();
+      finishedRun = (report) => ({ layout: source.layout, read: async () => weights.slice(), dispose: () => {}, report });
+    } else {
+      const set = outcome.exported.kind === 'set' ? outcome.exported.set : outcome.result;
+      final = await this.scoreSet(prepared, outcome.resultName, set, handlesOf, validation);
+      finishedRun = (report) => finishedSet(population, set, report);
+    }
     const report: RunResult = {
       strategy: settings.strategy,
       settings: { ...settings },
@@ -291,7 +347,7 @@ export class MergeEngine implements EngineApi {
       kinship: kinship.last,
       lineage: outcome.lineage,
       subset:
-        selection === dev
+        selection === split.selection
           ? null
           : subsetAgreement(
               selection.dataset.size,
@@ -299,17 +355,13 @@ export class MergeEngine implements EngineApi {
               [...individuals, ...(topK ? [] : [outcome.initialMerge]), final],
               [...outcome.selectionStart, outcome.selectionResult],
             ),
+      validation: outcome.validation,
+      recipe: outcome.recipe,
     };
-    this.finished = { population, result: outcome.result, report };
+    this.finished = finishedRun(report);
+    if (outcome.validation) onProgress({ type: 'phase', text: outcome.validation.message });
     onProgress({ type: 'phase', text: outcome.stopReason === 'user' ? 'Stopped' : 'Done' });
     return report;
-  }
-
-  /** A fixed, seeded, stratified subset of the dev split for selection (re-scoring uses all of it). */
-  private subsetEvaluator(prepared: Prepared, settings: EvolverSettings): DatasetEvaluator {
-    const dev = prepared.dev.dataset;
-    const split = splitDevHeldout(dev.size, settings.subset / dev.size, settings.seed >>> 0, prepared.dev.task.strata(dev));
-    return new DatasetEvaluator(prepared.dev.session, subsetDataset(dev, split.heldout));
   }
 
   merge(params: MergeParams, onProgress: (event: ProgressEvent) => void): Promise<RunResult> {
@@ -337,7 +389,7 @@ export class MergeEngine implements EngineApi {
         lineage: null,
         subset: null,
       };
-      this.finished = { population: prepared.population, result: 'merged', report };
+      this.finished = finishedSet(prepared.population, 'merged', report);
       onProgress({ type: 'phase', text: 'Done' });
       return report;
     });
@@ -372,8 +424,8 @@ export class MergeEngine implements EngineApi {
   /** The result as the asked kind of file (result-export.ts); the merged weights are read back once here. */
   async exportFile(options: ExportOptions): Promise<ExportedFile> {
     if (!this.finished) throw new NotReadyError('Run the Evolver before exporting.');
-    const { population, result, report } = this.finished;
-    const merged = await population.read(result);
-    return exportResultFile({ report, layout: population.layout, merged }, this.workspace, { ...DEFAULT_EXPORT, ...options });
+    const { layout, report } = this.finished;
+    const merged = await this.finished.read();
+    return exportResultFile({ report, layout, merged }, this.workspace, { ...DEFAULT_EXPORT, ...options });
   }
 }

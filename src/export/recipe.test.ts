@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { looksLikeRecipe, parseRecipe, RecipeError } from './recipe';
+import { looksLikeRecipe, parseRecipe, recipeMergekitYaml, RecipeError } from './recipe';
 import { DEFAULT_SETTINGS } from '../protocol/settings';
 
 describe('parseRecipe', () => {
@@ -34,6 +34,32 @@ describe('parseRecipe', () => {
       expect(() => parseRecipe(json, 'bad.json')).toThrow(RecipeError);
       expect(() => parseRecipe(json, 'bad.json')).toThrow(message);
     }
+  });
+
+  it('reads CMA-ES runs: layer groups, the validation rule and per-model weight rules; older recipes get the defaults', () => {
+    const recipe = parseRecipe({ strategy: 'cma_es', layerGroups: 3, validation: 0.2, pick: 'search', merger: { method: 'linear', weightRules: [[1, 0.5], 1, [{ filter: 'head', value: 2 }, { value: 1 }]] } }, 'r.json');
+    expect(recipe.settings).toMatchObject({ strategy: 'cma_es', layerGroups: 3, validation: 0.2, pick: 'search' });
+    expect(recipe.settings.merger.weightRules).toHaveLength(3);
+    expect(parseRecipe({ seed: 1 }, 'old.json').settings).toMatchObject({ layerGroups: 1, validation: 0, pick: 'validation' });
+    const bad: [unknown, RegExp][] = [
+      [{ layerGroups: 0 }, /"layerGroups" has an invalid value 0/],
+      [{ layerGroups: 1.5 }, /"layerGroups"/],
+      [{ validation: 1 }, /"validation" has an invalid value 1/],
+      [{ pick: 'best' }, /"pick" has an invalid value "best"/],
+      [{ merger: { method: 'linear', weightRules: [1, 'x'] } }, /weightRules\[1\]/],
+    ];
+    for (const [json, message] of bad) expect(() => parseRecipe(json, 'r.json')).toThrow(message);
+  });
+
+  it("writes the recipe CMA-ES found as mergekit YAML, per-model weight gradients included", () => {
+    const found = { method: 'ties', density: 0.5, lambda: 1, weightRules: [[0.2, 0.8], [1, 1]], rules: { density: [0.3, 0.7] } };
+    const yaml = recipeMergekitYaml({ strategy: 'cma_es', merger: { method: 'ties' }, resultMerger: found, base: 'base', sources: ['a', 'b'] }, 'run.recipe.json');
+    expect(yaml.fileName).toBe('run.mergekit.yml');
+    expect(yaml.problems).toEqual([]);
+    expect(yaml.text).toContain('weight: [0.2, 0.8]');
+    expect(yaml.text).toContain('density: [0.3, 0.7]');
+    const without = recipeMergekitYaml({ strategy: 'cma_es', merger: { method: 'ties' }, base: 'base', sources: ['a', 'b'] }, 'run.recipe.json');
+    expect(without.problems[0]).toMatch(/lacks the recipe CMA-ES found/);
   });
 
   it('tells recipes from other JSON files', () => {

@@ -7,6 +7,7 @@
 import { FileError } from '../formats/errors';
 import { DEFAULT_MERGE, type MergeParams } from '../protocol/settings';
 import { parseRules } from '../merge/params';
+import { validateWeightRules } from '../merge/param-rules';
 import { allParamSpecs, findMethod } from '../merge/registry';
 import { DEFAULT_SETTINGS, type EvolverSettings } from '../protocol/settings';
 import { mergekitYaml } from '../merge/mergekit-config-write';
@@ -38,11 +39,14 @@ export function parseRecipe(json: unknown, fileName: string): Recipe {
     settings[key] = r[key] as EvolverSettings[K];
   };
   const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
-  pick('strategy', (v) => v === 'evolver' || v === 'kinship_topk');
+  pick('strategy', (v) => v === 'evolver' || v === 'kinship_topk' || v === 'cma_es');
+  pick('pick', (v) => v === 'validation' || v === 'search');
   pick('mutation', (v) => v === 'interpolate' || v === 'rand1' || v === 'best1');
   pick('adaptive', (v) => typeof v === 'boolean');
   pick('mode', (v) => v === 'merged' || v === 'individual');
   for (const key of ['f', 'cr', 'generations', 'seed', 'budget', 'patience', 'subset', 'topK'] as const) pick(key, isNumber);
+  pick('layerGroups', (v) => Number.isInteger(v) && (v as number) >= 1);
+  pick('validation', (v) => isNumber(v) && (v as number) >= 0 && (v as number) < 1);
   pick('merger', (v) => typeof v === 'object' && v !== null && !Array.isArray(v));
   const merger = { ...DEFAULT_MERGE, ...(settings.merger as Partial<MergeParams>) } as MergeParams;
   // Every parameter some method declares must be a number (older recipes lack newer keys: defaults fill them).
@@ -60,6 +64,7 @@ export function parseRecipe(json: unknown, fileName: string): Recipe {
   }
   try {
     if (merger.rules !== undefined) merger.rules = parseRules(JSON.stringify(merger.rules));
+    if (merger.weightRules !== undefined) merger.weightRules = validateWeightRules(merger.weightRules);
   } catch (err) {
     throw new RecipeError(fileName, (err as Error).message);
   }
@@ -97,7 +102,10 @@ export function recipeMergekitYaml(json: unknown, fileName: string, dtype: Safet
   } else if (r.strategy === 'kinship_topk') {
     early.push("Top-k kinship merging picks and merges the models greedily: this config merges all the sources with the run's merger in one step.");
   }
-  const out = mergekitYaml({ params: merger, models: sources, base, dtype });
+  // CMA-ES: the recipe it found (resultMerger) is a plain merge of the sources, which mergekit runs as it is.
+  const found = typeof r.resultMerger === 'object' && r.resultMerger !== null ? ({ ...DEFAULT_MERGE, ...(r.resultMerger as Partial<MergeParams>) } as MergeParams) : null;
+  if (r.strategy === 'cma_es' && !found) early.push("this file lacks the recipe CMA-ES found (resultMerger): this config merges the sources with the run's starting merger.");
+  const out = mergekitYaml({ params: found ?? merger, models: sources, base, dtype });
   const problems = [...early, ...out.problems];
   const header = early.length > 0 ? `${early.map((p) => `# Not carried over to mergekit: ${p}`).join('\n')}\n` : '';
   return { fileName: fileName.replace(/\.recipe\.json$/i, '').replace(/\.json$/i, '') + '.mergekit.yml', text: `${header}${out.text}`, problems };

@@ -33,12 +33,14 @@ export interface FinishedResult {
 function stemOf(report: RunResult): string {
   if (report.strategy === 'evolver') return `evolved-seed${report.settings.seed}`;
   if (report.strategy === 'kinship_topk') return `topk-${report.settings.merger.method}`;
+  if (report.strategy === 'cma_es') return `cma-${report.settings.merger.method}-seed${report.settings.seed}`;
   return `merged-${report.settings.merger.method}`;
 }
 
 /** The recipe object: the settings, the strategy, the base and the sources (what recipe.ts parses). */
 function recipeOf(report: RunResult, base: string | null): Record<string, unknown> {
-  return { ...report.settings, strategy: report.strategy, base, sources: report.individuals.map((m) => m.name) };
+  // A CMA-ES result carries the recipe it found: the merger that makes it from the checkpoints alone (its mergekit YAML).
+  return { ...report.settings, strategy: report.strategy, base, sources: report.individuals.map((m) => m.name), ...(report.recipe ? { resultMerger: report.recipe } : {}) };
 }
 
 /** dev_<metric> and heldout_<metric> for each of the task's metrics (held-out '' when there is none). */

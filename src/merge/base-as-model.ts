@@ -23,10 +23,11 @@ export function baseAsModel<T>(models: readonly T[], base: T | null, method: Mer
   if (base === null || method.needs.base || !method.baseAsModel) return { models: [...models], base, params, positions };
   const first = method.baseAsModel === 'first';
   const weights = params.weights && params.weights.length === models.length ? (first ? [1, ...params.weights] : [...params.weights, 1]) : params.weights;
+  const rules = params.weightRules && params.weightRules.length === models.length ? (first ? [1, ...params.weightRules] : [...params.weightRules, 1]) : params.weightRules;
   return {
     models: first ? [base, ...models] : [...models, base],
     base: null,
-    params: weights ? { ...params, weights } : params,
+    params: { ...params, ...(weights ? { weights } : {}), ...(rules ? { weightRules: rules } : {}) },
     positions: first ? positions.map((i) => i + 1) : positions,
   };
 }

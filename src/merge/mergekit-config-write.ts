@@ -66,7 +66,8 @@ export function mergekitYaml({ params, models, base, dtype = null }: MergekitYam
   if (base && !method.needs.base && placement === undefined) problems.push(`${method.label} reads no base: base_model ${baseRef} is left out.`);
   const entries = merged.map((model, i) => {
     const p: Record<string, MergekitSetting> = {};
-    if (method.weighted) p.weight = weights ? weights[i]! : 1;
+    const weightRule = params.weightRules?.length === models.length ? params.weightRules[i] : undefined;
+    if (method.weighted) p.weight = weightRule !== undefined ? fromParamRule(weightRule) : weights ? weights[i]! : 1;
     if (densities) p.density = densities[i]!;
     return Object.keys(p).length > 0 ? { model, parameters: p } : { model };
   });

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ParamRuleError, resolveParam, validateParamRule } from './param-rules';
+import { ParamRuleError, paramsForTensor, resolveParam, validateParamRule, validateWeightRules } from './param-rules';
+import { DEFAULT_MERGE } from '../protocol/settings';
+import { CpuMerger } from './cpu-merger';
+import { methodProblem } from './params';
 import { tensorDepths } from './tensor-position';
 import type { OnnxModel } from '../formats/onnx-read';
 
@@ -34,6 +37,22 @@ describe('per-tensor parameter rules', () => {
     expect(() => validateParamRule([{ filter: 3, value: 1 }], 'lambda')).toThrow(/lambda: entry 1 has a filter/);
     expect(() => validateParamRule([{ filter: 'a' }], 'lambda')).toThrow(/lambda: entry 1 needs "value"/);
     expect(validateParamRule([0.1, 0.9], 'density')).toEqual([0.1, 0.9]);
+  });
+
+  it('per-model weight rules become each tensor\'s weights, and a linear merge follows them per depth', () => {
+    const params = { ...DEFAULT_MERGE, method: 'linear', weights: [9, 9], weightRules: [[1, 0], [0, 1]] };
+    expect(paramsForTensor(params, 'w', 0).weights).toEqual([1, 0]);
+    expect(paramsForTensor(params, 'w', 0.25).weights).toEqual([0.75, 0.25]);
+    expect(paramsForTensor(params, 'w', 1).weights).toEqual([0, 1]);
+    expect(paramsForTensor(params, 'w', 1).weightRules).toBeUndefined();
+    const layout = { totalSize: 2, slots: [{ name: 'early', offset: 0, size: 1, depth: 0, dims: [1] }, { name: 'late', offset: 1, size: 1, depth: 1, dims: [1] }] };
+    const out = new Float32Array(2);
+    new CpuMerger(layout as never, params, null).mergeInto(out, [Float32Array.from([2, 2]), Float32Array.from([4, 4])]);
+    expect(Array.from(out)).toEqual([2, 4]);
+    expect(methodProblem({ ...DEFAULT_MERGE, method: 'linear', weightRules: [1] }, 2, false)).toMatch(/1 per-model weight rules for 2 models/);
+    expect(methodProblem({ ...DEFAULT_MERGE, method: 'slerp', weightRules: [1, 1] }, 2, false)).toMatch(/no per-model weights/);
+    expect(() => validateWeightRules([1, 'x'])).toThrow(/weightRules\[1\]/);
+    expect(() => validateWeightRules([])).toThrow(/one rule per model/);
   });
 
   it('depth is the position of the first node reading a tensor', () => {

@@ -60,12 +60,25 @@ export function validateParamRule(rule: unknown, param: string): ParamRule {
   throw new ParamRuleError(`${param}: expected a number, a list of numbers, or a list of {"filter", "value"} entries.`);
 }
 
-/** The scalar parameters for one tensor, its rules applied (rules are checked where they enter: parseRules). */
+/**
+ * The scalar parameters for one tensor, its rules applied (rules are checked where they enter:
+ * parseRules), and per-model weight rules (weightRules) resolved into that tensor's `weights`.
+ */
 export function paramsForTensor(params: MergeParams, name: string, depth: number): MergeParams {
-  if (!params.rules) return params;
+  if (!params.rules && !params.weightRules) return params;
   const out = { ...params };
-  for (const [key, rule] of Object.entries(params.rules) as [RuleParam, ParamRule | undefined][]) {
+  for (const [key, rule] of Object.entries(params.rules ?? {}) as [RuleParam, ParamRule | undefined][]) {
     if (rule !== undefined) out[key] = resolveParam(rule, name, depth);
   }
+  if (params.weightRules) {
+    out.weights = params.weightRules.map((rule) => resolveParam(rule, name, depth));
+    delete out.weightRules;
+  }
   return out;
+}
+
+/** Checks untrusted per-model weight rules (a recipe file): one rule per model, each as validateParamRule takes. */
+export function validateWeightRules(rules: unknown): ParamRule[] {
+  if (!Array.isArray(rules) || rules.length === 0) throw new ParamRuleError('weightRules: expected a list with one rule per model.');
+  return rules.map((rule, i) => validateParamRule(rule, `weightRules[${i}]`));
 }

@@ -3,7 +3,7 @@
  * their parsing, why a method cannot run on a population, and the results' description.
  * Plain data in and out: recipes and stored projects pass through here.
  */
-import { validateParamRule } from './param-rules';
+import { validateParamRule, validateWeightRules } from './param-rules';
 import { findMethod, ruleParamKeys } from './registry';
 import { optionValue, paramValue } from './method';
 import { type MergeParams, type RuleParam } from '../protocol/settings';
@@ -48,6 +48,14 @@ export function methodProblem(params: MergeParams, modelCount: number, hasBase: 
     if (params.weights.length !== modelCount) return `${params.weights.length} weights for ${modelCount} models (besides the base).`;
     if (!params.weights.every(Number.isFinite)) return 'Per-model weights must be finite numbers.';
   }
+  if (params.weightRules !== undefined) {
+    if (!method.weighted) return `${label} takes no per-model weights.`;
+    try {
+      if (validateWeightRules(params.weightRules).length !== modelCount) return `${params.weightRules.length} per-model weight rules for ${modelCount} models (besides the base).`;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }
   if (needs.models !== undefined && modelCount !== needs.models) return `${label} merges exactly ${needs.models} models; ${modelCount} are loaded (besides the base).`;
   if (needs.minModels !== undefined && modelCount < needs.minModels) return `${label} needs at least ${needs.minModels} fine-tuned models.`;
   const stored = params as unknown as Record<string, unknown>;
@@ -78,6 +86,7 @@ export function methodProblem(params: MergeParams, modelCount: number, hasBase: 
 export function describeMerge(params: MergeParams): string {
   const ruled = Object.keys(params.rules ?? {});
   const weighted = params.weights ? ` weighted ${params.weights.join(':')}` : '';
+  if (params.weightRules) ruled.push('weights');
   return ruled.length > 0 ? `${describeScalars(params)}${weighted} with per-tensor ${ruled.join(', ')}` : `${describeScalars(params)}${weighted}`;
 }
 

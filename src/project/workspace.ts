@@ -4,7 +4,7 @@
  * and leaves everything already loaded untouched.
  */
 import { CheckpointMismatchError } from '../protocol/errors';
-import { hubIdOfConfig } from './hub-id';
+import { hubIdOfConfig, labelsOfConfig } from './hub-id';
 import { detectFormat } from '../formats/registry';
 import { readOnnx, type OnnxModel } from '../formats/onnx-read';
 import { describeArchitectureDifference } from '../formats/onnx-compare';
@@ -235,10 +235,13 @@ export class Workspace {
     // tokenizer.json alone is enough (loadTokenizer reads the unknown token from it);
     // a companion tokenizer_config.json is accepted so dropping a model folder works.
     if (/(^|\/)(tokenizer_config|special_tokens_map|generation_config)\.json$/.test(file.name)) return;
-    // A model folder's config.json: only the Hub id it names is kept, for the model card.
+    // A model folder's config.json: the Hub id it names (for the model card) and its label names.
     if (/(^|\/)config\.json$/.test(file.name)) {
-      const id = hubIdOfConfig(decoder.decode(file.bytes));
+      const text = decoder.decode(file.bytes);
+      const id = hubIdOfConfig(text);
       if (id) this.hubIds.set(folderOf(file.name), id);
+      const labels = labelsOfConfig(text);
+      if (labels) this.labels = labels;
       return;
     }
     let json: unknown;

@@ -2,7 +2,7 @@
  * What a run reports: scores, per-generation statistics, kinship, lineage, counters and the
  * journal of selection scores. Plain data (structured-clone safe).
  */
-import { type ComputePath, type SearchStrategy, type EvolverSettings } from './settings';
+import { type ComputePath, type SearchStrategy, type EvolverSettings, type MergeParams } from './settings';
 
 /** Why a search ended. */
 export type StopReason = 'completed' | 'budget' | 'patience' | 'user' | 'converged';
@@ -51,12 +51,19 @@ export interface GenerationStat {
   kinship?: { population: number; bestToParents: number };
   /** jDE: the population's mean F and CR after this generation. */
   adaptive?: { f: number; cr: number };
+  /**
+   * With a validation slice: the primary metric on it of the search's result so far (the
+   * merged population, the best model, CMA-ES's best recipe). Never used for selection.
+   */
+  validation?: number;
 }
 
 export interface ModelScores {
   name: string;
   dev: Scores;
   heldout: Scores | null;
+  /** With a validation slice (part of dev, kept apart from selection): the scores on it. */
+  validation?: Scores | null;
 }
 
 export interface RunCounters {
@@ -77,6 +84,30 @@ export interface RunCounters {
   offspring: number;
   accepted: number;
   msPerEvaluation: number;
+  /** Evaluations of the validation slice (not selection: outside the budget). */
+  validationEvaluations?: number;
+}
+
+/**
+ * The validation rule's outcome: the final model is the best on the validation slice of the
+ * starting point and the search's accepted candidates, unless the settings ask for the
+ * search's result (pick 'search').
+ */
+export interface ValidationReport {
+  fraction: number;
+  /** Rows of the validation slice, and of the dev rows left for selection. */
+  rows: number;
+  selectionRows: number;
+  /** Primary metric on validation of the starting point, of the search's result (best on selection) and of the exported model. */
+  start: number;
+  searchResult: number;
+  exported: number;
+  /** The search's result scores below its starting point on validation: it fitted the selection rows. */
+  resultBelowStart: boolean;
+  /** What is exported: the starting point, the search's result, or an earlier accepted candidate (early stopping). */
+  choice: 'start' | 'search-result' | 'earlier-candidate';
+  /** Plain words for the studio and the CLI. */
+  message: string;
 }
 
 /** Selection on a dev subset: how far its ranking agrees with the whole dev split. */
@@ -110,6 +141,10 @@ export interface RunResult {
   /** Top-k: every model made, with its parents, and the id of the result among them. */
   lineage: { nodes: LineageNode[]; result: number } | null;
   subset: SubsetReport | null;
+  /** With a validation slice: how the final model was chosen. */
+  validation?: ValidationReport | null;
+  /** CMA-ES: the merge settings of the exported model (they merge it again from the checkpoints alone). */
+  recipe?: MergeParams | null;
 }
 
 export interface DomainScore {
@@ -181,6 +216,8 @@ export interface JournalEntry {
   /** What was scored, checked on replay: a journal from another run cannot be replayed silently. */
   set: WeightSetId;
   fitness: Fitness;
+  /** A score of the validation slice (absent: the selection split). */
+  split?: 'validation';
 }
 
 export type WeightSetId = number | 'candidate' | 'merged';

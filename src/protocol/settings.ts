@@ -10,8 +10,18 @@ export type ComputePreference = 'auto' | 'webgpu' | 'wasm';
 
 export type ComputePath = 'webgpu' | 'wasm';
 
-/** The search: the Evolver (differential evolution over the population) or Top-k greedy merging with model kinship. */
-export type SearchStrategy = 'evolver' | 'kinship_topk';
+/**
+ * The search: the Evolver (differential evolution over the population), Top-k greedy merging
+ * with model kinship, or CMA-ES over the merge method's coefficients (the recipe, not the weights).
+ */
+export type SearchStrategy = 'evolver' | 'kinship_topk' | 'cma_es';
+
+/**
+ * Which model a run with a validation slice exports: 'validation' = the best on validation of the
+ * starting point and the search's accepted candidates (early stopping); 'search' = the search's
+ * result (the best on the selection split) even when it is worse on validation.
+ */
+export type FinalPick = 'validation' | 'search';
 
 /**
  * How the Evolver builds a mutant for target x_i (each with binomial crossover and j_rand):
@@ -49,6 +59,18 @@ export interface EvolverSettings {
   subset: number;
   /** Top-k kinship merging: how many models the top set keeps. */
   topK: number;
+  /**
+   * CMA-ES: how many values each searched coefficient takes over the network's depth (anchors of
+   * mergekit's gradients: 1 = one value for every layer). Older recipes lack it: 1.
+   */
+  layerGroups: number;
+  /**
+   * Fraction of the dev split held apart from selection (seeded, stratified) to choose the final
+   * model by (early stopping) and to chart beside the selection score; 0 = none. Older recipes lack it: 0.
+   */
+  validation: number;
+  /** With a validation slice: which model is exported (FinalPick). Older recipes lack it: 'validation'. */
+  pick: FinalPick;
 }
 
 
@@ -88,6 +110,11 @@ export interface MergeParams {
   eps?: number;
   /** Per-model weights (linear, task arithmetic, TIES, DARE), one per fine-tuned model; default all 1. */
   weights?: number[];
+  /**
+   * Per-model weights that vary per tensor (mergekit's per-model `weight` gradient or filter
+   * list), one rule per fine-tuned model; where given, they decide `weights` tensor by tensor.
+   */
+  weightRules?: ParamRule[];
   /** Per-tensor overrides (depth lists, name filters): see param-rules.ts. */
   rules?: Partial<Record<RuleParam, ParamRule>>;
 }
@@ -119,4 +146,7 @@ export const DEFAULT_SETTINGS: EvolverSettings = {
   patience: 0,
   subset: 0,
   topK: 3,
+  layerGroups: 1,
+  validation: 0,
+  pick: 'validation',
 };

@@ -25,10 +25,11 @@ export class JournalMismatchError extends Error {
 /** A stored entry in the current shape (an older fitness mapped to it), or null when it is not one. */
 export function readJournalEntry(value: unknown): JournalEntry | null {
   if (typeof value !== 'object' || value === null) return null;
-  const { set, fitness } = value as { set?: unknown; fitness?: unknown };
+  const { set, fitness, split } = value as { set?: unknown; fitness?: unknown; split?: unknown };
   if (typeof set !== 'number' && set !== 'candidate' && set !== 'merged') return null;
+  if (split !== undefined && split !== 'validation') return null;
   const read = readStoredFitness(fitness);
-  return read ? { set, fitness: read } : null;
+  return read ? { set, fitness: read, ...(split ? { split } : {}) } : null;
 }
 
 /**
@@ -52,19 +53,21 @@ export class ScoreJournal {
     return this.position < this.recorded.length;
   }
 
-  async score(set: WeightSetId, evaluate: () => Promise<Fitness>): Promise<Fitness> {
+  /** split: 'validation' for a score of the validation slice (journalled too, so a resumed run re-evaluates none). */
+  async score(set: WeightSetId, evaluate: () => Promise<Fitness>, split?: 'validation'): Promise<Fitness> {
     const index = this.position++;
     const stored = this.recorded[index];
     if (stored) {
-      if (stored.set !== set) {
-        throw new JournalMismatchError(`The stored run does not match these settings and files: its score ${index + 1} was of ${String(stored.set)}, this run asks for ${String(set)}.`);
+      if (stored.set !== set || stored.split !== split) {
+        const what = (s: WeightSetId, v: 'validation' | undefined) => `${String(s)}${v ? ' on validation' : ''}`;
+        throw new JournalMismatchError(`The stored run does not match these settings and files: its score ${index + 1} was of ${what(stored.set, stored.split)}, this run asks for ${what(set, split)}.`);
       }
       const fitness = readStoredFitness(stored.fitness);
       if (!fitness) throw new JournalMismatchError(`The stored run's score ${index + 1} is not a score this version can read.`);
       return fitness;
     }
     const fitness = await evaluate();
-    this.record({ set, fitness }, index);
+    this.record(split ? { set, fitness, split } : { set, fitness }, index);
     return fitness;
   }
 }

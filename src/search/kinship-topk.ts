@@ -34,6 +34,8 @@ export interface TopKHooks {
   kinship(sets: readonly number[], names: readonly string[], report: { round: number } | null): Promise<KinshipMetrics[][]>;
   onProgress?(event: ProgressEvent): void;
   shouldStop?(): boolean;
+  /** With a validation slice: the validation score of a slot (the best of each round is charted by it). */
+  validate?(slot: number): Promise<Fitness>;
 }
 
 export interface TopKOutcome {
@@ -95,6 +97,7 @@ export async function runKinshipTopK(store: PopulationStore, seedNames: readonly
       evaluated: round === 0 ? n : merged.length,
       evaluations,
       kinship: { population: mean(pairs.filter((v) => !Number.isNaN(v))), bestToParents: best.kinshipToParents ? mean(best.kinshipToParents) : NaN },
+      ...(hooks.validate ? { validation: primaryValue(await hooks.validate(top[0]!.slot)) } : {}),
     };
     history.push(stat);
     hooks.onProgress?.({ type: 'generation', stat });

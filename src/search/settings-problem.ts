@@ -3,6 +3,7 @@
  * CLI): each problem is said in words, naming the setting.
  */
 import { findMethod } from '../merge/registry';
+import { recipeSpace } from './recipe-space';
 import type { EvolverSettings } from '../protocol/settings';
 
 /** Why these search settings cannot run, or null (numbers come from the UI, a recipe file or the CLI). */
@@ -12,6 +13,17 @@ export function settingsProblem(settings: EvolverSettings): string | null {
   if (!(cr >= 0 && cr <= 1)) return `CR must be in [0, 1], got ${cr}.`;
   for (const [name, value] of Object.entries({ generations, budget, patience, subset, 'top-k': topK })) {
     if (!Number.isInteger(value) || value < 0) return `${name} must be a whole number ≥ 0, got ${value}.`;
+  }
+  const { layerGroups = 1, validation = 0, pick = 'validation' } = settings;
+  if (!Number.isInteger(layerGroups) || layerGroups < 1 || layerGroups > 64) return `layer groups must be a whole number in [1, 64], got ${layerGroups}.`;
+  if (!(validation >= 0 && validation < 1)) return `the validation fraction must be in [0, 1), got ${validation}.`;
+  if (pick !== 'validation' && pick !== 'search') return `the final pick must be 'validation' or 'search', got ${JSON.stringify(pick)}.`;
+  if (settings.strategy === 'cma_es') {
+    try {
+      recipeSpace(settings.merger, 2, layerGroups);
+    } catch (err) {
+      return `CMA-ES: ${(err as Error).message}`;
+    }
   }
   if (settings.strategy === 'kinship_topk') {
     if (topK < 1) return 'Top-k merging keeps at least one model (k ≥ 1).';

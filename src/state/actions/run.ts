@@ -15,6 +15,7 @@ import { activeMs, pauseClock, resumeClock, startClock } from '../run-clock';
 import { offspringCost } from '../eta';
 import { storeJournalEntry, storeMergeFinished, storeRunFinished, storeRunStart, type FinishedRecord } from '../project-store';
 import { ready } from './engine';
+import { cmaCandidatesPerGeneration } from '../../search/cma-es-search';
 import { persist } from './persist';
 import { message } from './message';
 
@@ -100,10 +101,22 @@ function beginRun({ offspringTotal, perGeneration, mergesTotal }: PlannedWork, p
   });
 }
 
+/** Candidates a generation scores: one offspring per model (Evolver), CMA-ES's population of recipes. */
+function perGeneration(settings: EvolverSettings, models: number): number {
+  if (settings.strategy !== 'cma_es') return models;
+  try {
+    return cmaCandidatesPerGeneration(settings, models);
+  } catch {
+    // A merger with nothing to search: the run itself refuses it, with the reason.
+    return models;
+  }
+}
+
 /** Offspring (Evolver) the run will make at most; Top-k's merge count is not known up front (0). */
 export function plannedOffspring(settings: EvolverSettings, models: number): number {
   if (settings.strategy === 'kinship_topk') return 0;
-  const byGenerations = settings.generations * models;
+  // CMA-ES scores its population of recipes each generation; the Evolver one offspring per model.
+  const byGenerations = settings.generations * perGeneration(settings, models);
   // The starting evaluations (each model and the merge) come out of the budget first.
   return settings.budget > 0 ? Math.max(0, Math.min(byGenerations, settings.budget - models - 1)) : byGenerations;
 }
@@ -112,7 +125,7 @@ export function plannedOffspring(settings: EvolverSettings, models: number): num
 export async function startRun(journal: JournalEntry[] = []): Promise<void> {
   const { settings, snapshot } = useStudioStore.getState();
   const n = snapshot.checkpoints.filter((c) => !c.isBase).length;
-  beginRun({ offspringTotal: plannedOffspring(settings, n), perGeneration: n, mergesTotal: 0 }, true);
+  beginRun({ offspringTotal: plannedOffspring(settings, n), perGeneration: perGeneration(settings, n), mergesTotal: 0 }, true);
   if (journal.length === 0) {
     useStudioStore.setState({ recovery: null });
     persist(() => storeRunStart(settings));

@@ -12,15 +12,29 @@ const STOP_REASONS: Record<StopReason, string> = {
   budget: 'stopped on its evaluation budget',
   patience: 'stopped early: no better score for the patience window',
   user: 'stopped by you',
-  converged: 'converged: the top-k set stopped changing',
+  converged: 'converged',
 };
+
+/** What "converged" means for each search. */
+const CONVERGED: Record<string, string> = {
+  kinship_topk: 'converged: the top-k set stopped changing',
+  cma_es: 'converged: its steps shrank below the tolerance',
+};
+
+const SEARCH_NAMES: Record<string, string> = { evolver: 'The Evolver', kinship_topk: 'Top-k kinship merging', cma_es: 'CMA-ES over the merge recipe' };
+
+/** Whether a result has a starting merge to show beside it (the Evolver's and CMA-ES's start; Top-k starts from a checkpoint). */
+export function showsStart(result: RunResult): boolean {
+  return result.strategy === 'evolver' || result.strategy === 'cma_es';
+}
 
 function Summary({ result }: { result: RunResult }) {
   if (result.strategy === 'merge') return null;
   const { subset } = result;
   return (
     <p className="muted" data-testid="run-summary">
-      {result.strategy === 'kinship_topk' ? 'Top-k kinship merging' : 'The Evolver'} {STOP_REASONS[result.stopReason]} after {result.counters.evaluations} dev evaluations.
+      {SEARCH_NAMES[result.strategy] ?? result.strategy} {result.stopReason === 'converged' ? (CONVERGED[result.strategy] ?? STOP_REASONS.converged) : STOP_REASONS[result.stopReason]} after{' '}
+      {result.counters.evaluations} dev evaluations.
       {subset &&
         ` Selection used a ${subset.rows}-row subset of the ${subset.devRows} dev rows; it ordered ${subset.agreeingPairs} of ${subset.pairs} pairs of models (${subset.models.length} models: the checkpoints, the start and the result) as the whole dev split does.`}
     </p>
@@ -50,7 +64,7 @@ function countersText(result: RunResult): string {
 }
 
 /** One model: the task's metrics on dev, then on held-out data. The primary metric's cells carry the test ids (and the dev value). */
-function Row({ m, metrics, testId }: { m: ModelScores; metrics: readonly MetricDescriptor[]; testId?: string }) {
+function Row({ m, metrics, testId, validated }: { m: ModelScores; metrics: readonly MetricDescriptor[]; testId?: string; validated: MetricDescriptor | null }) {
   const id = (split: string, i: number) => (testId && i === 0 ? `${testId}-${split}-acc` : undefined);
   return (
     <tr data-testid={testId}>
@@ -65,6 +79,7 @@ function Row({ m, metrics, testId }: { m: ModelScores; metrics: readonly MetricD
           {metricText(d, m.heldout?.metrics[d.key])}
         </td>
       ))}
+      {validated && <td data-testid={testId ? `${testId}-validation` : undefined}>{metricText(validated, m.validation?.metrics[validated.key])}</td>}
     </tr>
   );
 }
@@ -72,7 +87,9 @@ function Row({ m, metrics, testId }: { m: ModelScores; metrics: readonly MetricD
 export function ResultsPanel() {
   const result = useStudioStore((s) => s.result);
   if (!result) return <p className="muted">Results appear here when a run finishes.</p>;
-  const { metrics } = taskView(result.final.dev.task);
+  const { metrics, primary } = taskView(result.final.dev.task);
+  // With a validation slice, its primary metric is shown beside dev and held-out.
+  const validated = result.validation ? primary : null;
   return (
     <div className="results" data-testid="results">
       <table className="table">
@@ -85,18 +102,24 @@ export function ResultsPanel() {
             {metrics.map((d) => (
               <th key={`heldout-${d.key}`}>Held-out {d.short}</th>
             ))}
+            {validated && <th>Validation {validated.short}</th>}
           </tr>
         </thead>
         <tbody>
           {result.individuals.map((m) => (
-            <Row key={m.name} m={m} metrics={metrics} testId="individual" />
+            <Row key={m.name} m={m} metrics={metrics} testId="individual" validated={validated} />
           ))}
-          {result.strategy === 'evolver' && <Row m={result.initialMerge} metrics={metrics} testId="initial-merge" />}
-          <Row m={result.final} metrics={metrics} testId="final" />
+          {showsStart(result) && <Row m={result.initialMerge} metrics={metrics} testId="initial-merge" validated={validated} />}
+          <Row m={result.final} metrics={metrics} testId="final" validated={validated} />
         </tbody>
       </table>
-      <DomainScores models={[...result.individuals, ...(result.strategy === 'evolver' ? [result.initialMerge] : []), result.final]} />
+      <DomainScores models={[...result.individuals, ...(showsStart(result) ? [result.initialMerge] : []), result.final]} />
       <Summary result={result} />
+      {result.validation && (
+        <p className={result.validation.resultBelowStart ? 'warning' : 'muted'} role={result.validation.resultBelowStart ? 'alert' : undefined} data-testid="validation-note">
+          {result.validation.message}
+        </p>
+      )}
       {result.lineage && <LineageTree lineage={result.lineage.nodes} resultId={result.lineage.result} />}
       <p className="muted" data-testid="counters">
         {countersText(result)}
