@@ -1,7 +1,7 @@
 /** The search: strategy, its own parameters, and the budget, stop and dev-subset options they share. */
 import { useStudioStore } from '../../state/store';
 import { MUTATION_LABELS, type FinalPick, type MutationStrategy, type SearchStrategy, type SelectionMode } from '../../protocol/settings';
-import { NumberField, SelectField } from './fields';
+import { FieldLabel, NumberField, SelectField } from './fields';
 
 const STRATEGIES: Record<SearchStrategy, string> = {
   evolver: 'Evolver (differential evolution)',
@@ -38,8 +38,12 @@ export function SettingsForm() {
         <SelectField label="Strategy" field="strategy" options={STRATEGIES} />
         {evolver && <SelectField label="Mutation" field="mutation" options={MUTATION_LABELS as Record<MutationStrategy, string>} />}
         {evolver && (
-          <label className="field checkbox" title="jDE: every individual carries its own F and CR, resampled with probability 0.1 and kept when the trial wins">
-            <span>Self-adaptive F, CR (jDE)</span>
+          <label className="field checkbox">
+            <FieldLabel
+              label="Self-adaptive F, CR (jDE)"
+              help="jDE: every individual carries its own F and CR, resampled with probability 0.1 and kept when the trial wins"
+              topic="evolver"
+            />
             <input
               type="checkbox"
               checked={adaptive}
