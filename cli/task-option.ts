@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import type { DevRow } from '../src/eval/dev-row';
 import { guessTask, taskMismatch } from '../src/eval/tasks/guess-task';
 import { TASKS } from '../src/eval/tasks/registry';
+import type { EngineApi } from '../src/protocol/api';
+import type { NamedBytes } from '../src/protocol/files';
 import type { GraphSignature, Task } from '../src/eval/tasks/task';
 import type { Options, Parsed } from './args';
 import { stringOption, UsageError } from './args';
@@ -56,4 +58,19 @@ export function labelsFromOptions(values: Parsed['values']): string[] | undefine
     return names;
   }
   throw new InputError(`${file}: expected a JSON list of names, {"labels": [...]}, or a config.json with "id2label".`);
+}
+
+/**
+ * For the commands that run the engine (evolve, merge --dev): names the task first (the dev rows
+ * are then read for it; else the rows and the graph decide) and returns --labels as the label
+ * file the engine reads with the data.
+ */
+export async function engineTaskOptions(engine: Pick<EngineApi, 'setTask'>, values: Parsed['values'], command: string): Promise<NamedBytes[]> {
+  const id = stringOption(values, 'task');
+  if (id !== undefined) {
+    if (!TASKS.some((t) => t.id === id)) throw new UsageError(`--task ${id}: unknown task (known: ${TASKS.map((t) => t.id).join(', ')}).`, command);
+    await engine.setTask(id);
+  }
+  const labels = labelsFromOptions(values);
+  return labels ? [{ name: 'labels.json', bytes: new TextEncoder().encode(JSON.stringify({ labels })) }] : [];
 }

@@ -6,8 +6,9 @@
  *
  *   npm run reproduce            (node --import tsx tools/reproduce.ts)
  *
- * Runs the studio's engine in Node on the WASM path (the same code as the browser's
- * worker), so the numbers are the ones the studio shows.
+ * Runs the studio's engine in Node on the CPU path (the same code as the browser's worker),
+ * scored on onnxruntime-node as the CLI does (the same scores as onnxruntime-web's WASM, held
+ * by cli/runtime-options.test.ts), so the numbers are the ones the studio shows.
  */
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -20,6 +21,8 @@ import { type RunResult, type Scores } from '../src/protocol/results';
 import { taskPrimaryMetric } from '../src/eval/tasks/metric-format';
 import { SEQUENCE_CLASSIFICATION } from '../src/eval/tasks/ids';
 import { sampleFiles } from '../src/testing/samples';
+import { registerNodeRuntime } from '../src/eval/ort-node';
+import { setOrtThreads } from '../src/eval/ort';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SEEDS = [1, 2, 3];
@@ -98,6 +101,9 @@ function validationTable(rows: Row[]): string {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  const runtime = registerNodeRuntime();
+  setOrtThreads(1);
+  process.stderr.write(`scoring on ${runtime.runtime}${runtime.fallbackReason ? ` (${runtime.fallbackReason})` : ''}, 1 thread\n`);
   const engine = new MergeEngine();
   await engine.init('wasm');
   const report = await engine.addFiles(sampleFiles({ withBase: true }));

@@ -22,8 +22,7 @@ import { mergeParamsFrom, mergerHelp, mergerOptions, methodChoicesHelp, methodFr
 import { methodFor } from '../../src/merge/registry';
 import { scoreRows } from './scores';
 import { applyRuntimeOptions, runtimeHelp, runtimeOptions } from '../runtime-options';
-import { labelsFromOptions, taskHelp, taskOptions } from '../task-option';
-import { TASKS } from '../../src/eval/tasks/registry';
+import { engineTaskOptions, taskHelp, taskOptions } from '../task-option';
 import { readJournalEntry } from '../../src/search/journal';
 import { formatMetric, taskPrimaryMetric } from '../../src/eval/tasks/metric-format';
 
@@ -204,18 +203,10 @@ export async function evolve({ values, positionals }: Parsed): Promise<number> {
   const graphFile = stringOption(values, 'graph');
   const graph = graphFile ? [readInput(graphFile)] : [];
   const data = [requireOption(values, 'dev'), stringOption(values, 'tokenizer'), stringOption(values, 'heldout')].filter((f): f is string => f !== undefined).map(readInput);
-  // --labels (a JSON list, {"labels"}, or a config.json's id2label) reaches the engine as its label list.
-  const labels = labelsFromOptions(values);
-  const labelFile = labels ? [{ name: 'labels.json', bytes: new TextEncoder().encode(JSON.stringify({ labels })) }] : [];
   applyRuntimeOptions(values, { gpuEvaluation: true, command: 'evolve' });
   const engine = new MergeEngine();
   await engine.init('wasm');
-  // A named task is set first: the dev rows are then read for it (else the rows and the graph decide).
-  const taskId = stringOption(values, 'task');
-  if (taskId !== undefined) {
-    if (!TASKS.some((t) => t.id === taskId)) throw new UsageError(`--task ${taskId}: unknown task (known: ${TASKS.map((t) => t.id).join(', ')}).`, 'evolve');
-    await engine.setTask(taskId);
-  }
+  const labelFile = await engineTaskOptions(engine, values, 'evolve');
   const loaded = await engine.addFiles([...graph, ...models.flat(), ...base, ...data, ...labelFile]);
   if (loaded.problems.length > 0) throw new InputError(loaded.problems.map((p) => p.message).join('\n'));
   // A folder or sharded base is known by its files: the checkpoint that holds its first one.

@@ -24,6 +24,7 @@ import { DEVICE_CHOICES, describeDevice, openDevice } from '../device';
 import { formatTable, InputError, readInput, writeOutput } from '../io';
 import { scoreRows } from './scores';
 import { applyRuntimeOptions, runtimeHelpWithoutThreads, runtimeOptions } from '../runtime-options';
+import { engineTaskOptions, taskHelp, taskOptions } from '../task-option';
 import { mergeFromConfig } from '../merge-config';
 import { isFolderOut, writeFlagMergeFolder } from '../merge-output';
 import { OpenFiles, openStreamCheckpoint, type StreamCheckpoint } from '../file-source';
@@ -127,6 +128,7 @@ export const mergeSpec: CommandSpec = {
     '  --in-memory             load every model whole (the population path) instead of streaming safetensors tensor by tensor',
     '  --threads N             worker threads merging whole tensors while streaming (default 1; each holds one more tensor set)',
     ...runtimeHelpWithoutThreads,
+    ...taskHelp.map((line) => `${line} (with --dev)`),
   ].join('\n'),
   options: {
     method: { type: 'string' },
@@ -144,6 +146,7 @@ export const mergeSpec: CommandSpec = {
     'in-memory': { type: 'boolean' },
     threads: { type: 'string' },
     ...runtimeOptions,
+    ...taskOptions,
   },
 };
 
@@ -201,7 +204,8 @@ export async function merge({ values, positionals }: Parsed): Promise<number> {
     await engine.init('wasm');
     const data = [dev, stringOption(values, 'tokenizer'), stringOption(values, 'heldout')].filter((f): f is string => f !== undefined).map(readInput);
     const base = baseFile ? [readInput(baseFile)] : [];
-    const report = await engine.addFiles([...models, ...base, ...data]);
+    const labelFile = await engineTaskOptions(engine, values, 'merge');
+    const report = await engine.addFiles([...models, ...base, ...data, ...labelFile]);
     if (report.problems.length > 0) throw new InputError(report.problems.map((p) => p.message).join('\n'));
     await engine.setBase(base[0]?.name ?? null);
     const result = await engine.merge(params, (e) => e.type === 'phase' && process.stderr.write(`${e.text}\n`));
