@@ -3,33 +3,21 @@
  * sample, in a child process, checking exit codes, files written and numbers against
  * the engine the studio runs.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { MergeEngine } from '../src/engine/engine';
 import { DEFAULT_MERGE } from '../src/protocol/settings';
 import { readSafetensors } from '../src/formats/safetensors-read';
 import { tensorToFloat32 } from '../src/formats/safetensors-float';
 import { hasSamples, SAMPLES, SHARDED_BF16, sampleFiles } from '../src/testing/samples';
+import { cliProcess as cli } from './cli-testing';
 
-const run = promisify(execFile);
-const BIN = path.resolve(import.meta.dirname, '../bin/evolver-studio.mjs');
 const sample = (name: string) => path.join(SAMPLES, name);
 const EXPERTS = ['expert-a.onnx', 'expert-b.onnx', 'expert-c.onnx'].map(sample);
 const DATA = ['--dev', sample('dev.jsonl'), '--tokenizer', sample('tokenizer.json')];
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { maxBuffer: 64 << 20, env: { ...process.env } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'evolver-cli-'));
 

@@ -4,29 +4,17 @@
  * score, the recipe and mergekit YAML written beside the result, and the recipe re-running to
  * the same bytes. Budgets are tiny so the case takes seconds of scoring.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { hasSamples, SAMPLES } from '../src/testing/samples';
+import { cliProcess as cli } from './cli-testing';
 
-const run = promisify(execFile);
-const BIN = path.resolve(import.meta.dirname, '../bin/evolver-studio.mjs');
 const sample = (name: string) => path.join(SAMPLES, name);
 const EXPERTS = ['expert-a.onnx', 'expert-b.onnx', 'expert-c.onnx'].map(sample);
 const DATA = ['--dev', sample('dev.jsonl'), '--tokenizer', sample('tokenizer.json'), '--heldout', sample('heldout.jsonl')];
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { maxBuffer: 64 << 20, env: { ...process.env } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'evolver-cma-'));
 

@@ -6,11 +6,11 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from './main';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTypedSafetensors, type TypedTensor } from '../src/export/result-export';
 import { readSafetensors } from '../src/formats/safetensors-read';
 import { storedIntegerTensors } from './merge-output';
+import { cliInProcess as cli } from './cli-testing';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'evolver-int-'));
 const idsOf = (seed: number) => BigInt64Array.from([0n, 1n, 2n, BigInt(seed)]);
@@ -43,18 +43,6 @@ function makeModel(name: string, seed: number, sharded = false): string {
   return dir;
 }
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
-  try {
-    return { code: await main(args), stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 /** position_ids of an output folder: its shard (from the index), dtype, shape and values. */
 function idsInFolder(dir: string) {

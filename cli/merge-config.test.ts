@@ -6,13 +6,13 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from './main';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSafetensors } from '../src/formats/safetensors-write';
 import { readSafetensors } from '../src/formats/safetensors-read';
 import { tensorToFloat32 } from '../src/formats/safetensors-float';
 import { parseMergekitConfig } from '../src/merge/mergekit-config';
 import { findMethod } from '../src/merge/registry';
+import { cliInProcess as cli } from './cli-testing';
 
 const LAYERS = 4;
 const H = 4;
@@ -51,19 +51,6 @@ function readModel(name: string): Map<string, Float32Array> {
   return new Map(file.tensors.map((t) => [t.name, tensorToFloat32(t)]));
 }
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
-  try {
-    const code = await main(args);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 function config(name: string, yaml: string): string {
   const file = path.join(tmp, name);

@@ -11,14 +11,14 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from './main';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTypedSafetensors, type TypedTensor } from '../src/export/result-export';
 import { openSafetensorsFile } from '../src/formats/safetensors-source';
 import { encodeFloats } from '../src/formats/safetensors-stream-write';
 import { linearMerge } from '../src/kernels/task-vector/linear.cpu';
 import { OpenFiles } from './file-source';
 import { bigBytes, writeBigCheckpoint, type BigCheckpointSpec } from '../tools/big-checkpoints';
+import { cliInProcess as cli } from './cli-testing';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'evolver-stream-'));
 const saved = { chunk: process.env.EVOLVER_STREAM_CHUNK_BYTES, progress: process.env.EVOLVER_PROGRESS_MS };
@@ -55,18 +55,6 @@ function makeModel(name: string, seed: number | null, sharded = false): void {
   writeFileSync(path.join(dir(name), 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
 }
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
-  try {
-    return { code: await main(args), stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 const EXPERTS = () => [dir('expert-a'), dir('expert-b'), dir('expert-c')];
 
