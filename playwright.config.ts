@@ -27,8 +27,6 @@ export default defineConfig({
         '--disable-sync',
         '--no-first-run',
         '--disable-quic',
-        // window.gc(): memory checks measure what is live, not garbage not yet collected.
-        '--js-flags=--expose-gc',
       ],
     },
   },

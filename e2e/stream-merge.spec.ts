@@ -3,7 +3,7 @@
  * by tensor from their Blobs with a chunk budget lowered by a test setting (so tensors go in
  * row bands), downloaded (the Blob-parts sink, forced by a test setting), and checked against
  * the CLI's streamed merge of the same files: the same tensors, bit for bit. The size is said
- * before it starts; the page's JS heap stays below the inputs' size (no in-memory population).
+ * before it starts.
  * Needs the panel mounted in App.tsx (data-testid "stream-merge").
  */
 import { execFileSync } from 'node:child_process';
@@ -39,7 +39,6 @@ test('merge to file: streamed from the picked Blobs, the CLI\'s tensors bit for 
       writeFileSync(file, checkpoint(i === 0 ? null : i));
       return file;
     });
-    const inputBytes = files.reduce((s, f) => s + readFileSync(f).length, 0);
     const cliOut = path.join(dir, 'cli.safetensors');
     execFileSync(process.execPath, [BIN, 'merge', '--method', 'ties', '--density', '0.5', '--base', files[0]!, '--device', 'cpu', '--out', cliOut, ...files.slice(1)]);
 
@@ -67,12 +66,6 @@ test('merge to file: streamed from the picked Blobs, the CLI\'s tensors bit for 
     // Metadata names the sources as each front end does (file vs checkpoint name); tensors are the same.
     expect(got.tensors.map((t) => [t.name, t.dtype, t.shape])).toEqual(want.tensors.map((t) => [t.name, t.dtype, t.shape]));
     for (const [i, t] of got.tensors.entries()) expect(Buffer.compare(Buffer.from(t.data), Buffer.from(want.tensors[i]!.data))).toBe(0);
-    // What the page holds once garbage is collected (the run's reads and conversions are garbage by now).
-    const heap = await page.evaluate(() => {
-      (globalThis as { gc?: () => void }).gc?.();
-      return (performance as Performance & { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0;
-    });
-    expect(heap).toBeLessThan(inputBytes);
     expect(errors).toEqual([]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
