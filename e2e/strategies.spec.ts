@@ -1,7 +1,8 @@
 /**
- * Model kinship and both search strategies from the studio: the kinship heatmap of the
+ * Model kinship and the search strategies from the studio: the kinship heatmap of the
  * loaded sample, Top-k kinship merging ending in an exported model with its lineage,
- * then DE/rand/1 with jDE on an evaluation budget, exported too.
+ * then DE/rand/1 with jDE on an evaluation budget, exported too; and a short CMA-ES run
+ * over the merge recipe with a validation slice, charted and exported.
  */
 import { expect, test } from '@playwright/test';
 import { captureConsoleErrors, exportAndRead, waitDone } from './helpers';
