@@ -33,28 +33,13 @@ import { getTask } from '../src/eval/tasks/registry';
 import { datasetBatch } from '../src/eval/tasks/token-inputs';
 import { weightsToInputs } from '../src/formats/onnx-rewrite';
 import { sampleFiles, SAMPLES } from '../src/testing/samples';
+import { median, samplesOf } from './timing';
 
 const BATCH = 128;
 
 interface OrtNode {
   InferenceSession: { create(bytes: Uint8Array, options: object): Promise<{ run(feeds: object): Promise<Record<string, { data: unknown; dispose?: () => void }>>; release(): Promise<void> }> };
   Tensor: new (type: string, data: BigInt64Array, dims: number[]) => object;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-async function samplesOf(fn: () => Promise<unknown>, runs: number): Promise<number[]> {
-  await fn();
-  const samples: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    await fn();
-    samples.push(performance.now() - t);
-  }
-  return samples;
 }
 
 async function time(fn: () => Promise<unknown>, runs = 7): Promise<number> {

@@ -44,6 +44,7 @@ import { topKMagnitudeCut, trimCount } from '../src/kernels/task-vector/magnitud
 import { CounterRng } from '../src/kernels/rng/rng.cpu';
 import { sampleFiles } from '../src/testing/samples';
 import { streamMergeBench } from './bench-stream';
+import { median, samplesOf } from './timing';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const PAPER_FLOATS = 58_700_000;
@@ -52,11 +53,6 @@ const say = (text = '') => {
   lines.push(text);
   process.stderr.write(`${text}\n`);
 };
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 /** Median wall time in ms of fn over `runs` runs after one warm-up. */
 /**
@@ -70,14 +66,7 @@ function benchParams(method: MergeMethod): MergeParams {
 }
 
 async function time(fn: () => unknown, runs = 5): Promise<number> {
-  await fn();
-  const samples: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    await fn();
-    samples.push(performance.now() - t);
-  }
-  return median(samples);
+  return median(await samplesOf(fn, runs));
 }
 
 function randomVector(n: number, seed: number, around: Float32Array | null = null, scale = 1): Float32Array {
