@@ -10,6 +10,7 @@ import { inspect, inspectSpec } from './commands/inspect';
 import { kinship, kinshipSpec } from './commands/kinship';
 import { merge, mergeSpec } from './commands/merge';
 import { startRuntime } from './runtime-options';
+import { worker, workerSpec } from './queue/worker-command';
 
 const COMMANDS: { spec: CommandSpec; run: (parsed: Parsed) => Promise<number> }[] = [
   { spec: inspectSpec, run: inspect },
@@ -17,6 +18,7 @@ const COMMANDS: { spec: CommandSpec; run: (parsed: Parsed) => Promise<number> }[
   { spec: evolveSpec, run: evolve },
   { spec: kinshipSpec, run: kinship },
   { spec: evalSpec, run: evaluate },
+  { spec: workerSpec, run: worker },
 ];
 
 function overview(): string {

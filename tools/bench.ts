@@ -14,6 +14,8 @@
  *    sample's parameters (CPU), and of a whole generation with evaluation on the sample.
  * 0. Streaming merges of ~1 GB BF16 checkpoints beside the read + write floor (bench-stream.ts);
  *    `npm run bench -- --only stream [--out FILE]` runs it alone.
+ * 0b. Evaluation through the Redis queue: overhead per evaluation and throughput with 1, 2, 4
+ *    workers (bench-queue.ts; `--only queue`).
  *
  * Timings take the median of several runs after a warm-up. Node runs with --liftoff-only
  * (see bin/evolver-studio.mjs).
@@ -44,6 +46,7 @@ import { topKMagnitudeCut, trimCount } from '../src/kernels/task-vector/magnitud
 import { CounterRng } from '../src/kernels/rng/rng.cpu';
 import { sampleFiles } from '../src/testing/samples';
 import { streamMergeBench } from './bench-stream';
+import { queueBench } from './bench-queue';
 import { median, samplesOf } from './timing';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -337,7 +340,7 @@ function flag(name: string): string | null {
 }
 const only = flag('only');
 const outFlag = flag('out');
-if (only !== null && only !== 'stream') throw new Error(`--only must be "stream" (the section that runs alone); got "${only}".`);
+if (only !== null && only !== 'stream' && only !== 'queue') throw new Error(`--only must be "stream" or "queue" (the sections that run alone); got "${only}".`);
 
 async function main(): Promise<void> {
   const started = new Date();
@@ -349,6 +352,7 @@ async function main(): Promise<void> {
   say();
   try {
     if (only === null || only === 'stream') await streamMergeBench(say);
+    if (only === null || only === 'queue') await queueBench(say);
     if (only === null) {
       await overhead();
       await kernels(tmp);

@@ -7,33 +7,22 @@
  * A recipe (the studio's or this command's) re-runs the same search: same files and seed
  * give the same accepted offspring and the same bytes.
  */
-import { MergeEngine, settingsProblem } from '../../src/engine/engine';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import type { JournalEntry } from '../../src/protocol/results';
-import { parseRecipe, type Recipe } from '../../src/export/recipe';
-import { DEFAULT_SETTINGS, type EvolverSettings, type FinalPick, type SelectionMode } from '../../src/protocol/settings';
+import type { EvolverSettings } from '../../src/protocol/settings';
 import { mergekitYaml } from '../../src/merge/mergekit-config-write';
 import { readSafetensors } from '../../src/formats/safetensors-read';
-import { detectFormat } from '../../src/formats/registry';
 import type { CommandSpec, Parsed } from '../args';
-import { choiceOption, numberOption, requireOption, stringOption, UsageError } from '../args';
-import { formatTable, InputError, Progress, readInput, readModelInput, writeOutput } from '../io';
-import { mergeParamsFrom, mergerHelp, mergerOptions, methodChoicesHelp, methodFromFlag } from './merge';
-import { methodFor } from '../../src/merge/registry';
+import { choiceOption, requireOption, stringOption } from '../args';
+import { formatTable, InputError, Progress, writeOutput } from '../io';
+import { mergerHelp, mergerOptions, methodChoicesHelp } from './merge';
 import { scoreRows } from './scores';
-import { applyRuntimeOptions, runtimeHelp, runtimeOptions } from '../runtime-options';
-import { engineTaskOptions, taskHelp, taskOptions } from '../task-option';
+import { runtimeHelp, runtimeOptions } from '../runtime-options';
+import { taskHelp, taskOptions } from '../task-option';
 import { readJournalEntry } from '../../src/search/journal';
 import { formatMetric, taskPrimaryMetric } from '../../src/eval/tasks/metric-format';
-
-const STRATEGIES: Record<string, Pick<EvolverSettings, 'strategy' | 'mutation' | 'adaptive'>> = {
-  evolver: { strategy: 'evolver', mutation: 'interpolate', adaptive: false },
-  'de-rand-1': { strategy: 'evolver', mutation: 'rand1', adaptive: false },
-  'de-best-1': { strategy: 'evolver', mutation: 'best1', adaptive: false },
-  jde: { strategy: 'evolver', mutation: 'rand1', adaptive: true },
-  'kinship-topk': { strategy: 'kinship_topk', mutation: 'interpolate', adaptive: false },
-  'cma-es': { strategy: 'cma_es', mutation: 'interpolate', adaptive: false },
-};
+import { openEvolveRun, STRATEGIES } from './evolve-run';
+import { openQueueRoute, queueEvolveHelp, queueEvolveOptions } from '../queue/evolve-queue';
 
 export const evolveSpec: CommandSpec = {
   name: 'evolve',
@@ -66,7 +55,9 @@ export const evolveSpec: CommandSpec = {
     '  --journal FILE          store every selection score in FILE (JSON lines) as the run goes; run again with the',
     '                          same FILE, files and settings to resume where an interrupted run stopped',
     "  --device cpu|gpu        gpu: score on onnxruntime-node's CUDA execution provider, where installed (docs/gpu.md; default cpu)",
+    '  --batch N               rows per model run (default 128)',
     ...runtimeHelp,
+    ...queueEvolveHelp,
     ...taskHelp,
     '  --json                  machine-readable output',
   ].join('\n'),
@@ -96,7 +87,9 @@ export const evolveSpec: CommandSpec = {
     journal: { type: 'string' },
     out: { type: 'string' },
     device: { type: 'string' },
+    batch: { type: 'string' },
     ...runtimeOptions,
+    ...queueEvolveOptions,
     ...taskOptions,
     json: { type: 'boolean' },
   },
@@ -148,79 +141,21 @@ function openJournal(file: string, header: JournalHeader): JournalEntry[] {
   });
 }
 
-function readRecipe(file: string): Recipe {
-  const input = readInput(file);
-  let json: unknown;
-  try {
-    json = detectFormat(input.name, input.bytes.subarray(0, 65536)) === 'safetensors' ? JSON.parse(readSafetensors(input.bytes, input.name).metadata.recipe ?? 'null') : JSON.parse(new TextDecoder().decode(input.bytes));
-  } catch (err) {
-    throw new InputError(`${input.name}: not a recipe (${(err as Error).message}).`);
-  }
-  try {
-    return parseRecipe(json, input.name);
-  } catch (err) {
-    throw new InputError((err as Error).message);
-  }
-}
-
 export async function evolve({ values, positionals }: Parsed): Promise<number> {
   const out = requireOption(values, 'out');
   // gpu: onnxruntime-node's CUDA execution provider scores (applyRuntimeOptions says when it is not installed).
   choiceOption(values, 'device', ['cpu', 'gpu'], 'cpu');
-  const recipePath = stringOption(values, 'recipe');
-  const recipe: Recipe = recipePath ? readRecipe(recipePath) : { settings: { ...DEFAULT_SETTINGS }, base: null, sources: [] };
-  let settings = recipe.settings;
-  const strategy = stringOption(values, 'strategy');
-  if (strategy !== undefined) {
-    if (!STRATEGIES[strategy]) throw new UsageError(`--strategy must be one of ${Object.keys(STRATEGIES).join(', ')}; got "${strategy}".`, 'evolve');
-    settings = { ...settings, ...STRATEGIES[strategy] };
-  }
-  const mergerName = stringOption(values, 'merger');
-  const merger = mergerName !== undefined ? methodFromFlag(mergerName, 'merger', 'evolve') : methodFor(settings.merger.method);
-  settings = {
-    ...settings,
-    merger: mergeParamsFrom(values, merger, settings.merger, false),
-    mode: choiceOption<SelectionMode>(values, 'mode', ['merged', 'individual'], settings.mode),
-    f: numberOption(values, 'f', settings.f, { min: 0, max: 2 }),
-    cr: numberOption(values, 'cr', settings.cr, { min: 0, max: 1 }),
-    generations: numberOption(values, 'generations', settings.generations, { min: 0, integer: true }),
-    seed: numberOption(values, 'seed', settings.seed, { min: 0, max: 0xffffffff, integer: true }),
-    budget: numberOption(values, 'budget', settings.budget, { min: 0, integer: true }),
-    patience: numberOption(values, 'patience', settings.patience, { min: 0, integer: true }),
-    subset: numberOption(values, 'subset', settings.subset, { min: 0, integer: true }),
-    topK: numberOption(values, 'top-k', settings.topK, { min: 1, integer: true }),
-    layerGroups: numberOption(values, 'layer-groups', settings.layerGroups ?? 1, { min: 1, max: 64, integer: true }),
-    validation: numberOption(values, 'validation', settings.validation ?? 0, { min: 0, max: 0.95 }),
-    pick: choiceOption<FinalPick>(values, 'pick', ['validation', 'search'], settings.pick ?? 'validation'),
-  };
-  const problem = settingsProblem(settings);
-  if (problem) throw new UsageError(problem, 'evolve');
-
-  if (positionals.length < 2) throw new UsageError(`give at least 2 models (got ${positionals.length}).`, 'evolve');
-  const models = positionals.map(readModelInput);
-  const baseFile = stringOption(values, 'base');
-  const base = baseFile ? readModelInput(baseFile) : [];
-  const graphFile = stringOption(values, 'graph');
-  const graph = graphFile ? [readInput(graphFile)] : [];
-  const data = [requireOption(values, 'dev'), stringOption(values, 'tokenizer'), stringOption(values, 'heldout')].filter((f): f is string => f !== undefined).map(readInput);
-  applyRuntimeOptions(values, { gpuEvaluation: true, command: 'evolve' });
-  const engine = new MergeEngine();
-  await engine.init('wasm');
-  const labelFile = await engineTaskOptions(engine, values, 'evolve');
-  const loaded = await engine.addFiles([...graph, ...models.flat(), ...base, ...data, ...labelFile]);
-  if (loaded.problems.length > 0) throw new InputError(loaded.problems.map((p) => p.message).join('\n'));
-  // A folder or sharded base is known by its files: the checkpoint that holds its first one.
-  const baseName = base.length > 0 ? (loaded.checkpoints.find((c) => c.files.includes(base[0]!.name))?.name ?? null) : null;
-  if (recipe.base && recipe.base !== baseName) process.stderr.write(`note: the recipe's base was ${recipe.base}; this run's base is ${baseName ?? 'none'}.\n`);
-  await engine.setBase(baseName);
-
+  const opened = await openEvolveRun({ values, positionals });
+  const { engine, settings, models, baseName, loaded } = opened;
   const journalPath = stringOption(values, 'journal');
   const journal = journalPath ? openJournal(journalPath, { journal: 1, settings, models: models.map((files) => files.map((f) => f.name).join('+')), base: baseName }) : [];
   const progress = new Progress(values.json === true);
+  const queue = values.queue !== undefined ? await openQueueRoute(evolveSpec, { values, positionals }, opened, journal, (text) => process.stderr.write(`note: ${text}\n`)) : null;
+  if (queue) engine.configureEvaluation({ route: queue });
   const perGeneration = models.length;
   const primary = taskPrimaryMetric(loaded.dataset?.task);
   let done = 0;
-  const result = await engine.run(settings, (e) => {
+  const run = engine.run(settings, (e) => {
     if (e.type === 'journal' && journalPath) appendFileSync(journalPath, `${JSON.stringify(e.entry)}\n`);
     if (e.type === 'phase') progress.update(e.text);
     if (e.type === 'offspring') {
@@ -229,7 +164,9 @@ export async function evolve({ values, positionals }: Parsed): Promise<number> {
       progress.update(`${settings.strategy === 'kinship_topk' ? 'round' : 'generation'} ${e.generation}/${settings.generations} · ${done} evaluated · dev ${primary.label} ${formatMetric(primary, e.score, 2)}`, total > 0 ? done / total : undefined);
     }
   }, journal);
+  const result = await run.finally(() => queue?.close());
   progress.done();
+  if (queue) process.stderr.write(`queue: ${queue.evaluations} evaluations, ${queue.jobs} jobs on ${queue.jobsByWorker.size} worker${queue.jobsByWorker.size === 1 ? '' : 's'} (${[...queue.jobsByWorker.values()].join(', ')})\n`);
   const exported = await engine.exportSafetensors();
   writeOutput(out, exported.bytes);
   const recipeOut = out.replace(/(\.safetensors)?$/, '.recipe.json');

@@ -3,7 +3,7 @@
  * path and the cached session, and runs searches and one-shot merges on them; the worker
  * exposes it through comlink, the CLI and tests use it directly (style.md §6).
  */
-import { DatasetEvaluator } from '../eval/evaluator';
+import { DatasetEvaluator, type EvaluationRoute } from '../eval/evaluator';
 import { flattenParameters, mergedLayout } from '../merge/layout';
 import { findMethod, prepareInputs } from '../merge/registry';
 import { baseAsModel } from '../merge/base-as-model';
@@ -71,6 +71,8 @@ export class MergeEngine implements EngineApi {
   /** Held before each score while the user has paused the run (pause-gate.ts). */
   private readonly gate = new PauseGate();
   private finished: FinishedRun | null = null;
+  /** Rows per model run (null: the evaluator's default) and where evaluations run (null: here). */
+  private evaluation: { batchRows: number | null; route: EvaluationRoute | null } = { batchRows: null, route: null };
 
   /**
    * findGpu: where WebGPU comes from. The browser's navigator.gpu by default; Node (the
@@ -139,6 +141,12 @@ export class MergeEngine implements EngineApi {
     return this.workspace.snapshot();
   }
 
+  /** Node only (the CLI's --batch and its queue): rows per model run, and a route every later evaluation goes through. */
+  configureEvaluation(options: { batchRows?: number | null; route?: EvaluationRoute | null }): void {
+    if (this.running) throw new RunInProgressError();
+    this.evaluation = { ...this.evaluation, ...options };
+  }
+
   async setTask(id: string | null): Promise<StudioSnapshot> {
     if (this.running) throw new RunInProgressError();
     this.workspace.setTask(id);
@@ -199,8 +207,8 @@ export class MergeEngine implements EngineApi {
       members,
       memberSets: merging.positions,
       population,
-      dev: new DatasetEvaluator(session, splits.dev),
-      heldout: new DatasetEvaluator(session, splits.heldout),
+      dev: new DatasetEvaluator(session, splits.dev, this.evaluation.batchRows ?? undefined, this.evaluation.route),
+      heldout: new DatasetEvaluator(session, splits.heldout, this.evaluation.batchRows ?? undefined, this.evaluation.route),
       source: { device, layout, flats: () => models.map((c) => flattenParameters(c.model, layout)), base: baseFlat, params: mergeParams, inputs },
     };
   }

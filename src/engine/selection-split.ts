@@ -4,7 +4,7 @@
  * it); with a subset size, a fixed seeded, stratified subset of the remaining rows is selected
  * on. Reports re-score on the whole dev split either way.
  */
-import { DatasetEvaluator } from '../eval/evaluator';
+import type { DatasetEvaluator } from '../eval/evaluator';
 import { splitDevHeldout } from '../eval/split';
 import { subsetDataset } from '../eval/dataset';
 import { NotReadyError } from '../protocol/errors';
@@ -22,7 +22,7 @@ export function selectionSplit(dev: DatasetEvaluator, settings: EvolverSettings)
   if (split.heldout.length === 0 || split.dev.length === 0) {
     throw new NotReadyError(`A validation fraction of ${fraction} leaves ${split.heldout.length} validation and ${split.dev.length} selection rows of ${rows.size}: both need at least one.`);
   }
-  const part = (indices: number[]) => new DatasetEvaluator(dev.session, subsetDataset(rows, indices));
+  const part = (indices: number[]) => dev.derive(subsetDataset(rows, indices));
   return { selection: part(split.dev), validation: part(split.heldout) };
 }
 
@@ -30,5 +30,5 @@ export function selectionSplit(dev: DatasetEvaluator, settings: EvolverSettings)
 export function subsetEvaluator(selection: DatasetEvaluator, settings: EvolverSettings): DatasetEvaluator {
   const rows = selection.dataset;
   const split = splitDevHeldout(rows.size, settings.subset / rows.size, settings.seed >>> 0, selection.task.strata(rows));
-  return new DatasetEvaluator(selection.session, subsetDataset(rows, split.heldout));
+  return selection.derive(subsetDataset(rows, split.heldout));
 }
