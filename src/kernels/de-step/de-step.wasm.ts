@@ -13,6 +13,7 @@
 import { KernelParamsError } from '../errors';
 import { probabilityThreshold, rngKey, RNG_UNIT_BITS } from '../rng/rng.cpu';
 import { validateDeStep, type DeStepParams, type DeVectors } from './de-step.cpu';
+import { wasmKernelModule } from '../wasm-module';
 import { DE_STEP_WASM_BASE64 } from './de-step.wasm.gen';
 
 interface DeStepExports {
@@ -22,38 +23,13 @@ interface DeStepExports {
 
 const CHUNK = 1 << 20;
 
-export function deStepWasmBytes(): Uint8Array<ArrayBuffer> {
-  const text = atob(DE_STEP_WASM_BASE64);
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  return bytes;
-}
+const kernelModule = wasmKernelModule(DE_STEP_WASM_BASE64);
 
-let compiled: WebAssembly.Module | null | undefined;
-
+export const deStepWasmBytes = kernelModule.bytes;
 /** The compiled module, or null where this engine lacks WebAssembly or its SIMD. */
-export function deStepWasmModule(): WebAssembly.Module | null {
-  if (compiled !== undefined) return compiled;
-  try {
-    const bytes = deStepWasmBytes();
-    compiled = typeof WebAssembly !== 'undefined' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
-  } catch {
-    compiled = null;
-  }
-  return compiled;
-}
-
+export const deStepWasmModule = kernelModule.sync;
 /** Async compile, for a page's main thread. */
-export async function compileDeStepWasm(): Promise<WebAssembly.Module | null> {
-  if (compiled !== undefined) return compiled;
-  try {
-    const bytes = deStepWasmBytes();
-    compiled = WebAssembly.validate(bytes) ? await WebAssembly.compile(bytes) : null;
-  } catch {
-    compiled = null;
-  }
-  return compiled;
-}
+export const compileDeStepWasm = kernelModule.compile;
 
 /** The DE step bound to one memory. */
 export class DeStepWasm {

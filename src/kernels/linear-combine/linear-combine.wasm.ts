@@ -10,6 +10,7 @@
  * Work is cut into chunks of 2^20 floats, as the DE step's.
  */
 import { KernelParamsError } from '../errors';
+import { wasmKernelModule } from '../wasm-module';
 import { LINEAR_COMBINE_WASM_BASE64 } from './linear-combine.wasm.gen';
 import { LINEAR_WASM_MAX_MODELS } from './linear-combine.wat';
 
@@ -19,38 +20,13 @@ type KernelFn = (...args: number[]) => void;
 
 const CHUNK = 1 << 20;
 
-export function linearCombineWasmBytes(): Uint8Array<ArrayBuffer> {
-  const text = atob(LINEAR_COMBINE_WASM_BASE64);
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  return bytes;
-}
+const kernelModule = wasmKernelModule(LINEAR_COMBINE_WASM_BASE64);
 
-let compiled: WebAssembly.Module | null | undefined;
-
+export const linearCombineWasmBytes = kernelModule.bytes;
 /** The compiled module, or null where this engine lacks WebAssembly or its SIMD. */
-export function linearCombineWasmModule(): WebAssembly.Module | null {
-  if (compiled !== undefined) return compiled;
-  try {
-    const bytes = linearCombineWasmBytes();
-    compiled = typeof WebAssembly !== 'undefined' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
-  } catch {
-    compiled = null;
-  }
-  return compiled;
-}
-
+export const linearCombineWasmModule = kernelModule.sync;
 /** Async compile, for a page's main thread. */
-export async function compileLinearCombineWasm(): Promise<WebAssembly.Module | null> {
-  if (compiled !== undefined) return compiled;
-  try {
-    const bytes = linearCombineWasmBytes();
-    compiled = WebAssembly.validate(bytes) ? await WebAssembly.compile(bytes) : null;
-  } catch {
-    compiled = null;
-  }
-  return compiled;
-}
+export const compileLinearCombineWasm = kernelModule.compile;
 
 /** The linear merges bound to one memory. */
 export class LinearCombineWasm {
