@@ -14,6 +14,7 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const KERNELS = [
   { source: 'src/kernels/de-step/de-step.wat.ts', build: 'deStepWat', out: 'src/kernels/de-step/de-step.wasm.gen.ts', name: 'DE_STEP_WASM_BASE64' },
   { source: 'src/kernels/linear-combine/linear-combine.wat.ts', build: 'linearCombineWat', out: 'src/kernels/linear-combine/linear-combine.wasm.gen.ts', name: 'LINEAR_COMBINE_WASM_BASE64' },
+  { source: 'src/kernels/staged-merges/staged-merges.wat.ts', build: 'stagedMergesWat', out: 'src/kernels/staged-merges/staged-merges.wasm.gen.ts', name: 'STAGED_MERGES_WASM_BASE64' },
 ];
 
 const mod = await tsImport(pathToFileURL(path.join(ROOT, 'src/kernels/de-step/de-step.assemble.ts')).href, import.meta.url);

@@ -8,9 +8,12 @@
  * stock the angles between task vectors τ_i = θ_i − θ_0; computing τ on the fly saves a
  * copy of every model. Differences, products and sums are float64 here (every f32
  * input is exact in f64), so this twin doubles as the reference the GPU's f32 tree
- * reduction is measured against.
+ * reduction is measured against. Where WebAssembly SIMD is available, tensors of
+ * STAGED_MIN_FLOATS or more are summed in staged-merges/staged-merges.wasm.ts: the same
+ * operations in the same order, so the same bits.
  * Pure module: typed arrays in, plain numbers out.
  */
+import { stagedMerges } from '../staged-merges/staged-merges.wasm';
 import { KernelParamsError } from '../errors';
 
 export interface DotNorms {
@@ -20,11 +23,21 @@ export interface DotNorms {
 }
 
 export function dotNormsCpu(x: Float32Array, y: Float32Array, base: Float32Array | null = null): DotNorms {
+  return dotNormsWith(x, y, base, true);
+}
+
+/** dotNormsCpu; useWasm false keeps the loop in TypeScript (the tests compare both paths). */
+export function dotNormsWith(x: Float32Array, y: Float32Array, base: Float32Array | null, useWasm: boolean): DotNorms {
   const n = x.length;
   if (y.length !== n || (base !== null && base.length !== n)) {
     throw new KernelParamsError(
       `dot-norms.cpu.ts: lengths differ (x ${n}, y ${y.length}${base !== null ? `, base ${base.length}` : ''})`,
     );
+  }
+  const staged = useWasm ? stagedMerges(n) : null;
+  if (staged) {
+    const [normSqX, normSqY, dot] = base === null ? staged.plainStats(x, y) : staged.taskVectorStats([x, y], base);
+    return { dot, normSqX, normSqY };
   }
   let dot = 0;
   let xx = 0;

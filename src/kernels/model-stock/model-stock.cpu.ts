@@ -25,10 +25,14 @@
  *   cos < 0 and pushes the merge from the models' mean past the base, away from them.
  * The merge is applied as N + 1 f32 scale-add passes, base first:
  * out = (1 − t)·θ_0; out += (t/N)·θ_i for each i — the same passes the GPU twin encodes.
+ * Where WebAssembly SIMD is available (staged-merges/staged-merges.wasm.ts), the pairs'
+ * statistics come from one pass over all task vectors (each ‖τ_i‖² summed once, in the
+ * same order, so the same value every pair uses) and the passes run fused: the same bits.
  * Pure module: typed arrays in, typed arrays and plain objects out.
  */
-import { dotNormsCpu, type DotNorms } from '../dot-norms/dot-norms.cpu';
-import { scaleAddCpu } from '../scale-add/scale-add.cpu';
+import { stagedMerges, STAGED_MAX_MODELS } from '../staged-merges/staged-merges.wasm';
+import { dotNormsWith, type DotNorms } from '../dot-norms/dot-norms.cpu';
+import { scaleAddCpu, validateScaleAdd } from '../scale-add/scale-add.cpu';
 
 /** Floor on ‖τ_i‖·‖τ_j‖ (mergekit's norm_product.clamp(min=1e-6)). */
 export const MODEL_STOCK_NORM_EPS = 1e-6;
@@ -120,6 +124,17 @@ export function modelStock(
   params: ModelStockParams = {},
   out?: Float32Array,
 ): ModelStockResult {
+  return modelStockWith(base, models, params, out, true);
+}
+
+/** modelStock; useWasm false keeps every loop in TypeScript (the tests compare both paths). */
+export function modelStockWith(
+  base: Float32Array,
+  models: readonly Float32Array[],
+  params: ModelStockParams,
+  out: Float32Array | undefined,
+  useWasm: boolean,
+): ModelStockResult {
   const pairs = modelStockPairs(models.length);
   validateModelStockParams(params);
   const n = base.length;
@@ -129,10 +144,22 @@ export function modelStock(
   const target = out ?? new Float32Array(n);
   if (target.length !== n) throw new ModelStockError(`model-stock.ts: out holds ${target.length} floats, expected ${n}`);
   if (target === base || models.includes(target)) throw new ModelStockError('model-stock.ts: out must be a different array from the base and the models');
-  const stats = pairs.map(([i, j]) => dotNormsCpu(models[i]!, models[j]!, base));
+  const staged = useWasm && models.length <= STAGED_MAX_MODELS ? stagedMerges(n) : null;
+  if (!staged) {
+    const stats = pairs.map(([i, j]) => dotNormsWith(models[i]!, models[j]!, base, useWasm));
+    const coefficients = modelStockCoefficients(stats, models.length, params);
+    scaleAddCpu(target, base, 0, coefficients.weightBase);
+    for (const m of models) scaleAddCpu(target, m, 1, coefficients.weightModel);
+    return { out: target, coefficients };
+  }
+  // [‖τ_0‖², …, ‖τ_{N−1}‖², then τ_i·τ_j in modelStockPairs order].
+  const sums = staged.taskVectorStats(models, base);
+  const stats = pairs.map(([i, j], p) => ({ dot: sums[models.length + p]!, normSqX: sums[i]!, normSqY: sums[j]! }));
   const coefficients = modelStockCoefficients(stats, models.length, params);
-  scaleAddCpu(target, base, 0, coefficients.weightBase);
-  for (const m of models) scaleAddCpu(target, m, 1, coefficients.weightModel);
+  validateScaleAdd(0, coefficients.weightBase);
+  validateScaleAdd(1, coefficients.weightModel);
+  const weightModel = Math.fround(coefficients.weightModel);
+  staged.weightedSum(target, [base, ...models], [Math.fround(coefficients.weightBase), ...models.map(() => weightModel)]);
   return { out: target, coefficients };
 }
 

@@ -18,11 +18,13 @@
  * - dot and norms are accumulated in float64 (mergekit: float32 numpy), cos is clamped
  *   to [−1, 1], and t must lie in [0, 1] (mergekit does not check).
  * The weights are computed in float64, then applied as two f32 scale-add passes
- * (out = wA·a; out += wB·b), the same passes the GPU twin encodes.
+ * (out = wA·a; out += wB·b), the same passes the GPU twin encodes. Where WebAssembly SIMD
+ * is available both passes run fused in staged-merges/staged-merges.wasm.ts, with the same bits.
  * Pure module: typed arrays in, typed arrays and plain objects out.
  */
-import { dotNormsCpu, type DotNorms } from '../dot-norms/dot-norms.cpu';
-import { scaleAddCpu } from '../scale-add/scale-add.cpu';
+import { stagedMerges } from '../staged-merges/staged-merges.wasm';
+import { dotNormsWith, type DotNorms } from '../dot-norms/dot-norms.cpu';
+import { scaleAddCpu, validateScaleAdd } from '../scale-add/scale-add.cpu';
 
 /** |cos Ω| above this counts as colinear (mergekit's DOT_THRESHOLD). */
 export const SLERP_DOT_THRESHOLD = 0.9995;
@@ -98,13 +100,25 @@ export interface SlerpResult {
 
 /** SLERP of one tensor pair; out (optional) must not be a or b. */
 export function slerp(a: Float32Array, b: Float32Array, params: SlerpParams, out?: Float32Array): SlerpResult {
+  return slerpWith(a, b, params, out, true);
+}
+
+/** slerp; useWasm false keeps every loop in TypeScript (the tests compare both paths). */
+export function slerpWith(a: Float32Array, b: Float32Array, params: SlerpParams, out: Float32Array | undefined, useWasm: boolean): SlerpResult {
   validateSlerpParams(params);
   if (a.length !== b.length) throw new SlerpError(`slerp.ts: tensor lengths differ (a ${a.length}, b ${b.length})`);
   const target = out ?? new Float32Array(a.length);
   if (target.length !== a.length) throw new SlerpError(`slerp.ts: out holds ${target.length} floats, expected ${a.length}`);
   if (target === a || target === b) throw new SlerpError('slerp.ts: out must be a different array from a and b');
-  const coefficients = slerpCoefficients(dotNormsCpu(a, b), params);
-  scaleAddCpu(target, a, 0, coefficients.weightA);
-  scaleAddCpu(target, b, 1, coefficients.weightB);
+  const staged = useWasm ? stagedMerges(a.length) : null;
+  const coefficients = slerpCoefficients(dotNormsWith(a, b, null, useWasm), params);
+  if (staged) {
+    validateScaleAdd(0, coefficients.weightA);
+    validateScaleAdd(1, coefficients.weightB);
+    staged.weightedSum(target, [a, b], [Math.fround(coefficients.weightA), Math.fround(coefficients.weightB)]);
+  } else {
+    scaleAddCpu(target, a, 0, coefficients.weightA);
+    scaleAddCpu(target, b, 1, coefficients.weightB);
+  }
   return { out: target, coefficients };
 }

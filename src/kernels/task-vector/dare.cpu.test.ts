@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { KernelParamsError } from '../errors';
 import { CounterRng, randomUnit } from '../rng/rng.cpu';
 import { seededFloats } from '../testing';
-import { dareMerge, type DareParams } from './dare.cpu';
+import { STAGED_MAX_MODELS } from '../staged-merges/staged-merges.wasm';
+import { dareMergeReference } from '../staged-merges/dare.reference';
+import { dareMerge, dareMergeWith, type DareParams } from './dare.cpu';
 import { taskArithmeticMerge } from './task-arithmetic.cpu';
 import { tiesMerge } from './ties.cpu';
 
@@ -96,5 +98,85 @@ describe('dareMerge', () => {
     expect(() => dare(models, base, { density: 0.5, seed: 1, offset: 2 ** 32 - 10 })).toThrow(KernelParamsError);
     expect(() => dare(models, base, { density: 0.5, seed: 1.5 })).toThrow(KernelParamsError);
     expect(() => dare(models, base, { density: 0.5, seed: 1, consensus: 'count' as 'ties' })).toThrow(KernelParamsError);
+  });
+});
+
+describe('dareMerge fast path (WebAssembly SIMD hash and staged merge) against the TypeScript DARE it replaced', () => {
+  // Sizes around the staged kernel's 4-lane loops, its 16384-float blocks and 262144-float output pieces.
+  const SIZES = [1, 3, 7, 2049, 16387, 262144 + 16384 + 5];
+  const bits = (v: Float32Array) => new Uint32Array(v.buffer, v.byteOffset, v.length);
+
+  function expectSameBits(got: Float32Array, want: Float32Array, label: string): void {
+    const [x, y] = [bits(got), bits(want)];
+    expect(x.length, label).toBe(y.length);
+    for (let j = 0; j < x.length; j++) if (x[j] !== y[j]) expect(`${label}: float ${j}: ${got[j]}`).toBe(`${want[j]}`);
+  }
+
+  /** Task vectors of mixed scale around the base, some exactly zero, so the rescale, the sums and ±0 are all exercised. */
+  function inputs(n: number, count: number): { base: Float32Array; models: Float32Array[] } {
+    const base = seededFloats(rng, n, 0.01, 2);
+    const models = Array.from({ length: count }, (_, i) => {
+      const tau = seededFloats(rng, n, 1e-4, 10 ** (i % 3));
+      return base.map((b, j) => (j % 97 === 5 ? b : b + tau[j]!));
+    });
+    return { base, models };
+  }
+
+  function expectAllPathsAgree(models: Float32Array[], base: Float32Array, params: DareParams, label: string): void {
+    const n = base.length;
+    const want = new Float32Array(n).fill(NaN);
+    dareMergeReference(models, base, want, params);
+    const fast = new Float32Array(n).fill(NaN);
+    dareMerge(models, base, fast, params);
+    expectSameBits(fast, want, `${label}, fast`);
+    const plain = new Float32Array(n).fill(NaN);
+    dareMergeWith(models, base, plain, params, false);
+    expectSameBits(plain, want, `${label}, TypeScript`);
+  }
+
+  it.each(SIZES)('dare_linear of 1 to 9 models, %i floats: the same bits', (n) => {
+    for (let count = 1; count <= STAGED_MAX_MODELS + 1; count++) {
+      if (n > 100000 && count % 3 !== 0) continue; // the large size once per few counts keeps the test short
+      const { base, models } = inputs(n, count);
+      const params: DareParams = {
+        density: Array.from({ length: count }, (_, i) => [0.5, 1, 0.013, 0.9, 1 - 2 ** -24][i % 5]!),
+        seed: rng.nextU32(),
+        offset: rng.nextInt(1000),
+        weights: Array.from({ length: count }, () => 3 * rng.nextUnit() - 1),
+        lambda: 2 * rng.nextUnit() - 0.5,
+        normalize: rng.nextUnit() < 0.5,
+      };
+      expectAllPathsAgree(models, base, params, `${count} models`);
+    }
+  });
+
+  it('counters above 2^31 and up to the last u32 (the int32 lanes wrap as the u32 counters do)', () => {
+    const n = 16387;
+    const { base, models } = inputs(n, 3);
+    for (const offset of [2 ** 31 - 5000, 2 ** 32 - n]) expectAllPathsAgree(models, base, { density: 0.4, seed: 77, offset }, `offset ${offset}`);
+  });
+
+  it('dare_ties (sum and count votes) and the norm-keeping rescales take the staged masks: the same bits', () => {
+    const n = 16387;
+    const { base, models } = inputs(n, 3);
+    for (const vote of ['sum', 'count'] as const) expectAllPathsAgree(models, base, { density: 0.3, seed: 9, consensus: 'ties', vote, normalize: true }, `ties ${vote}`);
+    for (const rescaleNorm of ['l1', 'l2', 'linf'] as const) {
+      expectAllPathsAgree(models, base, { density: 0.6, seed: 10, rescaleNorm }, `linear ${rescaleNorm}`);
+      expectAllPathsAgree(models, base, { density: 0.6, seed: 10, rescaleNorm, consensus: 'ties' }, `ties ${rescaleNorm}`);
+    }
+    expectAllPathsAgree(models, base, { density: 0.5, seed: 3, rescale: false }, 'no rescale');
+  });
+
+  it('density 1 keeps every element, density 0 is refused on both paths, and out may be one of the models', () => {
+    const n = 4099;
+    const { base, models } = inputs(n, 3);
+    expectAllPathsAgree(models, base, { density: 1, seed: 4 }, 'density 1');
+    expect(() => dareMerge(models, base, new Float32Array(n), { density: 0, seed: 4 })).toThrow(KernelParamsError);
+    expect(() => dareMergeWith(models, base, new Float32Array(n), { density: 0, seed: 4 }, false)).toThrow(KernelParamsError);
+    const want = new Float32Array(n);
+    dareMergeReference(models, base, want, { density: 0.5, seed: 6 });
+    const aliased = models.map((m) => m.slice());
+    dareMerge(aliased, base, aliased[1]!, { density: 0.5, seed: 6 });
+    expectSameBits(aliased[1]!, want, 'out = model 1');
   });
 });

@@ -15,8 +15,13 @@
  * the WGSL twin draws the same mask bit for bit and a seed reproduces a merge. offset is
  * the tensor's first index in the flattened parameter vector, so tensors (and a tensor
  * cut into pieces) never share a mask pattern.
+ * Where WebAssembly SIMD is available (staged-merges/staged-merges.wasm.ts), the hash runs four
+ * lanes at a time there: consensus 'none' runs whole in the staged kernel, and every other
+ * path takes its keep masks from it; the bits are the TypeScript loops' (dare.cpu.test.ts
+ * holds both to staged-merges/dare.reference.ts).
  * Pure module: typed arrays in, typed arrays out; out may alias an input.
  */
+import { stagedMerges } from '../staged-merges/staged-merges.wasm';
 import { KernelParamsError } from '../errors';
 import { RNG_MIX_M1, RNG_MIX_M2 } from '../rng/rng.cpu';
 import {
@@ -78,8 +83,9 @@ export function dareNormScales(
   masks: readonly DareModelMask[],
   offset: number,
   norm: Exclude<DareRescaleNorm, 'density'>,
+  useWasm = true,
 ): number[] {
-  const unit = dareContribution(models, base, new Float32Array(models.length).fill(1), masks.map((m) => ({ ...m, scale: 1 })), offset);
+  const unit = dareContribution(models, base, new Float32Array(models.length).fill(1), masks.map((m) => ({ ...m, scale: 1 })), offset, useWasm);
   return models.map((m, i) => {
     let before = 0;
     let after = 0;
@@ -119,15 +125,40 @@ export function resolvedDareMasks(
   offset: number,
   rescale: boolean,
   norm: DareRescaleNorm,
+  useWasm = true,
 ): DareModelMask[] {
   const masks = dareMasks(densities, seed, rescale && norm === 'density');
   if (!rescale || norm === 'density') return masks;
-  const scales = dareNormScales(models, base, masks, offset, norm);
+  const scales = dareNormScales(models, base, masks, offset, norm, useWasm);
   return masks.map((m, i) => ({ ...m, scale: densities[i]! >= 1 ? 1 : scales[i]! }));
 }
 
 /** c_i = w_i·(τ_i·scale_i) where model i's mask keeps the element, else 0. */
 export function dareContribution(
+  models: readonly Float32Array[],
+  base: Float32Array,
+  w32: Float32Array,
+  masks: readonly DareModelMask[],
+  offset: number,
+  useWasm = true,
+): ContributionFn {
+  const staged = useWasm ? stagedMerges(Infinity, 0) : null;
+  if (!staged) return hashedContribution(models, base, w32, masks, offset);
+  return (i, start, len, dst, dstBits) => {
+    const m = models[i]!;
+    const b = base;
+    const w = w32[i]!;
+    const { key0, key1, threshold, scale } = masks[i]!;
+    const keep = staged.dareMask(len, (offset + start) | 0, key0, key1, threshold);
+    for (let jj = 0; jj < len; jj++) {
+      dst[jj] = w * Math.fround(Math.fround(m[start + jj]! - b[start + jj]!) * scale);
+      dstBits[jj] = dstBits[jj]! & keep[jj]!;
+    }
+  };
+}
+
+/** dareContribution with the hash computed here, element by element (no WebAssembly). */
+function hashedContribution(
   models: readonly Float32Array[],
   base: Float32Array,
   w32: Float32Array,
@@ -170,6 +201,11 @@ export function dareContribution(
 }
 
 export function dareMerge(models: readonly Float32Array[], base: Float32Array, out: Float32Array, params: DareParams): void {
+  dareMergeWith(models, base, out, params, true);
+}
+
+/** dareMerge; useWasm false keeps every loop in TypeScript (the tests compare both paths). */
+export function dareMergeWith(models: readonly Float32Array[], base: Float32Array, out: Float32Array, params: DareParams, useWasm: boolean): void {
   const where = 'methods/dare.ts';
   checkTensors(models, base, out, where);
   const n = out.length;
@@ -184,10 +220,15 @@ export function dareMerge(models: readonly Float32Array[], base: Float32Array, o
   const w32 = Float32Array.from(weights);
   const norm = params.rescaleNorm ?? 'density';
   if (!['l1', 'l2', 'linf', 'density'].includes(norm)) throw new KernelParamsError(`${where}: rescaleNorm must be l1, l2, linf or density, got ${String(norm)}`);
-  const masks = resolvedDareMasks(models, base, densities, params.seed, offset, params.rescale ?? true, norm);
-  const contribution = dareContribution(models, base, w32, masks, offset);
+  const masks = resolvedDareMasks(models, base, densities, params.seed, offset, params.rescale ?? true, norm, useWasm);
+  const contribution = dareContribution(models, base, w32, masks, offset, useWasm);
+  // The hash dominates at every size: staged from the first float.
+  const staged = useWasm ? stagedMerges(n, 0) : null;
   if (consensus === 'ties') {
     consensusMerge(n, models.length, base, out, w32, lambda, normalize, contribution, params.vote ?? 'sum');
+  } else if (staged) {
+    const perModel = masks.map((m, i) => ({ weight: w32[i]!, scale: m.scale, key0: m.key0, key1: m.key1, threshold: m.threshold }));
+    staged.dareLinear(models, base, out, perModel, sumScale(weights, lambda, normalize), offset);
   } else {
     combineLinear(n, models.length, base, out, sumScale(weights, lambda, normalize), contribution);
   }

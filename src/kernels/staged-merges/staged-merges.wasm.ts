@@ -1,0 +1,185 @@
+/**
+ * DARE linear, SLERP and model stock loops in WebAssembly SIMD (staged-merges.wat.ts) for
+ * tensors that live anywhere: each call copies blocks of its inputs into the module's own
+ * memory, runs the SIMD loop there and copies the result out. TypedArray.set is a libc
+ * memcpy: staging one input costs about one memcpy of it, where a TypeScript element loop
+ * streaming a large array runs 4–5× slower (measured in Node 20 on 58.7M floats). Outputs
+ * are copied out in 1 MB pieces: copies of 64 KB into a large array ran 3× slower per byte.
+ *
+ * One instance per thread (the memory is scratch, reused by every call); engines without
+ * wasm SIMD get null from stagedMerges(), and the callers keep their TypeScript loops.
+ * Bits: every export is the twin of a TypeScript loop (see staged-merges.wat.ts).
+ */
+import { wasmKernelModule } from '../wasm-module';
+import { STAGED_MERGES_WASM_BASE64 } from './staged-merges.wasm.gen';
+import { DARE_MIX, DARE_PARAM, DARE_PARAM_BYTES, stagedPairs, STAGED_MAX_MODELS } from './staged-merges.wat';
+
+export { STAGED_MAX_MODELS, stagedPairs };
+
+type KernelFn = (...args: number[]) => number;
+
+/** Floats per staged input block (64 KB: the inputs of one block stay in L2). */
+export const STAGED_BLOCK = 16384;
+/** Floats per output piece copied out at once (1 MB). */
+export const STAGED_OUT_BLOCK = 262144;
+
+const INPUT_SLOTS = STAGED_MAX_MODELS + 1;
+const OUT_AT = INPUT_SLOTS * STAGED_BLOCK * 4;
+const MASK_AT = OUT_AT + STAGED_OUT_BLOCK * 4;
+const PARAMS_AT = MASK_AT + STAGED_BLOCK * 4;
+/** weightedSum's weights, each in a 16-byte lane. */
+const WEIGHTS_AT = PARAMS_AT + DARE_PARAM_BYTES;
+const ACC_AT = WEIGHTS_AT + 16 * INPUT_SLOTS;
+const ACC_SLOTS = STAGED_MAX_MODELS + (STAGED_MAX_MODELS * (STAGED_MAX_MODELS - 1)) / 2;
+const BYTES = ACC_AT + ACC_SLOTS * 8;
+
+/** One DARE model's mask and weight, as dare.cpu.ts resolves them (f32 values, u32 keys). */
+export interface StagedDareModel {
+  weight: number;
+  scale: number;
+  key0: number;
+  key1: number;
+  threshold: number;
+}
+
+const kernelModule = wasmKernelModule(STAGED_MERGES_WASM_BASE64);
+export const stagedMergesWasmBytes = kernelModule.bytes;
+
+export class StagedMerges {
+  private readonly exports: Record<string, KernelFn>;
+  private readonly slots: Float32Array[];
+  private readonly outPiece: Float32Array;
+  private readonly maskView: Int32Array;
+  private readonly paramsF32: Float32Array;
+  private readonly paramsI32: Int32Array;
+  private readonly weightLanes: Float32Array;
+  private readonly acc: Float64Array;
+
+  constructor(module: WebAssembly.Module) {
+    const memory = new WebAssembly.Memory({ initial: Math.ceil(BYTES / 65536) });
+    this.exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Record<string, KernelFn>;
+    const buffer = memory.buffer;
+    this.slots = Array.from({ length: INPUT_SLOTS }, (_, k) => new Float32Array(buffer, k * STAGED_BLOCK * 4, STAGED_BLOCK));
+    this.outPiece = new Float32Array(buffer, OUT_AT, STAGED_OUT_BLOCK);
+    this.maskView = new Int32Array(buffer, MASK_AT, STAGED_BLOCK);
+    this.paramsF32 = new Float32Array(buffer, PARAMS_AT, DARE_PARAM_BYTES / 4);
+    this.weightLanes = new Float32Array(buffer, WEIGHTS_AT, 4 * INPUT_SLOTS);
+    this.paramsI32 = new Int32Array(buffer, PARAMS_AT, DARE_PARAM_BYTES / 4);
+    this.acc = new Float64Array(buffer, ACC_AT, ACC_SLOTS);
+    const lanes = (at: number, values: readonly number[]) => this.paramsI32.set(values, at / 4);
+    lanes(DARE_PARAM.m1, [DARE_MIX.m1, DARE_MIX.m1, DARE_MIX.m1, DARE_MIX.m1]);
+    lanes(DARE_PARAM.m2, [DARE_MIX.m2, DARE_MIX.m2, DARE_MIX.m2, DARE_MIX.m2]);
+    lanes(DARE_PARAM.step, [4, 4, 4, 4]);
+    lanes(DARE_PARAM.lanes, [0, 1, 2, 3]);
+  }
+
+  /** One model's values into every lane of the DARE parameter block. */
+  private setDareModel(weight: number, scale: number, key0: number, key1: number, threshold: number): void {
+    this.paramsF32.fill(weight, DARE_PARAM.weight / 4, DARE_PARAM.weight / 4 + 4);
+    this.paramsF32.fill(scale, DARE_PARAM.scale / 4, DARE_PARAM.scale / 4 + 4);
+    this.paramsI32.fill(key0 | 0, DARE_PARAM.key0 / 4, DARE_PARAM.key0 / 4 + 4);
+    this.paramsI32.fill(key1 | 0, DARE_PARAM.key1 / 4, DARE_PARAM.key1 / 4 + 4);
+    this.paramsI32.fill(threshold | 0, DARE_PARAM.threshold / 4, DARE_PARAM.threshold / 4 + 4);
+  }
+
+  private stage(slot: number, from: Float32Array, at: number, len: number): number {
+    this.slots[slot]!.set(from.subarray(at, at + len));
+    return slot * STAGED_BLOCK * 4;
+  }
+
+  /**
+   * Writes out[j] for all j, piece by piece: block(outByte, at, len) fills out-piece bytes
+   * from outByte with elements [at, at + len). Every input element is staged before the
+   * piece holding it is copied out, so out may be one of the inputs exactly.
+   */
+  private pieces(out: Float32Array, block: (outByte: number, at: number, len: number) => void): void {
+    const n = out.length;
+    for (let piece = 0; piece < n; piece += STAGED_OUT_BLOCK) {
+      const pieceLen = Math.min(STAGED_OUT_BLOCK, n - piece);
+      for (let inner = 0; inner < pieceLen; inner += STAGED_BLOCK) block(OUT_AT + 4 * inner, piece + inner, Math.min(STAGED_BLOCK, pieceLen - inner));
+      out.set(pieceLen === STAGED_OUT_BLOCK ? this.outPiece : this.outPiece.subarray(0, pieceLen), piece);
+    }
+  }
+
+  /** dare.cpu.ts's consensus 'none' (any model count): out = base + s·Σ_i w_i·((x_i − base)·scale_i)·keep_i. */
+  dareLinear(models: readonly Float32Array[], base: Float32Array, out: Float32Array, params: readonly StagedDareModel[], s: number, offset: number): void {
+    const { dare_term_set: set, dare_term_add: add, dare_finish: finish } = this.exports;
+    this.pieces(out, (outByte, at, len) => {
+      const b = this.stage(0, base, at, len);
+      const first = (offset + at) | 0;
+      params.forEach((p, i) => {
+        this.setDareModel(p.weight, p.scale, p.key0, p.key1, p.threshold);
+        (i === 0 ? set : add)!(outByte, len, first, PARAMS_AT, b, this.stage(1, models[i]!, at, len));
+      });
+      finish!(outByte, len, b, outByte, s);
+    });
+  }
+
+  /** The keep masks (−1 keep, 0 drop) of counters first … first + len − 1 (len ≤ STAGED_BLOCK); valid until the next call. */
+  dareMask(len: number, first: number, key0: number, key1: number, threshold: number): Int32Array {
+    this.setDareModel(0, 0, key0, key1, threshold);
+    this.exports.dare_mask!(MASK_AT, len, first | 0, PARAMS_AT);
+    return this.maskView;
+  }
+
+  /** dot-norms.cpu.ts of every pair of task vectors x_i − base: [‖τ_0‖², …, then τ_i·τ_j in stagedPairs order]; 2 to STAGED_MAX_MODELS models. */
+  taskVectorStats(models: readonly Float32Array[], base: Float32Array): number[] {
+    const count = models.length;
+    const chains = count + (count * (count - 1)) / 2;
+    this.acc.fill(0, 0, chains);
+    const fn = this.exports[`stats_${count}`]!;
+    const xs = new Array<number>(count);
+    const n = base.length;
+    for (let at = 0; at < n; at += STAGED_BLOCK) {
+      const len = Math.min(STAGED_BLOCK, n - at);
+      const b = this.stage(0, base, at, len);
+      for (let i = 0; i < count; i++) xs[i] = this.stage(i + 1, models[i]!, at, len);
+      fn(ACC_AT, len, b, ...xs);
+    }
+    return Array.from(this.acc.subarray(0, chains));
+  }
+
+  /** dot-norms.cpu.ts without a base: [‖x‖², ‖y‖², x·y]. */
+  plainStats(x: Float32Array, y: Float32Array): [number, number, number] {
+    this.acc.fill(0, 0, 3);
+    const n = x.length;
+    for (let at = 0; at < n; at += STAGED_BLOCK) {
+      const len = Math.min(STAGED_BLOCK, n - at);
+      this.exports.stats_plain!(ACC_AT, len, this.stage(0, x, at, len), this.stage(1, y, at, len));
+    }
+    return [this.acc[0]!, this.acc[1]!, this.acc[2]!];
+  }
+
+  /** scale-add.cpu.ts's passes fused: out = w_0·x_0, then out = out + w_k·x_k for k = 1, 2, … (f32 weights). */
+  weightedSum(out: Float32Array, inputs: readonly Float32Array[], weights: readonly number[]): void {
+    const count = inputs.length;
+    if (count < 2 || count > INPUT_SLOTS) {
+      // One pass per input over the output piece: the same bits, any count.
+      const { scale_set: set, scale_add: add } = this.exports;
+      this.pieces(out, (outByte, at, len) => inputs.forEach((x, k) => (k === 0 ? set : add)!(outByte, len, this.stage(k % 2, x, at, len), weights[k]!)));
+      return;
+    }
+    weights.forEach((w, k) => this.weightLanes.fill(w, 4 * k, 4 * k + 4));
+    const fn = this.exports[`weighted_${count}`]!;
+    const xs = new Array<number>(count);
+    this.pieces(out, (outByte, at, len) => {
+      for (let k = 0; k < count; k++) xs[k] = this.stage(k, inputs[k]!, at, len);
+      fn(outByte, len, WEIGHTS_AT, ...xs);
+    });
+  }
+}
+
+/** Below this many floats the staging's fixed cost (a few calls and copies) outweighs the gain of a pass that is not hash-bound. */
+export const STAGED_MIN_FLOATS = 4096;
+
+let instance: StagedMerges | null | undefined;
+
+/** The kernels of this thread for a pass over n floats, or null where wasm SIMD is unavailable or n is below minFloats. */
+export function stagedMerges(n = Infinity, minFloats = STAGED_MIN_FLOATS): StagedMerges | null {
+  if (n < minFloats) return null;
+  if (instance === undefined) {
+    const module = kernelModule.sync();
+    instance = module ? new StagedMerges(module) : null;
+  }
+  return instance;
+}
