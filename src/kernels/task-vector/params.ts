@@ -80,3 +80,6 @@ export function checkDareCounters(seed: number, offset: number, elementCount: nu
 
 export const isDensity = (d: number): boolean => d >= 0 && d <= 1;
 export const isKeepProbability = (p: number): boolean => p > 0 && p <= 1;
+
+/** How TIES elects each element's sign: by the weighted sum of the deltas, or by a count of models. */
+export type TiesVote = 'sum' | 'count';

@@ -10,15 +10,20 @@
  *   out = base + λ·merged
  * Agreement is judged on w_i τ̂_i as mergekit does (the same as on τ̂_i for positive weights).
  *
- * The k-th magnitude is found by histogram select (three O(n) passes), never by sorting.
- * The merge itself is one blocked pass over all models: contributions of a block are
- * computed once into cache-resident scratch, summed for the vote, then filtered.
+ * tiesMerge runs the WebAssembly SIMD kernel of kernels/ties-fast (the same bits, usually a
+ * sample and one pass over the tensors) where the engine has it; tiesMergeTwin is the
+ * TypeScript twin it is held to. In the twin the k-th magnitude is found by histogram
+ * select (three O(n) passes), never by sorting, and the merge is one blocked pass over all
+ * models: contributions of a block are computed once into cache-resident scratch, summed
+ * for the vote, then filtered. consensusMerge and trimmedContribution also serve DARE-TIES,
+ * DELLA and breadcrumbs.
  * Pure module: typed arrays in, typed arrays out; out may alias an input.
  */
 import { KEEP_NONE_BITS, topKMagnitudeCut, trimCount, type MagnitudeCut } from './magnitude-select.cpu';
-import { checkLambda, isDensity, resolvePerModel, resolveWeights } from './params';
+import { checkLambda, isDensity, resolvePerModel, resolveWeights, type TiesVote } from './params';
 import { checkTensors, MERGE_BLOCK, type ContributionFn } from './linear.cpu';
 import { deltaContribution } from './task-arithmetic.cpu';
+import { tiesFastWasm } from '../ties-fast/ties-fast.wasm';
 
 export interface TiesParams {
   /** Per-model weights, default all 1. */
@@ -33,7 +38,7 @@ export interface TiesParams {
   consensus?: TiesVote;
 }
 
-export type TiesVote = 'sum' | 'count';
+export type { TiesVote };
 
 const tauF32 = new Float32Array(MERGE_BLOCK);
 const tauU32 = new Uint32Array(tauF32.buffer);
@@ -146,13 +151,40 @@ export function consensusMerge(
   }
 }
 
-export function tiesMerge(models: readonly Float32Array[], base: Float32Array, out: Float32Array, params: TiesParams = {}): void {
+interface ResolvedTies {
+  w32: Float32Array;
+  densities: number[];
+  lambda: number;
+  normalize: boolean;
+  vote: TiesVote;
+}
+
+function resolveTies(models: readonly Float32Array[], base: Float32Array, out: Float32Array, params: TiesParams): ResolvedTies {
   const where = 'methods/ties.ts';
   checkTensors(models, base, out, where);
   const weights = resolveWeights(params.weights, models.length, where);
   const densities = resolvePerModel(params.density, 1, models.length, isDensity, 'density', where);
   const lambda = checkLambda(params.lambda ?? 1, where);
-  const w32 = Float32Array.from(weights);
+  return { w32: Float32Array.from(weights), densities, lambda, normalize: params.normalize ?? true, vote: params.consensus ?? 'sum' };
+}
+
+/**
+ * TIES on the CPU: the WebAssembly SIMD kernel (kernels/ties-fast, the same bits) where the
+ * engine has it, else the TypeScript twin below.
+ */
+export function tiesMerge(models: readonly Float32Array[], base: Float32Array, out: Float32Array, params: TiesParams = {}): void {
+  const fast = tiesFastWasm();
+  if (!fast || !fast.takes(models.length)) {
+    tiesMergeTwin(models, base, out, params);
+    return;
+  }
+  const r = resolveTies(models, base, out, params);
+  fast.merge(models, base, out, r);
+}
+
+/** The TypeScript twin: three histogram passes per model for the cuts, then the blocked merge. */
+export function tiesMergeTwin(models: readonly Float32Array[], base: Float32Array, out: Float32Array, params: TiesParams = {}): void {
+  const { w32, densities, lambda, normalize, vote } = resolveTies(models, base, out, params);
   const cuts = tiesCuts(models, base, densities);
-  consensusMerge(out.length, models.length, base, out, w32, lambda, params.normalize ?? true, trimmedContribution(models, base, w32, cuts), params.consensus ?? 'sum');
+  consensusMerge(out.length, models.length, base, out, w32, lambda, normalize, trimmedContribution(models, base, w32, cuts), vote);
 }
