@@ -31,18 +31,23 @@ export class OpenFiles {
     const handle = await open(file, 'r');
     this.handles.push(handle);
     const size = (await handle.stat()).size;
+    // Into a given buffer too: the streamed BF16 merge reads straight into its kernel's memory.
+    const fill = async (start: number, end: number, bytes: Uint8Array) => {
+      let at = 0;
+      while (at < bytes.length) {
+        const { bytesRead } = await handle.read(bytes, at, bytes.length - at, start + at);
+        if (bytesRead <= 0) throw new InputError(`${file}: ended at byte ${start + at} while reading bytes ${start}–${end} (the file changed or is truncated).`);
+        at += bytesRead;
+      }
+    };
     return {
       size,
       read: async (start, end) => {
         const bytes = new Uint8Array(end - start);
-        let at = 0;
-        while (at < bytes.length) {
-          const { bytesRead } = await handle.read(bytes, at, bytes.length - at, start + at);
-          if (bytesRead <= 0) throw new InputError(`${file}: ended at byte ${start + at} while reading bytes ${start}–${end} (the file changed or is truncated).`);
-          at += bytesRead;
-        }
+        await fill(start, end, bytes);
         return bytes;
       },
+      readInto: (start, end, dest) => fill(start, end, dest),
     };
   }
 

@@ -59,6 +59,8 @@ async function runMerge(job: StreamMergeJob, outDtype: (name: string) => StreamD
       params: job.params,
       outDtype,
       write,
+      // The streamed writer's file sinks are done with the bytes when append settles.
+      writeDone: true,
       chunkBytes: chunkBudget(),
       pool,
       onProgress: (p) => {

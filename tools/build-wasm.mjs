@@ -14,6 +14,8 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const KERNELS = [
   { source: 'src/kernels/de-step/de-step.wat.ts', build: 'deStepWat', out: 'src/kernels/de-step/de-step.wasm.gen.ts', name: 'DE_STEP_WASM_BASE64' },
   { source: 'src/kernels/linear-combine/linear-combine.wat.ts', build: 'linearCombineWat', out: 'src/kernels/linear-combine/linear-combine.wasm.gen.ts', name: 'LINEAR_COMBINE_WASM_BASE64' },
+  { source: 'src/kernels/ties-fast/ties-fast.wat.ts', build: 'tiesFastWat', out: 'src/kernels/ties-fast/ties-fast.wasm.gen.ts', name: 'TIES_FAST_WASM_BASE64' },
+  { source: 'src/merge/stream-bf16.wat.ts', build: 'streamBf16Wat', out: 'src/merge/stream-bf16.wasm.gen.ts', name: 'STREAM_BF16_WASM_BASE64' },
   { source: 'src/kernels/staged-merges/staged-merges.wat.ts', build: 'stagedMergesWat', out: 'src/kernels/staged-merges/staged-merges.wasm.gen.ts', name: 'STAGED_MERGES_WASM_BASE64' },
 ];
 

@@ -16,6 +16,8 @@ export interface ByteReader {
   readonly size: number;
   /** Bytes [start, end) as a fresh array (offset 0, so float32 views need no copy). */
   read(start: number, end: number): Promise<Uint8Array>;
+  /** Bytes [start, end) into `dest` (exactly that long): a reused buffer spares a fresh one per read. */
+  readInto?(start: number, end: number, dest: Uint8Array): Promise<void>;
 }
 
 /** One tensor of a checkpoint: what its header says and where its bytes lie. */
@@ -42,6 +44,11 @@ export interface TensorSource {
   readRows(name: string, rowStart: number, rowEnd: number): Promise<Float32Array>;
   /** A tensor's bytes as stored (the integer tensors a merge copies through). */
   readBytes(name: string): Promise<Uint8Array>;
+  /**
+   * Rows [rowStart, rowEnd) of a float tensor as stored, undecoded (the streamed merge's bfloat16
+   * path): into `into` when given (exactly that long; it is returned), else a fresh array.
+   */
+  readRowBytes?(name: string, rowStart: number, rowEnd: number, into?: Uint8Array): Promise<Uint8Array>;
 }
 
 /** A Blob (a dropped File) as a ByteReader. */
@@ -94,14 +101,23 @@ class ShardedSource implements TensorSource {
   }
 
   async readRows(name: string, rowStart: number, rowEnd: number): Promise<Float32Array> {
+    return decodeFloats(this.need(name, true).dtype, await this.readRowBytes(name, rowStart, rowEnd), name);
+  }
+
+  async readRowBytes(name: string, rowStart: number, rowEnd: number, into?: Uint8Array): Promise<Uint8Array> {
     const t = this.need(name, true);
     const rows = t.shape.length === 0 ? 1 : t.shape[0]!;
     if (!(Number.isInteger(rowStart) && Number.isInteger(rowEnd) && rowStart >= 0 && rowStart <= rowEnd && rowEnd <= rows)) {
       throw new SafetensorsFormatError(t.file, `tensor "${name}" has ${rows} rows; rows [${rowStart}, ${rowEnd}) were asked for`);
     }
     const rowBytes = rowLength(t.shape) * SAFETENSORS_DTYPE_SIZE[t.dtype];
-    const bytes = await this.readers.get(t.file)!.read(t.start + rowStart * rowBytes, t.start + rowEnd * rowBytes);
-    return decodeFloats(t.dtype, bytes, name);
+    const [start, end] = [t.start + rowStart * rowBytes, t.start + rowEnd * rowBytes];
+    const reader = this.readers.get(t.file)!;
+    if (!into) return reader.read(start, end);
+    if (into.byteLength !== end - start) throw new SafetensorsFormatError(t.file, `tensor "${name}": rows [${rowStart}, ${rowEnd}) are ${end - start} bytes, the buffer ${into.byteLength}`);
+    if (reader.readInto) await reader.readInto(start, end, into);
+    else into.set(await reader.read(start, end));
+    return into;
   }
 }
 

@@ -64,6 +64,20 @@ describe('streamed safetensors reader', () => {
     await expect(src.readTensor('nope')).rejects.toThrow(/has no tensor "nope"/);
   });
 
+  it('reads row bands as stored, fresh or into a given buffer, through readInto where the reader has it', async () => {
+    const into: ByteReader = { ...memoryReader(file), readInto: async (a, b, dest) => dest.set(file.subarray(a, b)) };
+    const stored = whole.tensors.find((t) => t.name === 'a.weight')!.data;
+    for (const reader of [memoryReader(file), into]) {
+      const src = await openSafetensorsFile(reader, 'x.safetensors');
+      expect(await src.readRowBytes!('a.weight', 0, 6)).toEqual(stored.slice());
+      const dest = new Uint8Array(3 * 5 * 2);
+      expect(await src.readRowBytes!('a.weight', 2, 5, dest)).toBe(dest);
+      expect(dest).toEqual(stored.slice(2 * 10, 5 * 10));
+      await expect(src.readRowBytes!('a.weight', 2, 4, dest)).rejects.toThrow(/rows \[2, 4\) are 20 bytes, the buffer 30/);
+      await expect(src.readRowBytes!('a.weight', 4, 7)).rejects.toThrow(/has 6 rows/);
+    }
+  });
+
   it('refuses a truncated file with the whole-file reader\'s message', async () => {
     await expect(openSafetensorsFile(memoryReader(file.slice(0, file.length - 3)), 'cut.safetensors')).rejects.toThrow(/cut\.safetensors: .*truncated/);
   });

@@ -139,7 +139,9 @@ describe('streamed merge = in-memory merge, bit for bit', () => {
           let n = 0;
           const pool: TensorMergePool = { size: 3, merge: (job) => new Promise((done) => setTimeout(() => done(runMergeJob(job)), 12 - 4 * (n++ % 3))) };
           const pooled = await streamed(files, withBase, method, params, dtype, undefined, pool);
-          expect(n).toBe(SHAPES.length - 1);
+          // Linear and task arithmetic merge the BF16 tensors on this thread (stream-bf16.ts), the rest in the pool.
+          const bf16Path = ['linear', 'task_arithmetic'].includes(method.id) ? SHAPES.filter((t) => t.dtype === 'BF16' && !t.frozen && t.shape.length > 0).length : 0;
+          expect(n).toBe(SHAPES.length - 1 - bf16Path);
           expect(Buffer.from(pooled.bytes).equals(Buffer.from(expected))).toBe(true);
         }
       });

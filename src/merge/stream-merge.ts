@@ -9,15 +9,18 @@
  * tensors are merged (those some input changes), with the same flat offsets (DARE's random
  * counters), depths (file order) and per-tensor rules; unchanged tensors are the first model's.
  * Shapes are checked by the caller (tensor-sets.ts checkSameTensors has the messages).
+ * Linear and task arithmetic on bfloat16 in and out take stream-bf16.ts: the stored bytes read
+ * straight into one WebAssembly.Memory and merged there, the same bytes as the float32 route.
  */
 import { FLOAT_DTYPES, shapeSize } from '../formats/safetensors-format';
-import { floatEntries, rowLength, type TensorEntry, type TensorSource } from '../formats/safetensors-source';
+import { decodeFloats, floatEntries, rowLength, type TensorEntry, type TensorSource } from '../formats/safetensors-source';
 import { encodeFloats } from '../formats/safetensors-stream-write';
 import type { MergeParams } from '../protocol/settings';
 import { baseAsModel } from './base-as-model';
 import type { MergeMethodDef } from './method';
 import { paramsForTensor } from './param-rules';
 import { chunksAlongRows } from './stream-chunks';
+import { Bf16StreamKernel, bf16MergeScalars, type Bf16MergeScalars } from './stream-bf16';
 import { methodFor } from './registry';
 
 export type StreamDtype = 'F64' | 'F32' | 'F16' | 'BF16';
@@ -48,6 +51,8 @@ export interface StreamMergeRequest {
   onProgress?(p: StreamProgress): void;
   /** Where whole tensors are merged besides this thread (worker threads); absent: here, one at a time. */
   pool?: TensorMergePool;
+  /** write is done with its bytes when its promise settles (a file sink): the bfloat16 path then hands over its output buffer, reused after. */
+  writeDone?: boolean;
 }
 
 /** One whole tensor's merge, as a worker runs it (runMergeJob): structured-clonable, its inputs transferable. */
@@ -96,6 +101,14 @@ interface Step {
   rows: [number, number] | null;
   /** The tensor's last step. */
   last: boolean;
+  /** The bfloat16 fast path's scalars (stream-bf16.ts), or null: the float32 route. */
+  bf16: Bf16MergeScalars | null;
+}
+
+/** A step's inputs: the stored bfloat16 bytes (fast path), their float32 values decoded when needed. */
+interface StepData {
+  raw: Uint8Array[] | null;
+  floats: Float32Array[] | null;
 }
 
 /** 256 MiB of float32 per tensor step: a 7B model's largest matrices stream in bands. */
@@ -107,6 +120,25 @@ function sameBits(a: Float32Array, b: Float32Array): boolean {
   const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
   for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return false;
   return true;
+}
+
+/** Equal stored bytes (bfloat16 decodes one to one, so equal bytes are equal float32 bits). */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let i = 0;
+  if (a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0) {
+    const words = a.length >>> 2;
+    const ua = new Uint32Array(a.buffer, a.byteOffset, words);
+    const ub = new Uint32Array(b.buffer, b.byteOffset, words);
+    for (let k = 0; k < words; k++) if (ua[k] !== ub[k]) return false;
+    i = words * 4;
+  }
+  for (; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sameData(d: StepData): boolean {
+  return d.raw ? d.raw.every((r, j) => j === 0 || sameBytes(r, d.raw![0]!)) : d.floats!.every((f, j) => j === 0 || sameBits(f, d.floats![0]!));
 }
 
 /** Bytes the float tensors of these sources store. */
@@ -136,13 +168,62 @@ export async function streamMerge(req: StreamMergeRequest): Promise<StreamMergeS
       if (other && !FLOAT_DTYPES.has(other.dtype)) throw new Error(`${src.name}: tensor "${e.name}" is ${other.dtype}, not a float tensor as in ${models[0]!.name}.`);
     }
   }
-  const read = (step: Step): Promise<Float32Array[]> => Promise.all(sets.map((src) => (step.rows ? src.readRows(step.entry.name, step.rows[0], step.rows[1]) : src.readTensor(step.entry.name))));
-  const mergeBand = (step: Step, data: Float32Array[], at: number): Float32Array => {
+  const readFloats = (step: Step): Promise<Float32Array[]> => Promise.all(sets.map((src) => (step.rows ? src.readRows(step.entry.name, step.rows[0], step.rows[1]) : src.readTensor(step.entry.name))));
+  const rowsOf = (step: Step): [number, number] => step.rows ?? [0, step.entry.shape[0] ?? 1];
+  const rawBytes = (step: Step) => (rowsOf(step)[1] - rowsOf(step)[0]) * rowLength(step.entry.shape) * 2;
+  // Step k of the bfloat16 path is read into the kernel's input set k % 2 (the step read ahead
+  // goes to the other); a step read again out of turn (a band seen equal before) into fresh arrays.
+  const readRaw = (step: Step, set: 0 | 1 | null): Promise<Uint8Array[]> =>
+    Promise.all(sets.map((src, j) => src.readRowBytes!(step.entry.name, ...rowsOf(step), set === null ? undefined : bf16Kernel!.region(set, j, rawBytes(step)))));
+  const read = async (step: Step, k: number | null = null): Promise<StepData> =>
+    step.bf16 ? { raw: await readRaw(step, k === null ? null : ((k % 2) as 0 | 1)), floats: null } : { raw: null, floats: await readFloats(step) };
+  const floatsOf = (step: Step, d: StepData): Float32Array[] => (d.floats ??= d.raw!.map((r) => decodeFloats('BF16', r, step.entry.name)));
+  const firstFloats = (step: Step, d: StepData): Float32Array => d.floats?.[0] ?? decodeFloats('BF16', d.raw![0]!, step.entry.name);
+  // The bfloat16 fast path: linear and task arithmetic where every input and the output are bfloat16.
+  const bf16Kernel = ['linear', 'task_arithmetic'].includes(method.id) ? Bf16StreamKernel.create() : null;
+  const bf16Of = (entry: TensorEntry, depth: number): Bf16MergeScalars | null => {
+    if (!bf16Kernel || entry.shape.length === 0 || req.outDtype(entry.name) !== 'BF16') return null;
+    if (!sets.every((src) => src.readRowBytes && src.entry(entry.name)?.dtype === 'BF16')) return null;
+    try {
+      return bf16MergeScalars(method, merging.params, entry.name, depth, merging.models.length, merging.base !== null);
+    } catch {
+      // Params the twin refuses: the float32 route meets them and fails with the twin's message.
+      return null;
+    }
+  };
+  // The twin's own checks of a tensor's params (λ, the weights' count), run on one element before
+  // its first bfloat16 merge, so bad params fail where and as they would.
+  const checked = new Set<number>();
+  const checkParams = (step: Step) => {
+    if (checked.has(step.tensor)) return;
+    checked.add(step.tensor);
+    const one = () => new Float32Array(1);
+    method.cpu({ name: step.entry.name, offset: 0, dims: [1], params: step.params, models: merging.models.map(one), base: merging.base ? one() : null, out: one() }, null);
+  };
+  // The float32 output of a step whose encoding copies it (every dtype but F32) reuses one
+  // buffer, zeroed as a fresh one would be: a fresh array per step costs its page faults.
+  let outScratch = new Float32Array(0);
+  const outFor = (n: number, reuse: boolean): Float32Array => {
+    if (!reuse) return new Float32Array(n);
+    if (outScratch.length < n) outScratch = new Float32Array(n);
+    return outScratch.subarray(0, n).fill(0);
+  };
+  const mergeBand = (step: Step, data: Float32Array[], at: number, reuse = false): Float32Array => {
     const view = (src: TensorSource) => data[sets.indexOf(src)]!;
-    const out = new Float32Array(data[0]!.length);
+    const out = outFor(data[0]!.length, reuse);
     const dims = step.rows ? [step.rows[1] - step.rows[0], ...step.entry.shape.slice(1)] : step.entry.shape;
     method.cpu({ name: step.entry.name, offset: at, dims, params: step.params, models: merging.models.map(view), base: merging.base ? view(merging.base) : null, out }, null);
     return out;
+  };
+  // A step merged and encoded: by the bfloat16 kernel where it applies (a NaN output: the float32 route).
+  const mergeStep = (step: Step, data: StepData, at: number, dtype: StreamDtype): Uint8Array => {
+    if (data.raw && step.bf16) {
+      checkParams(step);
+      const view = (src: TensorSource) => data.raw![sets.indexOf(src)]!;
+      const bytes = bf16Kernel!.merge(merging.models.map(view), merging.base ? view(merging.base) : null, step.bf16, req.writeDone === true && !req.pool);
+      if (bytes) return bytes;
+    }
+    return encodeFloats(mergeBand(step, floatsOf(step, data), at, dtype !== 'F32'), dtype);
   };
 
   // Every read in order: a tensor whole, or its row bands. The next step is read while this
@@ -150,13 +231,14 @@ export async function streamMerge(req: StreamMergeRequest): Promise<StreamMergeS
   const steps: Step[] = [];
   for (const [i, entry] of floats.entries()) {
     const params = paramsForTensor(merging.params, entry.name, i / last);
+    const bf16 = bf16Of(entry, i / last);
     const bands = chunksAlongRows(method, entry.shape, sets.length + 1, budget);
-    if (bands === null) steps.push({ tensor: i, entry, params, rows: null, last: true });
-    else bands.forEach((rows, k) => steps.push({ tensor: i, entry, params, rows, last: k === bands.length - 1 }));
+    if (bands === null) steps.push({ tensor: i, entry, params, rows: null, last: true, bf16 });
+    else bands.forEach((rows, k) => steps.push({ tensor: i, entry, params, rows, last: k === bands.length - 1, bf16 }));
     if (bands !== null) summary.chunked++;
   }
   const stepBytes = (step: Step) => (step.rows ? (step.rows[1] - step.rows[0]) * rowLength(step.entry.shape) : shapeSize(step.entry.shape)) * 4 * (sets.length + 1);
-  let next: Promise<Float32Array[]> | null = null;
+  let next: Promise<StepData> | null = null;
   // The bands of the current tensor seen equal everywhere so far (not yet written): whether it
   // is merged is known at its first band that differs.
   let pending: Step[] = [];
@@ -175,10 +257,12 @@ export async function streamMerge(req: StreamMergeRequest): Promise<StreamMergeS
     await flush(req.pool ? req.pool.size : 0);
   };
   const index = (src: TensorSource) => sets.indexOf(src);
+  const largestFast = steps.reduce((n, s) => (s.bf16 ? Math.max(n, rawBytes(s)) : n), 0);
+  if (largestFast > 0) bf16Kernel!.prepare(sets.length, largestFast);
   for (const [k, step] of steps.entries()) {
-    const data = await (next ?? read(step));
+    const data = await (next ?? read(step, k));
     const following = steps[k + 1];
-    next = following && stepBytes(following) <= budget ? read(following) : null;
+    next = following && stepBytes(following) <= budget ? read(following, k + 1) : null;
     // Its failure is reported when it is awaited, not as an unhandled rejection meanwhile.
     next?.catch(() => undefined);
     const { entry } = step;
@@ -187,21 +271,21 @@ export async function streamMerge(req: StreamMergeRequest): Promise<StreamMergeS
     const at = (s: Step) => offset + (s.rows ? s.rows[0] * row : 0);
     const share = step.rows ? (step.rows[1] - step.rows[0]) / Math.max(1, entry.shape[0] ?? 1) : 1;
     bytesRead += sets.reduce((n, src) => n + (src.entry(entry.name)!.end - src.entry(entry.name)!.start) * share, 0);
-    if (!varies && data.some((d, j) => j > 0 && !sameBits(d, data[0]!))) {
+    if (!varies && !sameData(data)) {
       varies = true;
       // Earlier bands were all equal: read them again and merge them now, in order.
-      for (const p of pending) await emit(entry.name, encodeFloats(mergeBand(p, await read(p), at(p)), dtype));
+      for (const p of pending) await emit(entry.name, mergeStep(p, await read(p), at(p), dtype));
       pending = [];
     }
-    if (varies && step.rows === null && req.pool) {
-      const job = { method: method.id, name: entry.name, offset: at(step), dims: entry.shape, params: step.params, inputs: data, models: merging.models.map(index), base: merging.base ? index(merging.base) : null, dtype };
+    if (varies && step.rows === null && req.pool && !step.bf16) {
+      const job = { method: method.id, name: entry.name, offset: at(step), dims: entry.shape, params: step.params, inputs: floatsOf(step, data), models: merging.models.map(index), base: merging.base ? index(merging.base) : null, dtype };
       await emit(entry.name, req.pool.merge(job));
-    } else if (varies) await emit(entry.name, encodeFloats(mergeBand(step, data, at(step)), dtype));
-    else if (step.rows === null) await emit(entry.name, encodeFloats(data[0]!, dtype));
+    } else if (varies) await emit(entry.name, mergeStep(step, data, at(step), dtype));
+    else if (step.rows === null) await emit(entry.name, encodeFloats(firstFloats(step, data), dtype));
     else pending.push(step);
     if (!step.last) continue;
     // A tensor no input changes is the first model's, as read.
-    for (const p of pending) await emit(entry.name, encodeFloats((await read(p))[0]!, dtype));
+    for (const p of pending) await emit(entry.name, encodeFloats(firstFloats(p, await read(p)), dtype));
     pending = [];
     if (varies) {
       const size = shapeSize(entry.shape);

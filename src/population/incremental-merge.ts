@@ -18,55 +18,18 @@
  * norms and angles, RegMean and Fisher solve with every model's statistics).
  * Pure module: typed arrays and plain objects.
  */
-import { resolveWeights, sumScale } from '../kernels/task-vector/params';
 import type { ParameterLayout } from '../merge/layout';
-import { paramValue } from '../merge/method';
-import { LAMBDA, normalizeOf } from '../merge/methods/common';
-import { paramsForTensor } from '../merge/param-rules';
-import { methodFor } from '../merge/registry';
+import { linearMergePlan, type LinearMergePlan } from '../merge/linear-plan';
 import type { MergeParams } from '../protocol/settings';
+
+export { linearMergePlan, type LinearMergePlan };
 
 /** Below this many individuals a re-merge reads no more than the update does (N + 1 ≤ 4 vectors). */
 export const INCREMENTAL_MIN_MODELS = 4;
 
-/** Methods whose merge is linear in each model, so one replacement is one weighted difference. */
-export const INCREMENTAL_METHODS: readonly string[] = ['linear', 'task_arithmetic'];
 
 /** f32 unit roundoff. */
 const U = 2 ** -24;
-
-/**
- * The f32 constants linear and task arithmetic use per tensor, derived as their CPU twins derive
- * them (task-vector/params.ts): each model's weight and the scale s. Shared by the incremental
- * update and the WebAssembly SIMD merges (kernels/linear-combine).
- */
-export interface LinearMergePlan {
-  method: 'linear' | 'task_arithmetic';
-  modelCount: number;
-  /** Per tensor (layout order): the models' f32 weights. */
-  weights: Float32Array[];
-  /** Per tensor: the f32 scale s (λ, 1, or over Σw). */
-  scales: Float32Array;
-}
-
-/** The plan of a linear or task-arithmetic merge, or null for any other (or a data-aware) merge. */
-export function linearMergePlan(params: MergeParams, layout: ParameterLayout, modelCount: number, hasBase: boolean, inputs: unknown = null): LinearMergePlan | null {
-  if (!INCREMENTAL_METHODS.includes(params.method) || inputs !== null) return null;
-  const method = methodFor(params.method);
-  const taskArithmetic = params.method === 'task_arithmetic';
-  if (taskArithmetic && !hasBase) return null;
-  const normalize = method.options?.find((o) => o.key === 'normalize');
-  if (!normalize || normalize.type !== 'boolean') return null;
-  const where = 'population/incremental-merge.ts';
-  const scales = new Float32Array(layout.slots.length);
-  const weights = layout.slots.map((slot, s) => {
-    const p = paramsForTensor(params, slot.name, slot.depth);
-    const w = resolveWeights(p.weights, modelCount, where);
-    scales[s] = sumScale(w, taskArithmetic ? paramValue(p, LAMBDA) : 1, normalizeOf(p, normalize));
-    return Float32Array.from(w);
-  });
-  return { method: taskArithmetic ? 'task_arithmetic' : 'linear', modelCount, weights, scales };
-}
 
 export class IncrementalLinearUpdate {
   private constructor(
