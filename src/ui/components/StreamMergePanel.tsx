@@ -100,6 +100,13 @@ export function StreamMergePanel() {
             {opened.names.length} checkpoint{opened.names.length === 1 ? '' : 's'} ({opened.names.join(', ')}) with {params.method}
             {plan?.problem ? '' : `: the file will be ${formatBytes(plan?.bytes ?? 0)}.`}
           </p>
+          {plan?.memory && (
+            <p className="muted" data-testid="stream-merge-memory">
+              In memory (Merge once) these checkpoints need about {formatBytes(plan.memory.inMemoryBytes)} of float32 copies
+              {plan.memory.inMemoryBytes > plan.memory.heapLimit ? `, more than the ${formatBytes(plan.memory.heapLimit)} a WASM heap holds` : ''}; merged to file, about{' '}
+              {formatBytes(plan.memory.streamedBytes)} at a time.
+            </p>
+          )}
           {plan?.problem && (
             <p className="error" role="alert">
               {plan.problem}
