@@ -32,7 +32,7 @@ import { DEFAULT_MERGE, type MergeMethod, type MergeParams } from '../src/protoc
 import { Workspace } from '../src/project/workspace';
 import { DEFAULT_SETTINGS, type EvolverSettings } from '../src/protocol/settings';
 import { DatasetEvaluator } from '../src/eval/evaluator';
-import { ortCounters, WeightFedSession } from '../src/eval/ort';
+import { cpuRuntimeName, ortCounters, ortThreads, WeightFedSession } from '../src/eval/ort';
 import { weightsToInputs } from '../src/formats/onnx-rewrite';
 import { gpuTransferCounters } from '../src/gpu/buffers';
 import { requestStudioDevice } from '../src/gpu/device';
@@ -349,6 +349,7 @@ async function main(): Promise<void> {
   say(`## Run of ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC`);
   say();
   say(`Command: \`npm run bench\` (node --liftoff-only --import tsx tools/bench.ts). Machine: ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}.`);
+  say(`Threads: sections 1–2 evaluate on ${cpuRuntimeName()} with ${ortThreads(1)} thread${ortThreads(1) === 1 ? '' : 's'}; every CPU kernel row runs on one thread (the streaming rows say their --threads); the queue's workers run one thread each.`);
   say();
   try {
     if (only === null || only === 'stream') await streamMergeBench(say);
