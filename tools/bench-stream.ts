@@ -119,7 +119,7 @@ export async function streamMergeBench(say: (text?: string) => void): Promise<vo
     say(
       `Floor: every input read once in 64 MiB byte ranges and one output's bytes written, same process type, same files (the inputs are in the page cache after generation, for the merges as for the floor). Times include the CLI's start (~2 s of tsx). ${
         torchAvailable() ? 'torch is importable but its streaming baseline is not timed by this section yet.' : 'torch is not importable by python3 on this machine, so no torch streaming baseline is timed.'
-      } ${os.cpus().length} cores, shared with other work while measured.`,
+      } ${os.cpus().length} cores; load average ${os.loadavg()[0]!.toFixed(1)} at the end of this section.`,
     );
     say();
   } finally {

@@ -41,6 +41,8 @@ import { GpuPopulation } from '../src/population/gpu-population';
 import { deStepCpu, interpolationVectors } from '../src/kernels/de-step/de-step.cpu';
 import { DeStepWasm } from '../src/kernels/de-step/de-step.wasm';
 import { VectorMemory } from '../src/population/wasm-memory';
+import { LinearCombineWasm } from '../src/kernels/linear-combine/linear-combine.wasm';
+import { linearMergePlan } from '../src/merge/linear-plan';
 import { kinshipMomentsCpu } from '../src/kernels/kinship/kinship.cpu';
 import { topKMagnitudeCut, trimCount } from '../src/kernels/task-vector/magnitude-select.cpu';
 import { CounterRng } from '../src/kernels/rng/rng.cpu';
@@ -193,9 +195,30 @@ async function kernels(tmp: string): Promise<void> {
     const merger = new CpuMerger(layout, benchParams(method), base);
     return time(() => merger.mergeInto(out, models.slice(0, count)), 3);
   };
+  // The linear merges as the CPU population runs them: WebAssembly SIMD in place on vectors of one
+  // memory (3 models, the base, the output), each held bit for bit to the twin's merge above.
+  const linearMemory = VectorMemory.open(n, 5);
+  const linear = linearMemory && LinearCombineWasm.create(linearMemory.memory);
+  if (linearMemory && linear) {
+    const views = [0, 1, 2, 3, 4].map(() => linearMemory.take()!);
+    const [x0, x1, x2, b, o] = views as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
+    [x0, x1, x2].forEach((v, i) => v.set(models[i]!));
+    b.set(base);
+    for (const [label, method] of [
+      ['simple average (3 models), WebAssembly SIMD in place', 'linear'],
+      ['task arithmetic (3 models), WebAssembly SIMD in place', 'task_arithmetic'],
+    ] as [string, MergeMethod][]) {
+      const plan = linearMergePlan(benchParams(method), layout, 3, true)!;
+      const run = () => (method === 'linear' ? linear.linear(o, [x0, x1, x2], plan.weights[0]!, plan.scales[0]!) : linear.taskArithmetic(o, [x0, x1, x2], b, plan.weights[0]!, plan.scales[0]!));
+      run();
+      new CpuMerger(layout, benchParams(method), base).mergeInto(out, models.slice(0, 3));
+      const same = Buffer.compare(Buffer.from(o.buffer, o.byteOffset, o.byteLength), Buffer.from(out.buffer, out.byteOffset, out.byteLength)) === 0;
+      rows.push([`${label}${same ? ', bit-identical to the twin' : ', DIFFERS from the twin'}`, await time(run)]);
+    }
+  }
   for (const [label, method, count] of [
-    ['simple average (3 models)', 'average', 3],
-    ['task arithmetic (3 models)', 'task_arithmetic', 3],
+    ['simple average (3 models), TypeScript twin', 'average', 3],
+    ['task arithmetic (3 models), TypeScript twin', 'task_arithmetic', 3],
     ['TIES (3 models, density 0.5, radix select)', 'ties', 3],
     ['DARE linear (3 models)', 'dare_linear', 3],
     ['SLERP (2 models)', 'slerp', 2],
