@@ -16,7 +16,7 @@ import { EVOLVE_PATH_OPTIONS, openEvolveRun } from '../commands/evolve-run';
 import { runKeys, type ShardJob, type ShardResult } from './coordinator';
 import { FollowerPassedError, RunFollower } from './follower';
 import { connectRedis, QUEUE_NAME, redisOptions } from './redis';
-import { DataRootError, hashInputs, inputsProblem, resolveUnder, type RunDescription } from './run-description';
+import { DataRootError, flagsAsArgs, hashInputs, inputsProblem, resolveUnder, type RunDescription } from './run-description';
 import { decodeScores, encodeOutputs } from './wire';
 
 export const workerSpec: CommandSpec = {
@@ -109,23 +109,8 @@ class Slot {
 /** The description's file names (the path flags and the models) mapped to paths here. */
 function mapArgs(args: readonly string[], map: (name: string) => string): string[] {
   const parsed = parseCommand(evolveSpec, args);
-  const out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg.startsWith('--')) {
-      const name = arg.slice(2);
-      const takes = evolveSpec.options[name]?.type === 'string';
-      out.push(arg);
-      if (takes) {
-        const value = args[++i]!;
-        out.push((EVOLVE_PATH_OPTIONS as readonly string[]).includes(name) ? map(value) : value);
-      }
-    } else {
-      out.push(map(arg));
-    }
-  }
   if (parsed.positionals.length < 2) throw new UsageError('the run description names fewer than two models.', 'worker');
-  return out;
+  return flagsAsArgs(evolveSpec, parsed, EVOLVE_PATH_OPTIONS, map, []);
 }
 
 function workerName(): string {
