@@ -40,6 +40,34 @@ describe('staged merge kernels (WebAssembly SIMD)', () => {
     }
   });
 
+  it('dareNorms: Σ|τ| and Σ|τ̃| (l1) or their squares (l2) in f64, element order, continuing across blocks', () => {
+    const kernel = stagedMerges()!;
+    for (const n of [1, 6, STAGED_BLOCK + 4099]) {
+      const base = seededFloats(rng, n, 1e-3, 4);
+      const models = [0, 1].map(() => base.map((b) => b + seededFloats(rng, 1, 1e-5, 3)[0]!));
+      const masks = models.map((_, i) => {
+        const [key0, key1] = rngKey(rng.nextU32(), i);
+        return { key0, key1, threshold: probabilityThreshold(0.3 + 0.4 * rng.nextUnit()) };
+      });
+      const offset = 2 ** 32 - n - rng.nextInt(3);
+      for (const norm of ['l1', 'l2'] as const) {
+        const got = kernel.dareNorms(models, base, masks, offset, norm);
+        models.forEach((m, i) => {
+          const { key0, key1, threshold } = masks[i]!;
+          let before = 0;
+          let after = 0;
+          for (let j = 0; j < n; j++) {
+            const tau = Math.abs(Math.fround(m[j]! - base[j]!));
+            const kept = randomU32Keyed(key0, key1, (offset + j) >>> 0) >>> 8 < threshold ? tau : 0;
+            before += norm === 'l1' ? tau : tau * tau;
+            after += norm === 'l1' ? kept : kept * kept;
+          }
+          expect(got[i], `${n} floats, ${norm}, model ${i}`).toEqual([before, after]);
+        });
+      }
+    }
+  });
+
   it('weightedSum: the scale-add passes\' bits for 1 to 11 inputs (fused up to 9, pass by pass beyond)', () => {
     const kernel = stagedMerges()!;
     const n = 16384 + 4096 + 3;

@@ -42,6 +42,9 @@ export interface StagedDareModel {
   threshold: number;
 }
 
+/** A DARE model's keep mask: u32 keys and the integer keep threshold. */
+export type StagedDareMask = Pick<StagedDareModel, 'key0' | 'key1' | 'threshold'>;
+
 const kernelModule = wasmKernelModule(STAGED_MERGES_WASM_BASE64);
 export const stagedMergesWasmBytes = kernelModule.bytes;
 
@@ -120,6 +123,33 @@ export class StagedMerges {
     this.setDareModel(0, 0, key0, key1, threshold);
     this.exports.dare_mask!(MASK_AT, len, first | 0, PARAMS_AT);
     return this.maskView;
+  }
+
+  /**
+   * dare.cpu.ts's norm sums for the 'l1' / 'l2' rescale, per model: [Σ|τ_i|, Σ|τ̃_i|] (l2: Σ of
+   * squares), τ_i = x_i − base, τ̃_i its masked copy, f64 sums in element order. Base blocks are
+   * staged once for all models; each model's two sums go through acc between blocks.
+   */
+  dareNorms(models: readonly Float32Array[], base: Float32Array, masks: readonly StagedDareMask[], offset: number, norm: 'l1' | 'l2'): [number, number][] {
+    const fn = this.exports[`dare_norms_${norm}`]!;
+    const sums = models.map((): [number, number] => [0, 0]);
+    const n = base.length;
+    for (let at = 0; at < n; at += STAGED_BLOCK) {
+      const len = Math.min(STAGED_BLOCK, n - at);
+      const b = this.stage(0, base, at, len);
+      const first = (offset + at) | 0;
+      models.forEach((m, i) => {
+        const { key0, key1, threshold } = masks[i]!;
+        this.setDareModel(0, 0, key0, key1, threshold);
+        const s = sums[i]!;
+        this.acc[0] = s[0];
+        this.acc[1] = s[1];
+        fn(ACC_AT, len, first, PARAMS_AT, b, this.stage(1, m, at, len));
+        s[0] = this.acc[0]!;
+        s[1] = this.acc[1]!;
+      });
+    }
+    return sums;
   }
 
   /** dot-norms.cpu.ts of every pair of task vectors x_i − base: [‖τ_0‖², …, then τ_i·τ_j in stagedPairs order]; 2 to STAGED_MAX_MODELS models. */

@@ -9,6 +9,9 @@
  *       c_i = w_i·((x_i − b)·scale_i) where model i's keep bit is set, else +0 (bits cleared),
  *       acc = c_0 + c_1 + … (left to right), out = b + s·acc, all f32
  *   dare_mask(dst, n, first, p):  the int32 keep masks (all ones / zero) of the model at p
+ *   dare_norms_l1 / dare_norms_l2(acc, n, first, p, b, x):  task-vector/dare.cpu.ts's norm
+ *       sums for its 'l1' / 'l2' rescale: τ = x − b (f32), τ̃ = τ where the keep bit is set,
+ *       else +0; acc[0] += |τ|, acc[1] += |τ̃| (l2: squares), f64
  *   stats_N(acc, n, b, x0..x{N−1}):  dot-norms.cpu.ts against a base, for all pairs at once:
  *       t_i = x_i − b in f64, acc = [‖t_0‖², …, ‖t_{N−1}‖², t_0·t_1, t_0·t_2, …, t_1·t_2, …]
  *   stats_plain(acc, n, x, y):  dot-norms.cpu.ts without a base, acc = [‖x‖², ‖y‖², x·y]
@@ -177,6 +180,40 @@ function dareMaskFunction(): string {
     )})`;
 }
 
+/**
+ * dare_norms_l1 / dare_norms_l2(acc, n, first, p, b, x): the sums of DARE's norm-keeping
+ * rescale for one model, as dare.cpu.ts's dareNormSums adds them: τ = x − b (f32), the kept
+ * τ̃ = τ where the keep bit is set, else +0; acc[0] += |τ|, acc[1] += |τ̃| (l2: their squares),
+ * in f64. The hash, τ and the mask run four lanes at a time; the lanes are then added one
+ * after the other, element order, to two scalar chains that continue from acc.
+ */
+function dareNormsFunction(norm: 'l1' | 'l2'): string {
+  const { locals, loads } = dareParams(['key0', 'key1', 'threshold', 'm1', 'm2', 'step', 'lanes']);
+  // |v| promoted to f64 (exact), or its square (exact in f64 too: 48 significant bits at most).
+  const term = (value: string) => (norm === 'l1' ? `(f64.promote_f32 ${value})` : `(f64.mul (local.tee $d (f64.promote_f32 ${value})) (local.get $d))`);
+  const add = (chain: '$before' | '$after', value: string) => `\n      (local.set ${chain} (f64.add (local.get ${chain}) ${term(value)}))`;
+  const lanes = range(4)
+    .map((l) => `${add('$before', `(f32x4.extract_lane ${l} (local.get $t))`)}${add('$after', `(f32x4.extract_lane ${l} (local.get $k))`)}`)
+    .join('');
+  const vectorBody = `${hash(true, '(local.get $vctr)', '(local.get $v_key0)', '(local.get $v_key1)')}
+      (local.set $t (f32x4.sub ${vload('$x')} ${vload('$b')}))
+      (local.set $k (f32x4.abs (v128.and (local.get $t) ${keepBits(true)})))
+      (local.set $t (f32x4.abs (local.get $t)))${lanes}${nextCounters}`;
+  const scalarBody = `${hash(false, scalarCounter, '(local.get $s_key0)', '(local.get $s_key1)')}
+      (local.set $st (f32.sub ${sload('$x')} ${sload('$b')}))
+      (local.set $sk (f32.abs (f32.reinterpret_i32 (i32.and (i32.reinterpret_f32 (local.get $st)) ${keepBits(false)}))))${add('$before', '(f32.abs (local.get $st))')}${add('$after', '(local.get $sk)')}`;
+  return `
+  (func (export "dare_norms_${norm}")
+    (param $acc i32) (param $n i32) (param $first i32) (param $p i32) (param $b i32) (param $x i32)
+    (local $i i32) (local $end i32) (local $end4 i32) (local $h v128) (local $vctr v128) (local $sh i32)
+    (local $t v128) (local $k v128) (local $st f32) (local $sk f32) (local $d f64) (local $before f64) (local $after f64)
+    ${locals}${loads}
+    (local.set $before (f64.load (local.get $acc)))
+    (local.set $after (f64.load (i32.add (local.get $acc) (i32.const 8))))${firstCounters}${loops(vectorBody, scalarBody)}
+    (f64.store (local.get $acc) (local.get $before))
+    (f64.store (i32.add (local.get $acc) (i32.const 8)) (local.get $after)))`;
+}
+
 /** The pairs (i, j), i < j, in model stock's order: (0,1), (0,2), …, (1,2), … */
 export function stagedPairs(count: number): [number, number][] {
   return range(count).flatMap((i) => range(count - i - 1).map((k) => [i, i + k + 1] as [number, number]));
@@ -259,6 +296,6 @@ export function stagedMergesWat(): string {
   const stats = range(STAGED_MAX_MODELS - 1).map((i) => statsFunction(`stats_${i + 2}`, i + 2, true));
   return `
 (module
-  (import "env" "memory" (memory 0))${dareTermFunction(false)}${dareTermFunction(true)}${dareFinishFunction()}${dareMaskFunction()}${stats.join('')}${statsFunction('stats_plain', 2, false)}${scaleFunction(false)}${scaleFunction(true)}${range(STAGED_MAX_MODELS).map((i) => weightedFunction(i + 2)).join('')})
+  (import "env" "memory" (memory 0))${dareTermFunction(false)}${dareTermFunction(true)}${dareFinishFunction()}${dareMaskFunction()}${dareNormsFunction('l1')}${dareNormsFunction('l2')}${stats.join('')}${statsFunction('stats_plain', 2, false)}${scaleFunction(false)}${scaleFunction(true)}${range(STAGED_MAX_MODELS).map((i) => weightedFunction(i + 2)).join('')})
 `;
 }

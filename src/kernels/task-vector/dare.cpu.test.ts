@@ -3,8 +3,9 @@ import { KernelParamsError } from '../errors';
 import { CounterRng, randomUnit } from '../rng/rng.cpu';
 import { seededFloats } from '../testing';
 import { STAGED_MAX_MODELS } from '../staged-merges/staged-merges.wasm';
-import { dareMergeReference } from '../staged-merges/dare.reference';
-import { dareMerge, dareMergeWith, type DareParams } from './dare.cpu';
+import { dareMergeReference, dareNormScalesReference } from '../staged-merges/dare.reference';
+import { dareMerge, dareMergeWith, dareNorms, dareNormScales, type DareParams } from './dare.cpu';
+import { dareMasks } from './params';
 import { taskArithmeticMerge } from './task-arithmetic.cpu';
 import { tiesMerge } from './ties.cpu';
 
@@ -178,5 +179,77 @@ describe('dareMerge fast path (WebAssembly SIMD hash and staged merge) against t
     const aliased = models.map((m) => m.slice());
     dareMerge(aliased, base, aliased[1]!, { density: 0.5, seed: 6 });
     expectSameBits(aliased[1]!, want, 'out = model 1');
+  });
+});
+
+describe('dareNorms: the staged l1 / l2 sums against the TypeScript loop (useWasm false)', () => {
+  // Not multiples of 4, of MERGE_BLOCK (2048) nor of the staged 16384-float blocks; several blocks at the largest.
+  const SIZES = [1, 3, 6, 2047, 16387, 2 * 16384 + 4099];
+
+  /** Fresh task vectors of mixed scale, some exactly zero (τ = +0 and −0), for count models. */
+  function inputs(n: number, count: number): { base: Float32Array; models: Float32Array[] } {
+    const base = seededFloats(rng, n, 0.01, 2);
+    const models = Array.from({ length: count }, (_, i) => {
+      const tau = seededFloats(rng, n, 1e-6, 10 ** (i % 3));
+      return base.map((b, j) => (j % 89 === 3 ? b : b + tau[j]!));
+    });
+    return { base, models };
+  }
+
+  /** Every model's sums, bit for bit (Object.is: NaN matches NaN, +0 only +0). */
+  function expectSameNorms(models: Float32Array[], base: Float32Array, densities: number[], seed: number, offset: number, label: string): void {
+    const masks = dareMasks(densities, seed, false);
+    for (const norm of ['l1', 'l2'] as const) {
+      const fast = dareNorms(models, base, masks, offset, norm);
+      const here = dareNorms(models, base, masks, offset, norm, false);
+      fast.forEach((pair, i) => pair.forEach((v, k) => expect(Object.is(v, here[i]![k]), `${label}, ${norm}, model ${i}, ${k ? 'after' : 'before'}: ${v} vs ${here[i]![k]}`).toBe(true)));
+      const scales = dareNormScales(models, base, masks, offset, norm);
+      expect(scales, `${label}, ${norm} scales`).toEqual(dareNormScales(models, base, masks, offset, norm, false));
+      expect(scales, `${label}, ${norm} scales against the frozen twin`).toEqual(dareNormScalesReference(models, base, masks, offset, norm));
+    }
+  }
+
+  it.each(SIZES)('%i floats, offset 0 and not: the same f64 sums', (n) => {
+    const { base, models } = inputs(n, 3);
+    const densities = [0.5, 0.013, 1];
+    expectSameNorms(models, base, densities, rng.nextU32(), 0, `${n} floats`);
+    expectSameNorms(models, base, densities, rng.nextU32(), 1 + rng.nextInt(100000), `${n} floats, offset`);
+    // Counters across the i32 wrap and up to the last u32.
+    expectSameNorms(models, base, densities, rng.nextU32(), 2 ** 31 - Math.ceil(n / 2), `${n} floats, offset 2^31 − n/2`);
+    expectSameNorms(models, base, densities, rng.nextU32(), 2 ** 32 - n, `${n} floats, offset 2^32 − n`);
+  });
+
+  it('NaN and infinities propagate as in the TypeScript loop (and the scale with them)', () => {
+    const n = 16387;
+    const { base, models } = inputs(n, 3);
+    models[0]![5] = NaN;
+    models[1]![7000] = Infinity;
+    models[2]![16385] = -Infinity;
+    base[16386] = Infinity;
+    expectSameNorms(models, base, [0.6, 0.6, 0.6], 21, 3, 'non-finite');
+    const masks = dareMasks([0.6, 0.6, 0.6], 21, false);
+    // Model 0: NaN in τ (before), and a kept −∞ from base[16386] = ∞ (after).
+    expect(dareNorms(models, base, masks, 3, 'l1')[0]).toEqual([NaN, Infinity]);
+    expect(dareNormScales(models, base, masks, 3, 'l1')[0]).toBeNaN();
+  });
+
+  it("dareMerge with rescaleNorm 'l1' (and 'l2'), linear and ties: the frozen twin's bits end to end", () => {
+    for (const n of [4099, 16384 + 5]) {
+      const { base, models } = inputs(n, 3);
+      for (const rescaleNorm of ['l1', 'l2'] as const) {
+        for (const consensus of ['none', 'ties'] as const) {
+          const params: DareParams = { density: [0.4, 0.9, 0.2], seed: rng.nextU32(), offset: rng.nextInt(5000), weights: [0.7, 1.2, 0.5], rescaleNorm, consensus };
+          const want = new Float32Array(n);
+          dareMergeReference(models, base, want, params);
+          const fast = new Float32Array(n).fill(NaN);
+          dareMerge(models, base, fast, params);
+          const plain = new Float32Array(n).fill(NaN);
+          dareMergeWith(models, base, plain, params, false);
+          const u32 = (v: Float32Array) => new Uint32Array(v.buffer);
+          expect(u32(fast), `${n} ${rescaleNorm} ${consensus}, fast`).toEqual(u32(want));
+          expect(u32(plain), `${n} ${rescaleNorm} ${consensus}, TypeScript`).toEqual(u32(want));
+        }
+      }
+    }
   });
 });

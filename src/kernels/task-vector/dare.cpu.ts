@@ -16,9 +16,9 @@
  * the tensor's first index in the flattened parameter vector, so tensors (and a tensor
  * cut into pieces) never share a mask pattern.
  * Where WebAssembly SIMD is available (staged-merges/staged-merges.wasm.ts), the hash runs four
- * lanes at a time there: consensus 'none' runs whole in the staged kernel, and every other
- * path takes its keep masks from it; the bits are the TypeScript loops' (dare.cpu.test.ts
- * holds both to staged-merges/dare.reference.ts).
+ * lanes at a time there: consensus 'none' and the 'l1' / 'l2' rescale's norm sums run whole
+ * in the staged kernel, and every other path takes its keep masks from it; the bits are the
+ * TypeScript loops' (dare.cpu.test.ts holds both to staged-merges/dare.reference.ts).
  * Pure module: typed arrays in, typed arrays out; out may alias an input.
  */
 import { stagedMerges } from '../staged-merges/staged-merges.wasm';
@@ -85,6 +85,38 @@ export function dareNormScales(
   norm: Exclude<DareRescaleNorm, 'density'>,
   useWasm = true,
 ): number[] {
+  return dareNorms(models, base, masks, offset, norm, useWasm).map(([before, after]) =>
+    before < DARE_RESCALE_EPS || after < DARE_RESCALE_EPS ? 1 : Math.fround(before / after),
+  );
+}
+
+/**
+ * Per model, [‖τ_i‖, ‖τ̃_i‖] in the given norm (τ̃_i: τ_i masked, unscaled), f64. 'l1' and 'l2'
+ * sum in element order, two scalar chains: in the staged kernel where wasm SIMD is available
+ * (the same sums bit for bit), else in the loop below; 'linf' always runs here.
+ */
+export function dareNorms(
+  models: readonly Float32Array[],
+  base: Float32Array,
+  masks: readonly DareModelMask[],
+  offset: number,
+  norm: Exclude<DareRescaleNorm, 'density'>,
+  useWasm = true,
+): [number, number][] {
+  const staged = useWasm ? stagedMerges(Infinity, 0) : null;
+  const sums = staged && norm !== 'linf' ? staged.dareNorms(models, base, masks, offset, norm) : dareNormSumsHere(models, base, masks, offset, norm, useWasm);
+  return norm === 'l2' ? sums.map(([before, after]) => [Math.sqrt(before), Math.sqrt(after)]) : sums;
+}
+
+/** dareNorms' sums in TypeScript (l2: of squares; linf: maxima), over the unit-weight contribution's masked τ. */
+function dareNormSumsHere(
+  models: readonly Float32Array[],
+  base: Float32Array,
+  masks: readonly DareModelMask[],
+  offset: number,
+  norm: Exclude<DareRescaleNorm, 'density'>,
+  useWasm: boolean,
+): [number, number][] {
   const unit = dareContribution(models, base, new Float32Array(models.length).fill(1), masks.map((m) => ({ ...m, scale: 1 })), offset, useWasm);
   return models.map((m, i) => {
     let before = 0;
@@ -108,11 +140,7 @@ export function dareNormScales(
         }
       }
     }
-    if (norm === 'l2') {
-      before = Math.sqrt(before);
-      after = Math.sqrt(after);
-    }
-    return before < DARE_RESCALE_EPS || after < DARE_RESCALE_EPS ? 1 : Math.fround(before / after);
+    return [before, after];
   });
 }
 
