@@ -15,7 +15,7 @@ import { blobReader, openSafetensorsFile, type TensorSource } from '../formats/s
 import { SafetensorsStreamWriter } from '../formats/safetensors-stream-write';
 import { DEFAULT_MERGE, type MergeParams } from '../protocol/settings';
 import { methodFor } from './registry';
-import { BF16_STREAM_MAX_MODELS, Bf16StreamKernel, bf16MergeScalars } from './stream-bf16';
+import { BF16_STREAM_MAX_MODELS, Bf16Codec, Bf16StreamKernel, bf16MergeScalars, CODEC_PIECE } from './stream-bf16';
 import { STREAM_BF16_WASM_BASE64 } from './stream-bf16.wasm.gen';
 import { streamBf16Wat } from './stream-bf16.wat';
 import { streamMerge, type StreamDtype } from './stream-merge';
@@ -116,6 +116,32 @@ describe('stream-bf16 WASM SIMD against the float32 route', () => {
   });
 });
 
+describe('the bfloat16 codec against safetensors-float.ts', () => {
+  const codec = Bf16Codec.create()!;
+  it('decodes and encodes the same bits at odd lengths and across pieces, NaNs included', () => {
+    for (const n of [...SIZES, CODEC_PIECE - 1, CODEC_PIECE + 9, 2 * CODEC_PIECE + 3]) {
+      for (const nan of [false, true]) {
+        const bytes = bytesOf(randomBf16(n, nan));
+        const want = decode(bytes);
+        const got = codec.decodeInto(bytes, new Float32Array(n));
+        expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer)), `decode ${n}, NaN ${nan}`).toBe(true);
+        // Values between bfloat16 steps, so the rounding (and its ties) is exercised; NaNs of any payload.
+        const values = Float32Array.from(want, (v, i) => (i % 3 === 0 ? v : v * (1 + (rng.nextUnit() - 0.5) / 64)));
+        const encoded = codec.encode(values, i32Filled(n * 2));
+        expect(Buffer.from(encoded).equals(Buffer.from(bytesOf(encodeBFloat16(values)))), `encode ${n}, NaN ${nan}`).toBe(true);
+      }
+    }
+  });
+
+  it('refuses arrays of mismatched lengths', () => {
+    expect(() => codec.decodeInto(new Uint8Array(6), new Float32Array(2))).toThrow(/6 bfloat16 bytes into 2 floats/);
+    expect(() => codec.encode(new Float32Array(3), new Uint8Array(4))).toThrow(/3 floats into 4 bfloat16 bytes/);
+  });
+});
+
+/** A byte array filled with garbage (a reused buffer's leftovers). */
+const i32Filled = (n: number) => new Uint8Array(n).fill(0xa5);
+
 /** A BF16 checkpoint in memory, tensors of awkward shapes. */
 async function checkpoint(seed: number, nan: boolean): Promise<TensorSource> {
   const shapes = [[33, 7], [5], [64, 9], [3, 3]];
@@ -160,6 +186,36 @@ describe('streamMerge with the bfloat16 fast path', () => {
           // The fast path ran (and answered null on the NaN tensor, which the route then took).
           expect(calls).toHaveBeenCalled();
           calls.mockClear();
+        }
+      }
+    }
+  });
+});
+
+describe('streamMerge of the float32 methods through the codec', () => {
+  it('the TypeScript decode\'s bytes: TIES, DARE, SLERP, model stock, whole and in row bands, reused arrays, NaN tensors included', async () => {
+    const decodes = vi.spyOn(Bf16Codec.prototype, 'decodeInto');
+    for (const nan of [false, true]) {
+      const [base, ...models] = await Promise.all([0, 1, 2, 3].map((s) => checkpoint(s, nan)));
+      for (const params of [
+        { ...DEFAULT_MERGE, method: 'ties', density: 0.5 },
+        { ...DEFAULT_MERGE, method: 'dare_linear', density: 0.5, seed: 3 },
+        { ...DEFAULT_MERGE, method: 'slerp', t: 0.3 },
+        { ...DEFAULT_MERGE, method: 'model_stock' },
+      ] as MergeParams[]) {
+        const inputs = params.method === 'slerp' ? models.slice(0, 2) : models;
+        const withBase = params.method === 'slerp' ? null : base!;
+        for (const chunkBytes of [1 << 20, 7 * 4 * 5 * 4]) {
+          const label = `${params.method}, budget ${chunkBytes}, NaN ${nan}`;
+          // SLERP refuses NaN weights: both routes, with the same message.
+          const route = await merged(inputs.map(floatOnly), withBase && floatOnly(withBase), params, chunkBytes).catch((e: Error) => e);
+          for (const writeDone of [false, true]) {
+            const codec = await merged(inputs, withBase, params, chunkBytes, writeDone).catch((e: Error) => e);
+            if (route instanceof Error) expect((codec as Error).message, label).toBe(route.message);
+            else expect((codec as Buffer).equals(route), `${label}, writeDone ${writeDone}`).toBe(true);
+          }
+          expect(decodes).toHaveBeenCalled();
+          decodes.mockClear();
         }
       }
     }

@@ -20,6 +20,8 @@
  * Exports (byte offsets into the imported memory, no alignment needed; n counts elements):
  *   linear_bf16_N(out, n, s, x0..x{N−1}, w0..w{N−1}) → i32 (1: some output is NaN)
  *   task_arithmetic_bf16_N(out, n, s, b, x0..x{N−1}, w0..w{N−1}) → i32
+ *   decode_bf16(dst, n, src), encode_bf16(dst, n, src) → i32: the codec of the methods that merge
+ *       float32 (stream-bf16.ts Bf16Codec): a widening shift, and the rounding above (1: a NaN input)
  * Pure module: strings only.
  */
 
@@ -95,11 +97,65 @@ function mergeFunction(count: number, delta: boolean): string {
     (i32.or (v128.any_true (local.get $nan)) (local.get $nan1)))`;
 }
 
+/** decode_bf16(dst, n, src): n bfloat16 at src widened to f32 at dst, as safetensors-float.ts decodes them. */
+function decodeFunction(): string {
+  return `
+  (func (export "decode_bf16")
+    (param $dst i32) (param $n i32) (param $src i32)
+    (local $i i32) (local $end8 i32) (local $end i32) (local $v v128)
+    (local.set $end8 (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 1)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 1)))
+    (block $done8 (loop $turn8
+      (br_if $done8 (i32.ge_u (local.get $i) (local.get $end8)))
+      (local.set $v (v128.load align=2 ${at('$src')}))
+      (v128.store align=4 (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 1))) ${widen('$v', 'low')})
+      (v128.store align=4 (i32.add (i32.add (local.get $dst) (i32.const 16)) (i32.shl (local.get $i) (i32.const 1))) ${widen('$v', 'high')})
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $turn8)))
+    (block $done1 (loop $turn1
+      (br_if $done1 (i32.ge_u (local.get $i) (local.get $end)))
+      (i32.store align=4 (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 1))) (i32.shl (i32.load16_u align=1 ${at('$src')}) (i32.const 16)))
+      (local.set $i (i32.add (local.get $i) (i32.const 2)))
+      (br $turn1))))`;
+}
+
+/**
+ * encode_bf16(dst, n, src) → i32: n f32 at src rounded to bfloat16 at dst, nearest even, as
+ * encodeBFloat16; 1 when some input is NaN (encodeBFloat16 quiets NaNs: the caller encodes those itself).
+ */
+function encodeFunction(): string {
+  const load = (offset: number) => `(v128.load align=4 (i32.add (i32.add (local.get $src) (i32.const ${offset})) (i32.shl (local.get $i) (i32.const 1))))`;
+  return `
+  (func (export "encode_bf16")
+    (param $dst i32) (param $n i32) (param $src i32) (result i32)
+    (local $i i32) (local $end8 i32) (local $end i32) (local $lo v128) (local $hi v128) (local $v7fff v128) (local $vone v128) (local $nan v128) (local $nan1 i32) (local $bits i32)
+    (local.set $v7fff (i32x4.splat (i32.const 0x7fff)))
+    (local.set $vone (i32x4.splat (i32.const 1)))
+    (local.set $end8 (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 1)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 1)))
+    (block $done8 (loop $turn8
+      (br_if $done8 (i32.ge_u (local.get $i) (local.get $end8)))
+      (local.set $lo ${load(0)})
+      (local.set $hi ${load(16)})
+      (local.set $nan (v128.or (local.get $nan) (v128.or (f32x4.ne (local.get $lo) (local.get $lo)) (f32x4.ne (local.get $hi) (local.get $hi)))))
+      (v128.store align=2 ${at('$dst')} (i16x8.narrow_i32x4_u ${roundV('$lo')} ${roundV('$hi')}))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $turn8)))
+    (block $done1 (loop $turn1
+      (br_if $done1 (i32.ge_u (local.get $i) (local.get $end)))
+      (local.set $bits (i32.load align=4 (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 1)))))
+      (local.set $nan1 (i32.or (local.get $nan1) (f32.ne (f32.reinterpret_i32 (local.get $bits)) (f32.reinterpret_i32 (local.get $bits)))))
+      (i32.store16 align=1 ${at('$dst')} (i32.shr_u (i32.add (i32.add (local.get $bits) (i32.const 0x7fff)) (i32.and (i32.shr_u (local.get $bits) (i32.const 16)) (i32.const 1))) (i32.const 16)))
+      (local.set $i (i32.add (local.get $i) (i32.const 2)))
+      (br $turn1)))
+    (i32.or (v128.any_true (local.get $nan)) (local.get $nan1)))`;
+}
+
 /** The module's text; the memory is imported as env.memory. */
 export function streamBf16Wat(): string {
   const merges = range(BF16_STREAM_MAX_MODELS).flatMap((i) => [mergeFunction(i + 1, false), mergeFunction(i + 1, true)]);
   return `
 (module
-  (import "env" "memory" (memory 0))${merges.join('')})
+  (import "env" "memory" (memory 0))${merges.join('')}${decodeFunction()}${encodeFunction()})
 `;
 }

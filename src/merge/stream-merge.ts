@@ -20,7 +20,7 @@ import { baseAsModel } from './base-as-model';
 import type { MergeMethodDef } from './method';
 import { paramsForTensor } from './param-rules';
 import { chunksAlongRows } from './stream-chunks';
-import { Bf16StreamKernel, bf16MergeScalars, type Bf16MergeScalars } from './stream-bf16';
+import { Bf16Codec, Bf16StreamKernel, bf16MergeScalars, type Bf16MergeScalars } from './stream-bf16';
 import { methodFor } from './registry';
 
 export type StreamDtype = 'F64' | 'F32' | 'F16' | 'BF16';
@@ -75,12 +75,43 @@ export interface TensorMergePool {
   merge(job: MergeJob): Promise<Uint8Array>;
 }
 
+let threadCodec: Bf16Codec | null | undefined;
+
+/** This thread's bfloat16 codec (null without wasm SIMD). */
+function codecHere(): Bf16Codec | null {
+  if (threadCodec === undefined) threadCodec = Bf16Codec.create();
+  return threadCodec;
+}
+
+/** Float32 values in the output dtype: bfloat16 through the codec (into `into` when given), the others by encodeFloats. */
+function encodeOut(values: Float32Array, dtype: StreamDtype, into?: Uint8Array): Uint8Array {
+  const codec = dtype === 'BF16' ? codecHere() : null;
+  return codec ? codec.encode(values, into) : encodeFloats(values, dtype);
+}
+
+/** Stored bytes as float32: bfloat16 through the codec (into `into` when given), the others by decodeFloats. */
+function decodeIn(dtype: string, bytes: Uint8Array, name: string, into?: Float32Array): Float32Array {
+  const codec = dtype === 'BF16' ? codecHere() : null;
+  return codec ? codec.decodeInto(bytes, into ?? new Float32Array(bytes.byteLength / 2)) : decodeFloats(dtype as StreamDtype, bytes, name);
+}
+
 /** A job's merge and encoding: the registry's CPU merge of the tensor, in the output dtype. */
 export function runMergeJob(job: MergeJob): Uint8Array {
   const out = new Float32Array(job.inputs[0]!.length);
   const models = job.models.map((i) => job.inputs[i]!);
   methodFor(job.method).cpu({ name: job.name, offset: job.offset, dims: job.dims, params: job.params, models, base: job.base === null ? null : job.inputs[job.base]!, out }, null);
-  return encodeFloats(out, job.dtype);
+  return encodeOut(out, job.dtype);
+}
+
+/** Arrays reused from step to step, grown to the largest asked for: a fresh large array per step costs its page faults and collections. */
+class Scratch<T extends Float32Array | Uint8Array> {
+  private arrays = new Map<string, T>();
+  constructor(private readonly make: (n: number) => T) {}
+  take(key: string, n: number): T {
+    let a = this.arrays.get(key);
+    if (!a || a.length < n) this.arrays.set(key, (a = this.make(n)));
+    return a.subarray(0, n) as T;
+  }
 }
 
 export interface StreamMergeSummary {
@@ -156,6 +187,10 @@ export async function streamMerge(req: StreamMergeRequest): Promise<StreamMergeS
   const floats = floatEntries(models[0]!);
   const last = Math.max(1, floats.length - 1);
   const budget = req.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+  // A step is read while the one before merges when the two fit twice the chunk budget: a whole
+  // tensor of the whole-tensor methods just past the budget (4096 × 3840 and 4 inputs) still
+  // overlaps its reads with the merge before it.
+  const readAheadBytes = 2 * budget;
   const totalBytes = storedFloatBytes(sets);
   let bytesRead = 0;
   let offset = 0;
@@ -168,17 +203,38 @@ export async function streamMerge(req: StreamMergeRequest): Promise<StreamMergeS
       if (other && !FLOAT_DTYPES.has(other.dtype)) throw new Error(`${src.name}: tensor "${e.name}" is ${other.dtype}, not a float tensor as in ${models[0]!.name}.`);
     }
   }
-  const readFloats = (step: Step): Promise<Float32Array[]> => Promise.all(sets.map((src) => (step.rows ? src.readRows(step.entry.name, step.rows[0], step.rows[1]) : src.readTensor(step.entry.name))));
   const rowsOf = (step: Step): [number, number] => step.rows ?? [0, step.entry.shape[0] ?? 1];
+  // Steps read in turn decode into arrays reused later: those that fit the read-ahead budget
+  // alternate between two sets (the step merged and the step read ahead), larger ones (never read
+  // ahead) share a third. Out of turn (a band read again) and with a pool (the arrays travel to
+  // its threads), fresh arrays.
+  const rawScratch = new Scratch((n) => new Uint8Array(n));
+  const floatScratch = new Scratch((n) => new Float32Array(n));
+  const scratchSet = (step: Step, k: number | null): string | null => (k === null || req.pool ? null : stepBytes(step) <= readAheadBytes ? String(k % 2) : 'large');
+  const readFloats = (step: Step, k: number | null): Promise<Float32Array[]> =>
+    Promise.all(
+      sets.map(async (src, j) => {
+        const dtype = src.entry(step.entry.name)!.dtype;
+        if (dtype !== 'BF16' || !src.readRowBytes || !codecHere()) return step.rows ? src.readRows(step.entry.name, step.rows[0], step.rows[1]) : src.readTensor(step.entry.name);
+        const elements = (rowsOf(step)[1] - rowsOf(step)[0]) * rowLength(step.entry.shape);
+        const set = scratchSet(step, k);
+        const raw = await src.readRowBytes(step.entry.name, ...rowsOf(step), set === null ? undefined : rawScratch.take(`${set}/${j}`, elements * 2));
+        return decodeIn(dtype, raw, step.entry.name, set === null ? undefined : floatScratch.take(`${set}/${j}`, elements));
+      }),
+    );
   const rawBytes = (step: Step) => (rowsOf(step)[1] - rowsOf(step)[0]) * rowLength(step.entry.shape) * 2;
   // Step k of the bfloat16 path is read into the kernel's input set k % 2 (the step read ahead
   // goes to the other); a step read again out of turn (a band seen equal before) into fresh arrays.
   const readRaw = (step: Step, set: 0 | 1 | null): Promise<Uint8Array[]> =>
     Promise.all(sets.map((src, j) => src.readRowBytes!(step.entry.name, ...rowsOf(step), set === null ? undefined : bf16Kernel!.region(set, j, rawBytes(step)))));
   const read = async (step: Step, k: number | null = null): Promise<StepData> =>
-    step.bf16 ? { raw: await readRaw(step, k === null ? null : ((k % 2) as 0 | 1)), floats: null } : { raw: null, floats: await readFloats(step) };
-  const floatsOf = (step: Step, d: StepData): Float32Array[] => (d.floats ??= d.raw!.map((r) => decodeFloats('BF16', r, step.entry.name)));
-  const firstFloats = (step: Step, d: StepData): Float32Array => d.floats?.[0] ?? decodeFloats('BF16', d.raw![0]!, step.entry.name);
+    step.bf16 ? { raw: await readRaw(step, k === null ? null : ((k % 2) as 0 | 1)), floats: null } : { raw: null, floats: await readFloats(step, k) };
+  const floatsOf = (step: Step, d: StepData): Float32Array[] => (d.floats ??= d.raw!.map((r) => decodeIn('BF16', r, step.entry.name)));
+  const firstFloats = (step: Step, d: StepData): Float32Array => d.floats?.[0] ?? decodeIn('BF16', d.raw![0]!, step.entry.name);
+  // The encoded output of a step is handed over and reused after when write is done with it on return.
+  const outBytes = new Scratch((n) => new Uint8Array(n));
+  const encodeStep = (values: Float32Array, dtype: StreamDtype): Uint8Array =>
+    encodeOut(values, dtype, dtype === 'BF16' && req.writeDone === true && !req.pool ? outBytes.take('out', values.length * 2) : undefined);
   // The bfloat16 fast path: linear and task arithmetic where every input and the output are bfloat16.
   const bf16Kernel = ['linear', 'task_arithmetic'].includes(method.id) ? Bf16StreamKernel.create() : null;
   const bf16Of = (entry: TensorEntry, depth: number): Bf16MergeScalars | null => {
@@ -223,11 +279,11 @@ export async function streamMerge(req: StreamMergeRequest): Promise<StreamMergeS
       const bytes = bf16Kernel!.merge(merging.models.map(view), merging.base ? view(merging.base) : null, step.bf16, req.writeDone === true && !req.pool);
       if (bytes) return bytes;
     }
-    return encodeFloats(mergeBand(step, floatsOf(step, data), at, dtype !== 'F32'), dtype);
+    return encodeStep(mergeBand(step, floatsOf(step, data), at, dtype !== 'F32'), dtype);
   };
 
   // Every read in order: a tensor whole, or its row bands. The next step is read while this
-  // one merges (when it fits the budget), so the disk and the CPU work at once.
+  // one merges (when it fits readAheadBytes), so the disk and the CPU work at once.
   const steps: Step[] = [];
   for (const [i, entry] of floats.entries()) {
     const params = paramsForTensor(merging.params, entry.name, i / last);
@@ -262,7 +318,7 @@ export async function streamMerge(req: StreamMergeRequest): Promise<StreamMergeS
   for (const [k, step] of steps.entries()) {
     const data = await (next ?? read(step, k));
     const following = steps[k + 1];
-    next = following && stepBytes(following) <= budget ? read(following, k + 1) : null;
+    next = following && stepBytes(following) <= readAheadBytes ? read(following, k + 1) : null;
     // Its failure is reported when it is awaited, not as an unhandled rejection meanwhile.
     next?.catch(() => undefined);
     const { entry } = step;
@@ -281,11 +337,11 @@ export async function streamMerge(req: StreamMergeRequest): Promise<StreamMergeS
       const job = { method: method.id, name: entry.name, offset: at(step), dims: entry.shape, params: step.params, inputs: floatsOf(step, data), models: merging.models.map(index), base: merging.base ? index(merging.base) : null, dtype };
       await emit(entry.name, req.pool.merge(job));
     } else if (varies) await emit(entry.name, mergeStep(step, data, at(step), dtype));
-    else if (step.rows === null) await emit(entry.name, encodeFloats(firstFloats(step, data), dtype));
+    else if (step.rows === null) await emit(entry.name, encodeStep(firstFloats(step, data), dtype));
     else pending.push(step);
     if (!step.last) continue;
     // A tensor no input changes is the first model's, as read.
-    for (const p of pending) await emit(entry.name, encodeFloats(firstFloats(p, await read(p)), dtype));
+    for (const p of pending) await emit(entry.name, encodeStep(firstFloats(p, await read(p)), dtype));
     pending = [];
     if (varies) {
       const size = shapeSize(entry.shape);
