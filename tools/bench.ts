@@ -9,6 +9,8 @@
  *    to a measured memcpy of the same vector; the same DE step in NumPy and PyTorch
  *    (Debian's python3-numpy / python3-torch, when installed) on the same vectors.
  *    The same on the GPU path, against a buffer copy (a software adapter is labelled so).
+ *    Section 2 alone: `--only kernels`. Rows of what bounds the staged kernels: DARE's hash
+ *    alone, and the copies of the inputs alone.
  * 4. TIES' magnitude threshold by radix selection vs a full sort, 58.7M elements.
  * 5. Scaling of a generation's population work with 2, 4, 8 models and 1×, 4×, 16× the
  *    sample's parameters (CPU), and of a whole generation with evaluation on the sample.
@@ -46,6 +48,8 @@ import { linearMergePlan } from '../src/merge/linear-plan';
 import { kinshipMomentsCpu } from '../src/kernels/kinship/kinship.cpu';
 import { topKMagnitudeCut, trimCount } from '../src/kernels/task-vector/magnitude-select.cpu';
 import { CounterRng } from '../src/kernels/rng/rng.cpu';
+import { STAGED_BLOCK, stagedMerges } from '../src/kernels/staged-merges/staged-merges.wasm';
+import { dareMasks } from '../src/kernels/task-vector/params';
 import { sampleFiles } from '../src/testing/samples';
 import { streamMergeBench } from './bench-stream';
 import { queueBench } from './bench-queue';
@@ -191,8 +195,8 @@ async function kernels(tmp: string): Promise<void> {
     rows.push([`DE step, WebAssembly SIMD in place (1 thread${same ? ', bit-identical to the twin' : ', DIFFERS from the twin'})`, await time(() => simd.trial(interpolationVectors(x, d), o, deParams))]);
     rows.push(['memcpy within the WebAssembly.Memory (o.set(x))', simdMemcpy]);
   }
-  const merge = (method: MergeMethod, count = 3) => {
-    const merger = new CpuMerger(layout, benchParams(method), base);
+  const merge = (method: MergeMethod, count = 3, extra: Partial<MergeParams> = {}) => {
+    const merger = new CpuMerger(layout, { ...benchParams(method), ...extra } as MergeParams, base);
     return time(() => merger.mergeInto(out, models.slice(0, count)), 3);
   };
   // The linear merges as the CPU population runs them: WebAssembly SIMD in place on vectors of one
@@ -226,6 +230,20 @@ async function kernels(tmp: string): Promise<void> {
   ] as [string, MergeMethod, number][]) {
     rows.push([label, await merge(method, count)]);
   }
+  rows.push(["DARE linear (3 models, rescale_norm l1: the method's and mergekit's default, a norm pass first)", await merge('dare_linear', 3, { rescale_norm: 'l1' } as Partial<MergeParams>)]);
+  // What bounds the staged kernels (DARE, SLERP, model stock): the counter hash of DARE's keep
+  // masks alone, and the copies of the inputs into a kernel's memory alone.
+  const staged = stagedMerges();
+  if (staged) {
+    const masks = dareMasks([0.5, 0.5, 0.5], 1, true);
+    rows.push(['DARE keep masks alone (the counter hash, 3 models, WebAssembly SIMD)', await time(() => {
+      for (const m of masks) for (let at = 0; at < n; at += STAGED_BLOCK) staged.dareMask(Math.min(STAGED_BLOCK, n - at), at, m.key0, m.key1, m.threshold);
+    }, 3)]);
+  }
+  const block = new Float32Array(STAGED_BLOCK);
+  rows.push(['staging alone (the base and 3 models copied in 64K-float blocks)', await time(() => {
+    for (const x of [base, ...models]) for (let at = 0; at < n; at += STAGED_BLOCK) block.set(x.subarray(at, at + STAGED_BLOCK));
+  }, 3)]);
   rows.push(['kinship moments (one pair, against the base)', await time(() => kinshipMomentsCpu(models[0]!, models[1]!, base), 3)]);
   say(`memcpy of one ${(paramBytes / 1e6).toFixed(0)} MB vector (Float32Array.set): ${memcpy.toFixed(1)} ms, ${gbps(paramBytes, memcpy)} GB/s.`);
   say();
@@ -356,14 +374,14 @@ async function scaling(): Promise<void> {
   say();
 }
 
-/** `--only stream` runs one section; `--out FILE` writes there instead of appending to BENCHMARKS.md. */
+/** `--only stream|queue|kernels` runs one section; `--out FILE` writes there instead of appending to BENCHMARKS.md. */
 function flag(name: string): string | null {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? (process.argv[i + 1] ?? null) : null;
 }
 const only = flag('only');
 const outFlag = flag('out');
-if (only !== null && only !== 'stream' && only !== 'queue') throw new Error(`--only must be "stream" or "queue" (the sections that run alone); got "${only}".`);
+if (only !== null && only !== 'stream' && only !== 'queue' && only !== 'kernels') throw new Error(`--only must be "stream", "queue" or "kernels" (the sections that run alone); got "${only}".`);
 
 async function main(): Promise<void> {
   const started = new Date();
@@ -377,6 +395,7 @@ async function main(): Promise<void> {
   try {
     if (only === null || only === 'stream') await streamMergeBench(say);
     if (only === null || only === 'queue') await queueBench(say);
+    if (only === 'kernels') await kernels(tmp);
     if (only === null) {
       await overhead();
       await kernels(tmp);
