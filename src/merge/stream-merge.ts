@@ -89,10 +89,10 @@ function encodeOut(values: Float32Array, dtype: StreamDtype, into?: Uint8Array):
   return codec ? codec.encode(values, into) : encodeFloats(values, dtype);
 }
 
-/** Stored bytes as float32: bfloat16 through the codec (into `into` when given), the others by decodeFloats. */
-function decodeIn(dtype: string, bytes: Uint8Array, name: string, into?: Float32Array): Float32Array {
-  const codec = dtype === 'BF16' ? codecHere() : null;
-  return codec ? codec.decodeInto(bytes, into ?? new Float32Array(bytes.byteLength / 2)) : decodeFloats(dtype as StreamDtype, bytes, name);
+/** Stored bfloat16 bytes as float32: through the codec (into `into` when given), else by decodeFloats. */
+function decodeBf16(bytes: Uint8Array, name: string, into?: Float32Array): Float32Array {
+  const codec = codecHere();
+  return codec ? codec.decodeInto(bytes, into ?? new Float32Array(bytes.byteLength / 2)) : decodeFloats('BF16', bytes, name);
 }
 
 /** A job's merge and encoding: the registry's CPU merge of the tensor, in the output dtype. */
@@ -204,6 +204,8 @@ export async function streamMerge(req: StreamMergeRequest): Promise<StreamMergeS
     }
   }
   const rowsOf = (step: Step): [number, number] => step.rows ?? [0, step.entry.shape[0] ?? 1];
+  /** A step's stored bfloat16 bytes per input. */
+  const rawBytes = (step: Step) => (rowsOf(step)[1] - rowsOf(step)[0]) * rowLength(step.entry.shape) * 2;
   // Steps read in turn decode into arrays reused later: those that fit the read-ahead budget
   // alternate between two sets (the step merged and the step read ahead), larger ones (never read
   // ahead) share a third. Out of turn (a band read again) and with a pool (the arrays travel to
@@ -214,23 +216,20 @@ export async function streamMerge(req: StreamMergeRequest): Promise<StreamMergeS
   const readFloats = (step: Step, k: number | null): Promise<Float32Array[]> =>
     Promise.all(
       sets.map(async (src, j) => {
-        const dtype = src.entry(step.entry.name)!.dtype;
-        if (dtype !== 'BF16' || !src.readRowBytes || !codecHere()) return step.rows ? src.readRows(step.entry.name, step.rows[0], step.rows[1]) : src.readTensor(step.entry.name);
-        const elements = (rowsOf(step)[1] - rowsOf(step)[0]) * rowLength(step.entry.shape);
+        if (src.entry(step.entry.name)!.dtype !== 'BF16' || !src.readRowBytes || !codecHere()) return step.rows ? src.readRows(step.entry.name, step.rows[0], step.rows[1]) : src.readTensor(step.entry.name);
         const set = scratchSet(step, k);
-        const raw = await src.readRowBytes(step.entry.name, ...rowsOf(step), set === null ? undefined : rawScratch.take(`${set}/${j}`, elements * 2));
-        return decodeIn(dtype, raw, step.entry.name, set === null ? undefined : floatScratch.take(`${set}/${j}`, elements));
+        const raw = await src.readRowBytes(step.entry.name, ...rowsOf(step), set === null ? undefined : rawScratch.take(`${set}/${j}`, rawBytes(step)));
+        return decodeBf16(raw, step.entry.name, set === null ? undefined : floatScratch.take(`${set}/${j}`, rawBytes(step) / 2));
       }),
     );
-  const rawBytes = (step: Step) => (rowsOf(step)[1] - rowsOf(step)[0]) * rowLength(step.entry.shape) * 2;
   // Step k of the bfloat16 path is read into the kernel's input set k % 2 (the step read ahead
   // goes to the other); a step read again out of turn (a band seen equal before) into fresh arrays.
   const readRaw = (step: Step, set: 0 | 1 | null): Promise<Uint8Array[]> =>
     Promise.all(sets.map((src, j) => src.readRowBytes!(step.entry.name, ...rowsOf(step), set === null ? undefined : bf16Kernel!.region(set, j, rawBytes(step)))));
   const read = async (step: Step, k: number | null = null): Promise<StepData> =>
     step.bf16 ? { raw: await readRaw(step, k === null ? null : ((k % 2) as 0 | 1)), floats: null } : { raw: null, floats: await readFloats(step, k) };
-  const floatsOf = (step: Step, d: StepData): Float32Array[] => (d.floats ??= d.raw!.map((r) => decodeIn('BF16', r, step.entry.name)));
-  const firstFloats = (step: Step, d: StepData): Float32Array => d.floats?.[0] ?? decodeIn('BF16', d.raw![0]!, step.entry.name);
+  const floatsOf = (step: Step, d: StepData): Float32Array[] => (d.floats ??= d.raw!.map((r) => decodeBf16(r, step.entry.name)));
+  const firstFloats = (step: Step, d: StepData): Float32Array => d.floats?.[0] ?? decodeBf16(d.raw![0]!, step.entry.name);
   // The encoded output of a step is handed over and reused after when write is done with it on return.
   const outBytes = new Scratch((n) => new Uint8Array(n));
   const encodeStep = (values: Float32Array, dtype: StreamDtype): Uint8Array =>
