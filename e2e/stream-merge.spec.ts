@@ -5,6 +5,9 @@
  * the CLI's streamed merge of the same files: the same tensors, bit for bit. The size is said
  * before it starts, and what the in-memory path would hold against the WASM heap (lowered by a
  * test setting below the set's in-memory size, so the set stands for one past the real limit).
+ * The merge runs in its own worker (the page's thread only picks, plans and downloads): one
+ * stream-merge worker starts for it and is terminated when it ends, and it hands TIES' whole
+ * tensors to nested tensor-merge workers.
  * Needs the panel mounted in App.tsx (data-testid "stream-merge").
  */
 import { execFileSync } from 'node:child_process';
@@ -62,11 +65,24 @@ test('merge to file: streamed from the picked Blobs, the CLI\'s tensors bit for 
     // 3 experts of 7.34M parameters: 6 float32 copies in memory, over the lowered heap; streamed, TIES takes
     // each tensor whole: the 4 MiB embedding of 4 inputs and the output, twice (one merging, the next read).
     await expect(panel.getByTestId('stream-merge-memory')).toHaveText(/need about 176\.2 MB of float32 copies, more than the 64\.0 MB a WASM heap holds; merged to file, about 41\.9 MB at a time/);
+    const mergeWorkers: { url: string; closed: boolean }[] = [];
+    const poolWorkers: string[] = [];
+    page.on('worker', (worker) => {
+      if (worker.url().includes('tensor-merge')) poolWorkers.push(worker.url());
+      if (!worker.url().includes('stream-merge')) return;
+      const seen = { url: worker.url(), closed: false };
+      mergeWorkers.push(seen);
+      worker.on('close', () => (seen.closed = true));
+    });
     const downloadPromise = page.waitForEvent('download');
     await panel.getByTestId('stream-merge-run').click();
     const download = await downloadPromise;
     await expect(panel.getByTestId('stream-merge-done')).toContainText('Merged 25 of 25 tensors');
     await expect(panel.getByTestId('stream-merge-progress')).toContainText('tensor 25/25');
+    expect(mergeWorkers).toHaveLength(1);
+    // TIES takes tensors whole: they went to the merge worker's own pool of nested workers.
+    expect(poolWorkers.length).toBeGreaterThanOrEqual(1);
+    await expect.poll(() => mergeWorkers[0]!.closed).toBe(true);
     const got = readSafetensors(new Uint8Array(readFileSync((await download.path())!)), 'studio');
     const want = readSafetensors(new Uint8Array(readFileSync(cliOut)), 'cli');
     // Metadata names the sources as each front end does (file vs checkpoint name); tensors are the same.

@@ -16,7 +16,7 @@ import { SafetensorsStreamWriter, entryBytes, safetensorsHeader, type ByteSink, 
 import { describeMerge, methodProblem } from '../merge/params';
 import { baseAsModel } from '../merge/base-as-model';
 import { methodFor } from '../merge/registry';
-import { streamMerge, type StreamDtype, type StreamMergeSummary, type StreamProgress } from '../merge/stream-merge';
+import { streamMerge, type StreamDtype, type StreamMergeSummary, type StreamProgress, type TensorMergePool } from '../merge/stream-merge';
 import { groupSafetensors, indexShards } from '../project/safetensors-checkpoints';
 import { checkSameTensors, type TensorCheckpoint } from '../project/tensor-sets';
 import type { NamedBlob } from '../protocol/files';
@@ -82,6 +82,8 @@ export interface StreamFileRequest {
   dtype: 'F32' | 'F16' | 'BF16' | null;
   chunkBytes?: number;
   onProgress?(p: StreamProgress): void;
+  /** Merges whole tensors on other threads (the studio's nested workers); absent: this thread. */
+  pool?: TensorMergePool;
 }
 
 /** The file's tensors in order (floats in the output dtypes, then the base's integer tensors) and metadata. */
@@ -121,6 +123,7 @@ export async function streamMergeToSink(req: StreamFileRequest, sink: ByteSink):
     write: (n, b) => writer.append(n, b),
     chunkBytes: req.chunkBytes,
     onProgress: req.onProgress,
+    pool: req.pool,
   });
   if (summary.merged === 0) throw new Error(`the checkpoints${req.base ? ' and the base' : ''} have identical weights: nothing to merge.`);
   for (const e of plan.raw) await writer.append(e.name, await keep.source.readBytes(e.name));

@@ -3,13 +3,16 @@
  * (src/engine/stream-merge.ts) into a file chosen with the File System Access API's
  * showSaveFilePicker where the browser has it, else into Blob parts handed over as a download.
  * Nothing goes through the engine's in-memory population, so checkpoints larger than the
- * WASM heap merge in about N + 2 tensors of memory. Runs on this thread; each tensor's reads
- * are awaited, so the page stays responsive between tensors.
- * Imports the engine's stream merge, the protocol, ../download.
+ * WASM heap merge in about N + 2 tensors of memory. The merge runs in its own worker
+ * (stream-merge-worker.ts), so the page stays responsive; this thread keeps what needs the
+ * page: the save picker (it needs the user's click), the test settings in localStorage, the
+ * plan said before the merge, and the download.
+ * Imports the engine's stream merge (its checks and plan, here), the protocol, ../download and the worker.
  */
-import { blobPartsSink, openBlobCheckpoints, streamFilePlan, streamFileProblem, streamMergeToSink, writableSink, type StreamCheckpoint, type WritableFile } from '../../engine/stream-merge';
+import { proxy } from 'comlink';
+import { openBlobCheckpoints, streamFilePlan, streamFileProblem, type StreamCheckpoint } from '../../engine/stream-merge';
 import { DEFAULT_CHUNK_BYTES, type StreamProgress } from '../../merge/stream-merge';
-import { chunksAlongRows } from '../../merge/stream-chunks';
+import { chunksAlongRows, ELEMENTWISE_METHODS } from '../../merge/stream-chunks';
 import { methodFor } from '../../merge/registry';
 import { rowLength } from '../../formats/safetensors-source';
 import { floatEntries } from '../../formats/safetensors-source';
@@ -18,8 +21,12 @@ import { populationBytes, WASM_HEAP_LIMIT } from '../../population/memory-plan';
 import type { NamedBlob } from '../../protocol/files';
 import type { MergeParams } from '../../protocol/settings';
 import { downloadBlob } from '../download';
+import { inStreamMergeWorker } from './stream-merge-worker';
+import { tensorPoolSize, type SaveTarget } from './stream-merge-worker-api';
 
 export interface OpenedFiles {
+  /** The files as picked: what the worker opens again (opened checkpoints hold readers that do not clone). */
+  files: NamedBlob[];
   checkpoints: StreamCheckpoint[];
   names: string[];
 }
@@ -28,7 +35,7 @@ export interface OpenedFiles {
 export async function openMergeFiles(files: readonly NamedBlob[]): Promise<OpenedFiles> {
   const checkpoints = await openBlobCheckpoints(files);
   if (checkpoints.length === 0) throw new Error('Pick .safetensors checkpoints (a sharded one as its folder, with model.safetensors.index.json).');
-  return { checkpoints, names: checkpoints.map((c) => c.source.name) };
+  return { files: [...files], checkpoints, names: checkpoints.map((c) => c.source.name) };
 }
 
 export interface MergeToFileRequest {
@@ -52,7 +59,8 @@ export interface MergeMemory {
   /**
    * About the most the streamed merge holds at once, in float32: the largest step (a tensor, or a
    * band of rows of one for an elementwise method) of every input and the output, twice (the next
-   * step is read while one merges).
+   * step is read while one merges); for a method that takes tensors whole, once more for each
+   * nested worker past the first (each merges a tensor of its own).
    */
   streamedBytes: number;
 }
@@ -74,7 +82,8 @@ export function describeMergeToFile(req: MergeToFileRequest): { bytes: number; p
     return 4 * rows * (shape.length > 0 ? rowLength(shape) : 1) * streams;
   };
   const largestStep = Math.max(0, ...floats.map((t) => stepBytes(t.shape)));
-  const memory = { inMemoryBytes: populationBytes(parameters, models.length), heapLimit: heapLimit(), streamedBytes: 2 * largestStep };
+  const inFlight = ELEMENTWISE_METHODS.has(method.id) ? 2 : 1 + tensorPoolSize(globalThis.navigator?.hardwareConcurrency);
+  const memory = { inMemoryBytes: populationBytes(parameters, models.length), heapLimit: heapLimit(), streamedBytes: inFlight * largestStep };
   return { bytes: streamFilePlan({ models, base, params: req.params, dtype: req.dtype }).bytes, problem: null, memory };
 }
 
@@ -98,12 +107,13 @@ function chunkBytes(): number | undefined {
   }
 }
 
-type SavePicker = (options: { suggestedName: string; types?: { description: string; accept: Record<string, string[]> }[] }) => Promise<{ createWritable(): Promise<WritableFile> }>;
+type SavePicker = (options: { suggestedName: string; types?: { description: string; accept: Record<string, string[]> }[] }) => Promise<SaveTarget>;
 
 /**
- * Runs the merge; returns where it went. A file picked with showSaveFilePicker is written as
- * the merge goes; without the API (or when localStorage "evolver.streamSink" is "blob") the
- * parts become one Blob, downloaded at the end.
+ * Runs the merge in its worker; returns where it went. A file picked here with
+ * showSaveFilePicker is written by the worker as the merge goes; without the API (or when
+ * localStorage "evolver.streamSink" is "blob") the worker's parts come back as one Blob,
+ * downloaded at the end. The worker's errors come back as thrown (message and name).
  */
 export async function mergeToFile(req: MergeToFileRequest, onProgress: (p: StreamProgress) => void, fileName = 'merged.safetensors'): Promise<{ savedTo: 'file' | 'download'; bytes: number; merged: number; tensors: number }> {
   const { models, base } = split(req);
@@ -115,15 +125,10 @@ export async function mergeToFile(req: MergeToFileRequest, onProgress: (p: Strea
       return false;
     }
   })();
-  const job = { models, base, params: req.params, dtype: req.dtype, chunkBytes: chunkBytes(), onProgress };
-  const bytes = streamFilePlan(job).bytes;
-  if (picker && !forceBlob) {
-    const handle = await picker({ suggestedName: fileName, types: [{ description: 'safetensors', accept: { 'application/octet-stream': ['.safetensors'] } }] });
-    const summary = await streamMergeToSink(job, writableSink(await handle.createWritable()));
-    return { savedTo: 'file', bytes, merged: summary.merged, tensors: summary.tensors };
-  }
-  const sink = blobPartsSink();
-  const summary = await streamMergeToSink(job, sink);
-  downloadBlob(sink.blob(), fileName);
-  return { savedTo: 'download', bytes, merged: summary.merged, tensors: summary.tensors };
+  const bytes = streamFilePlan({ models, base, params: req.params, dtype: req.dtype }).bytes;
+  const target = picker && !forceBlob ? await picker({ suggestedName: fileName, types: [{ description: 'safetensors', accept: { 'application/octet-stream': ['.safetensors'] } }] }) : null;
+  const job = { files: req.opened.files, base: req.base, params: req.params, dtype: req.dtype, chunkBytes: chunkBytes(), target };
+  const outcome = await inStreamMergeWorker((worker) => worker.merge(job, proxy(onProgress)));
+  if (outcome.blob) downloadBlob(outcome.blob, fileName);
+  return { savedTo: outcome.blob ? 'download' : 'file', bytes, merged: outcome.merged, tensors: outcome.tensors };
 }
