@@ -5,7 +5,7 @@ import { readOnnx } from '../formats/onnx-read';
 import { SAMPLES, sampleBytes, shardedCheckpointFiles } from '../testing/samples';
 import { randomFloats } from '../testing/seeded';
 import { floatInitializers } from '../merge/layout';
-import { graphValues, mapToGraph, sourceTensors, type SourceCheckpoint } from './graph-mapping';
+import { graphValues, keptCheckpoint, mapToGraph, sourceTensors, type SourceCheckpoint } from './graph-mapping';
 import { groupSafetensors, readSafetensorsCheckpoint } from './safetensors-checkpoints';
 
 interface ManifestInitializer {
@@ -56,7 +56,7 @@ describe('sharded BF16 safetensors onto the exported ONNX graph', () => {
       const got = values.get(init.name)!;
       for (let i = 0; i < got.length; i++) expect(Math.abs(got[i]! - init.floats![i]!)).toBeLessThanOrEqual(2 ** -8 * Math.abs(init.floats![i]!) + 1e-30);
     }
-    const back = sourceTensors(mapping, checkpoints[0]!, values);
+    const back = sourceTensors(mapping, keptCheckpoint(mapping, checkpoints[0]!), values);
     expect(back.map((t) => t.name)).toEqual(checkpoints[0]!.tensors.map((t) => t.name));
     for (const [i, t] of back.entries()) expect(Array.from(t.data)).toEqual(Array.from(checkpoints[0]!.tensors[i]!.data));
   });
@@ -67,6 +67,18 @@ describe('sharded BF16 safetensors onto the exported ONNX graph', () => {
     expect(mapping.unmappedInitializers).toHaveLength(12);
     expect(mapping.unmappedInitializers.every((n) => n.startsWith('onnx::MatMul_'))).toBe(true);
     expect(mapping.unmappedTensors).toHaveLength(12);
+  });
+
+  it('keeps the values of the unmapped tensors only, and puts the checkpoint back whole from them and the graph', () => {
+    const mapping = mapToGraph(graph, [checkpoints[0]!, checkpoints[2]!]);
+    const kept = keptCheckpoint(mapping, checkpoints[0]!);
+    expect(kept.shapes).toEqual(checkpoints[0]!.tensors.map((t) => ({ name: t.name, dims: t.dims })));
+    expect(kept.unmapped.map((t) => t.name)).toEqual(mapping.unmappedTensors);
+    const back = sourceTensors(mapping, kept, graphValues(mapping, checkpoints[0]!));
+    for (const [i, t] of back.entries()) {
+      expect(t.name).toBe(checkpoints[0]!.tensors[i]!.name);
+      expect(Array.from(t.data)).toEqual(Array.from(checkpoints[0]!.tensors[i]!.data));
+    }
   });
 
   it('tells a square matrix from its transpose by value, on random (non-symmetric) data', () => {

@@ -25,6 +25,28 @@ export interface SourceCheckpoint {
   raw?: RawTensor[];
 }
 
+/** A float tensor's name and shape, without its values. */
+export interface TensorShape {
+  name: string;
+  dims: number[];
+}
+
+/**
+ * What a loaded safetensors checkpoint keeps of its own tensors once its values are in the
+ * graph: names and shapes of all, values only of those the graph has no place for. The
+ * mapped values live once, in the graph's initializers; keeping them here too would hold
+ * every parameter twice in float32.
+ */
+export interface KeptCheckpoint {
+  name: string;
+  dtype: SafetensorsDtype;
+  /** Every float tensor's name and shape, in file order (what an export under its own names writes). */
+  shapes: TensorShape[];
+  /** The float tensors no mapping entry feeds the graph from, with their values (exported as they are). */
+  unmapped: FloatTensor[];
+  raw?: RawTensor[];
+}
+
 /** A tensor kept as its stored bytes (not merged): e.g. I64 position ids. */
 export interface RawTensor {
   name: string;
@@ -164,16 +186,34 @@ export function graphValues(mapping: GraphMapping, checkpoint: SourceCheckpoint)
   return values;
 }
 
+/** A checkpoint as kept after its values went into the graph: the mapped tensors' values are dropped. */
+export function keptCheckpoint(mapping: GraphMapping, checkpoint: SourceCheckpoint): KeptCheckpoint {
+  const mapped = new Set(mapping.entries.map((e) => e.tensor));
+  const kept: KeptCheckpoint = {
+    name: checkpoint.name,
+    dtype: checkpoint.dtype,
+    shapes: checkpoint.tensors.map((t) => ({ name: t.name, dims: t.dims })),
+    unmapped: checkpoint.tensors.filter((t) => !mapped.has(t.name)),
+  };
+  return checkpoint.raw ? { ...kept, raw: checkpoint.raw } : kept;
+}
+
 /**
  * The checkpoint's own tensors (names, shapes, order) with the graph's values put back:
  * what an export "with the original tensor names" holds. Unmapped tensors come from
  * `template` unchanged.
  */
-export function sourceTensors(mapping: GraphMapping, template: SourceCheckpoint, initializerValues: ReadonlyMap<string, Float32Array>): FloatTensor[] {
+export function sourceTensors(mapping: GraphMapping, template: KeptCheckpoint, initializerValues: ReadonlyMap<string, Float32Array>): FloatTensor[] {
   const byTensor = new Map(mapping.entries.map((e) => [e.tensor, e]));
-  return template.tensors.map((t) => {
+  const unmapped = new Map(template.unmapped.map((t) => [t.name, t]));
+  return template.shapes.map((t) => {
     const entry = byTensor.get(t.name);
-    if (!entry) return t;
+    if (!entry) {
+      const own = unmapped.get(t.name);
+      // keptCheckpoint keeps the values of every tensor the mapping does not feed.
+      if (!own) throw new Error(`${template.name}: no values kept for "${t.name}", which the graph has no place for.`);
+      return own;
+    }
     const values = initializerValues.get(entry.initializer)!;
     // Graph [cols, rows] back to the checkpoint's [rows, cols].
     return { name: t.name, dims: t.dims, data: entry.transposed ? transpose(values, t.dims[1]!, t.dims[0]!) : values };

@@ -6,7 +6,7 @@
  */
 import { readOnnx, type OnnxModel } from '../formats/onnx-read';
 import { replaceInitializerData } from '../formats/onnx-rewrite';
-import { graphValues, mapToGraph, type GraphMapping, type SourceCheckpoint } from './graph-mapping';
+import { graphValues, keptCheckpoint, mapToGraph, type GraphMapping, type KeptCheckpoint, type SourceCheckpoint } from './graph-mapping';
 import { onnxFloatTensors } from '../merge/layout';
 import { fileSize, groupSafetensors, readSafetensorsCheckpoint } from './safetensors-checkpoints';
 import { nonFiniteCount } from './tensor-sets';
@@ -30,7 +30,8 @@ export interface LoadedSafetensors {
   bytes: Uint8Array;
   model: OnnxModel;
   nonFinite: number;
-  source: SourceCheckpoint;
+  /** Its own tensors' names and shapes, and the values of those the graph does not hold. */
+  source: KeptCheckpoint;
   /** The files it came from (index and shards), as dropped. */
   files: string[];
   fileBytes: number;
@@ -99,7 +100,8 @@ export function loadSafetensors(indexes: readonly InputFile[], shards: readonly 
         bytes,
         model,
         nonFinite: nonFiniteCount(onnxFloatTensors(model)),
-        source,
+        // The graph bytes now hold the mapped values: drop them from the checkpoint's own tensors.
+        source: keptCheckpoint(current.mapping, source),
         files: files.map((f) => f.name),
         fileBytes: files.reduce((n, f) => n + fileSize(f), 0),
       });

@@ -16,7 +16,7 @@ import { readTableFile, tablePreviews, withColumns, withColumnsNamed } from './d
 import { floatInitializers, mergedLayout, onnxFloatTensors } from '../merge/layout';
 import { nonFiniteCount } from './tensor-sets';
 import { embedExternalData, externalDataFiles } from '../formats/onnx-external';
-import type { SourceCheckpoint } from './graph-mapping';
+import type { KeptCheckpoint } from './graph-mapping';
 import { loadSafetensors, summarizeGraph, type ProjectGraph } from './safetensors-loading';
 import { populationBytes } from '../population/population';
 import { memoryPlan, type MemoryLimits } from '../population/memory-plan';
@@ -32,8 +32,8 @@ export interface Checkpoint {
   model: OnnxModel;
   /** NaN and ±Inf weights: the checkpoint loads, and the studio warns. */
   nonFinite: number;
-  /** Safetensors checkpoints: their own tensors (names, dtype), run on the project's graph. */
-  source?: SourceCheckpoint;
+  /** Safetensors checkpoints: their own tensors (names, shapes, dtype), run on the project's graph. */
+  source?: KeptCheckpoint;
   /** The files it came from, when more than its name (an index and shards, or .onnx + data file). */
   files?: string[];
   /** Bytes of those files. */
@@ -397,8 +397,7 @@ export class Workspace {
                     parameters: layout.totalSize,
                     models: members.length,
                     graphBytes: Math.max(...this.checkpoints.map((c) => c.bytes.byteLength)),
-                    // The graph bytes each checkpoint runs as, plus a safetensors checkpoint's own tensors (kept for export).
-                    loadedBytes: this.checkpoints.reduce((n, c) => n + c.bytes.byteLength + (c.source?.tensors.reduce((m, t) => m + t.data.byteLength, 0) ?? 0), 0),
+                    loadedBytes: this.checkpoints.reduce((n, c) => n + heldBytes(c), 0),
                   },
                   this.limits,
                 )
@@ -410,6 +409,18 @@ export class Workspace {
   }
 }
 
+/**
+ * Bytes a checkpoint holds: the graph it runs as, the float32 initializers read out of it
+ * (readOnnx copies them), and what a safetensors checkpoint keeps for export beside it (the
+ * values of the tensors the graph has no place for, and the integer tensors as stored).
+ * Its mapped values are only in the graph.
+ */
+export function heldBytes(c: Checkpoint): number {
+  const parsed = floatInitializers(c.model).reduce((n, init) => n + init.floats!.byteLength, 0);
+  const kept = c.source ? c.source.unmapped.reduce((n, t) => n + t.data.byteLength, 0) + (c.source.raw ?? []).reduce((n, r) => n + r.bytes.byteLength, 0) : 0;
+  return c.bytes.byteLength + parsed + kept;
+}
+
 function summarizeCheckpoint(c: Checkpoint, isBase: boolean): CheckpointSummary {
   const floats = floatInitializers(c.model);
   return {
@@ -417,7 +428,7 @@ function summarizeCheckpoint(c: Checkpoint, isBase: boolean): CheckpointSummary 
     isBase,
     bytes: c.fileBytes ?? c.bytes.byteLength,
     parameterCount: floats.reduce((n, init) => n + init.floats!.length, 0),
-    tensorCount: c.source?.tensors.length ?? floats.length,
+    tensorCount: c.source?.shapes.length ?? floats.length,
     dtype: c.source?.dtype ?? 'F32',
     nonFinite: c.nonFinite,
     format: c.source ? 'safetensors' : 'onnx',
