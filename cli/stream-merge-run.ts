@@ -11,7 +11,7 @@ import { SafetensorsStreamWriter, planStreamShards, type ByteSink, type ShardPla
 import { floatEntries } from '../src/formats/safetensors-source';
 import type { SafetensorsDtype } from '../src/formats/safetensors-format';
 import type { MergeMethodDef } from '../src/merge/method';
-import { DEFAULT_CHUNK_BYTES, streamMerge, type StreamDtype, type StreamMergeSummary } from '../src/merge/stream-merge';
+import { DEFAULT_CHUNK_BYTES, streamMerge, type StreamDtype, type StreamMergeSummary, type TensorMergePool } from '../src/merge/stream-merge';
 import type { MergeParams } from '../src/protocol/settings';
 import type { SafetensorsWriteDtype } from '../src/protocol/files';
 import { UsageError } from './args';
@@ -38,6 +38,8 @@ export interface StreamMergeJob {
   baseArg: string | null;
   /** Worker threads merging whole tensors (1: this thread only). */
   threads: number;
+  /** Whole tensors merged on the GPU instead (--device gpu); the caller closes it. */
+  gpuPool?: TensorMergePool;
 }
 
 /** Float32 bytes a tensor step may hold before it is cut into row bands (EVOLVER_STREAM_CHUNK_BYTES lowers it for tests). */
@@ -50,7 +52,8 @@ export function chunkBudget(): number {
 async function runMerge(job: StreamMergeJob, outDtype: (name: string) => StreamDtype, write: (name: string, bytes: Uint8Array) => Promise<void>): Promise<StreamMergeSummary> {
   const progress = new Progress(false, Number(process.env.EVOLVER_PROGRESS_MS ?? 2000));
   const started = Date.now();
-  const pool = job.threads > 1 ? new MergePool(job.threads) : undefined;
+  const threadPool = job.threads > 1 && !job.gpuPool ? new MergePool(job.threads) : undefined;
+  const pool = job.gpuPool ?? threadPool;
   try {
     const summary = await streamMerge({
       models: job.models.map((m) => m.source),
@@ -72,7 +75,7 @@ async function runMerge(job: StreamMergeJob, outDtype: (name: string) => StreamD
     return summary;
   } finally {
     progress.done();
-    await pool?.close();
+    await threadPool?.close();
   }
 }
 

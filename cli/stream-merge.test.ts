@@ -2,7 +2,7 @@
  * `merge` streamed tensor by tensor from safetensors files, against the in-memory path
  * (--in-memory) on generated BF16 checkpoints: the same bytes for single files and sharded
  * folders, tensors past a lowered chunk budget merged in row bands, progress with an ETA on
- * stderr. With EVOLVER_BIG_TEST=1 (and the disk room), three 2.2 GB BF16 checkpoints (each
+ * stderr; with --device gpu (SwiftShader in CI), whole tensors merged on the GPU, the CPU's values. With EVOLVER_BIG_TEST=1 (and the disk room), three 2.2 GB BF16 checkpoints (each
  * past 2 GiB, which a whole-file read cannot take) merged by the CLI in a child process with
  * peak RSS under 2 GB, sampled tensors checked against a direct computation.
  */
@@ -16,6 +16,9 @@ import { writeTypedSafetensors, type TypedTensor } from '../src/export/result-ex
 import { openSafetensorsFile } from '../src/formats/safetensors-source';
 import { encodeFloats } from '../src/formats/safetensors-stream-write';
 import { linearMerge } from '../src/kernels/task-vector/linear.cpu';
+import { getNodeGpu } from '../src/gpu/node-gpu';
+import { readSafetensors } from '../src/formats/safetensors-read';
+import { tensorToFloat32 } from '../src/formats/safetensors-float';
 import { OpenFiles } from './file-source';
 import { bigBytes, writeBigCheckpoint, type BigCheckpointSpec } from '../tools/big-checkpoints';
 import { cliInProcess as cli } from './cli-testing';
@@ -116,6 +119,45 @@ describe('merge streams safetensors tensor by tensor', () => {
       expect(streamed.stdout).toContain('streamed tensor by tensor');
       same(streamedOut, memoryOut);
     }
+  });
+
+  it('--device gpu: whole tensors merged on the GPU one after another, the CPU\'s values', async () => {
+    if (!(await getNodeGpu())) return;
+    // Small F32 checkpoints (SwiftShader emulates the GPU on the CPU), sizes off the workgroup size.
+    const small = (name: string, seed: number | null) => {
+      const wave = (n: number, k: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.013 + k) * 0.05 + (seed === null ? 0 : Math.sin(i * 0.7 + seed * 3.1 + k) * 0.01));
+      const file = path.join(tmp, `${name}.safetensors`);
+      const shapes: [string, number[]][] = [['embed.weight', [61, 37]], ['layers.0.proj.weight', [37, 29]], ['layers.0.proj.bias', [257]], ['norm.weight', [37]]];
+      writeFileSync(file, writeTypedSafetensors(shapes.map(([n, shape], k) => ({ name: n, shape, dtype: 'F32', data: n === 'norm.weight' ? new Float32Array(37).fill(1) : wave(shape.reduce((a, b) => a * b, 1), k) })), { format: 'pt' }));
+      return file;
+    };
+    const base = small('gpu-base', null);
+    const experts = [1, 2, 3].map((seed) => small(`gpu-expert-${seed}`, seed));
+    for (const method of ['ties', 'model_stock']) {
+      const gpuOut = path.join(tmp, `${method}-gpu.safetensors`);
+      const cpuOut = path.join(tmp, `${method}-cpu.safetensors`);
+      const args = ['--method', method, '--density', '0.5', '--base', base];
+      const onGpu = await cli('merge', ...args, '--device', 'gpu', '--out', gpuOut, ...experts);
+      expect(onGpu.code).toBe(0);
+      expect((await cli('merge', ...args, '--device', 'cpu', '--out', cpuOut, ...experts)).code).toBe(0);
+      // The norm is the same in every file: copied, not merged.
+      expect(onGpu.stdout).toMatch(/\(3 of 4 tensors differ \(3 merged on the GPU\)\) with .* on WebGPU \(.*\), streamed tensor by tensor/);
+      const [g, c] = [readSafetensors(new Uint8Array(readFileSync(gpuOut)), 'gpu'), readSafetensors(new Uint8Array(readFileSync(cpuOut)), 'cpu')];
+      expect(g.metadata.compute_path).toBe('webgpu');
+      expect(c.metadata.compute_path).toBe('wasm');
+      expect(g.tensors.map((t) => [t.name, t.dtype, t.shape])).toEqual(c.tensors.map((t) => [t.name, t.dtype, t.shape]));
+      let far = 0;
+      for (const [i, t] of g.tensors.entries()) {
+        const [x, y] = [tensorToFloat32(t), tensorToFloat32(c.tensors[i]!)];
+        for (let k = 0; k < x.length; k++) if (!(Math.abs(x[k]! - y[k]!) <= 1e-5 * (1 + Math.abs(y[k]!)))) far++;
+      }
+      // TIES votes within rounding of zero may flip on fused multiply-adds: a handful at most.
+      expect(far).toBeLessThanOrEqual(method === 'ties' ? 3 : 0);
+    }
+    // --threads is the CPU's: with --device gpu it is refused, not ignored.
+    const both = await cli('merge', '--method', 'ties', '--base', base, '--device', 'gpu', '--threads', '2', '--out', path.join(tmp, 'both.safetensors'), ...experts);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('give one or the other');
   });
 
   it('slerp and --dtype F32: the in-memory bytes', async () => {

@@ -21,6 +21,8 @@ import type { CommandSpec, Options, Parsed } from '../args';
 import { choiceOption, listOption, numberOption, requireOption, stringOption, UsageError } from '../args';
 import { loadModels, mergedSafetensors, methodInputs, populationOf } from '../checkpoints';
 import { DEVICE_CHOICES, describeDevice, openDevice } from '../device';
+import { GpuTensorMergePool } from '../../src/population/gpu-tensor-pool';
+import { floatEntries } from '../../src/formats/safetensors-source';
 import { formatTable, InputError, readInput, writeOutput } from '../io';
 import { scoreRows } from './scores';
 import { applyRuntimeOptions, runtimeHelpWithoutThreads, runtimeOptions } from '../runtime-options';
@@ -124,7 +126,7 @@ export const mergeSpec: CommandSpec = {
     '  --out-shard-size SIZE   largest shard of a --out folder: 5B, 500M, 64K or bytes (default 5B, as mergekit)',
     '  --config MERGE.yml      run a mergekit YAML config (models, base_model, merge_method, parameters, slices, dtype; model paths relative to it) instead of --method and MODEL arguments',
     "  --dtype F32|F16|BF16    output dtype (default: each tensor's input dtype, as mergekit; F32 with --dev)",
-    '  --device cpu|gpu|auto   where weight-only merges run (default auto); safetensors inputs stream tensor by tensor on the CPU unless --device gpu',
+    '  --device cpu|gpu|auto   where weight-only merges run (default auto: the CPU when streaming); safetensors inputs stream tensor by tensor, and with gpu each whole tensor merges on the GPU, two in flight',
     '  --in-memory             load every model whole (the population path) instead of streaming safetensors tensor by tensor',
     '  --threads N             worker threads merging whole tensors while streaming (default 1; each holds one more tensor set)',
     ...runtimeHelpWithoutThreads,
@@ -216,9 +218,10 @@ export async function merge({ values, positionals }: Parsed): Promise<number> {
   }
 
   const deviceChoice = choiceOption(values, 'device', DEVICE_CHOICES, 'auto');
-  if (values['in-memory'] !== true && deviceChoice !== 'gpu') {
+  if (values['in-memory'] !== true) {
     const threads = numberOption(values, 'threads', 1, { min: 1, max: 64, integer: true });
-    const streamed = await streamedMerge({ positionals, baseFile, method, params, out, dtypeFlag, shardSize: stringOption(values, 'out-shard-size'), threads });
+    if (deviceChoice === 'gpu' && values.threads !== undefined) throw new UsageError('--threads merges whole tensors on CPU worker threads; with --device gpu they merge on the GPU: give one or the other.', 'merge');
+    const streamed = await streamedMerge({ positionals, baseFile, method, params, out, dtypeFlag, shardSize: stringOption(values, 'out-shard-size'), threads, gpu: deviceChoice === 'gpu' });
     if (streamed !== null) return streamed;
   }
 
@@ -265,6 +268,8 @@ interface StreamedMergeArgs {
   dtypeFlag: SafetensorsWriteDtype | null;
   shardSize: string | undefined;
   threads: number;
+  /** --device gpu: whole tensors merge on the GPU (a method without a GPU merger says so and stays on the CPU). */
+  gpu: boolean;
 }
 
 /**
@@ -275,6 +280,8 @@ async function streamedMerge(a: StreamedMergeArgs): Promise<number | null> {
   const minModels = a.baseFile ? 1 : 2;
   if (a.positionals.length < minModels) throw new UsageError(`give at least ${minModels} model file${minModels > 1 ? 's' : ''} (got ${a.positionals.length}).`);
   const files = new OpenFiles();
+  let gpuPool: GpuTensorMergePool | null = null;
+  let closeDevice = () => {};
   try {
     const opened = await Promise.all([...a.positionals, ...(a.baseFile ? [a.baseFile] : [])].map((arg) => openStreamCheckpoint(arg, files)));
     if (opened.some((c) => c === null)) return null;
@@ -285,8 +292,13 @@ async function streamedMerge(a: StreamedMergeArgs): Promise<number | null> {
     const merging = baseAsModel(models, base, a.method, a.params);
     const problem = methodProblem(merging.params, merging.models.length, merging.base !== null);
     if (problem) throw new UsageError(problem.replace('mark one as the base', 'give it with --base'), 'merge');
+    const device = a.gpu ? await openDevice('gpu') : null;
+    const tensors = floatEntries(models[0]!.source).map((t) => ({ name: t.name, dims: t.shape }));
+    gpuPool = device ? GpuTensorMergePool.create(device.device, merging.params, tensors, merging.models.length) : null;
+    closeDevice = () => device?.device.destroy();
+    const where = !device ? 'CPU' : gpuPool ? describeDevice(device) : `CPU (${a.method.label} has no GPU merger for these tensors)`;
     // The studio's merge to file writes the same recipe and metadata (src/engine/stream-merge.ts).
-    const metadata = streamMergeMetadata(a.params, models.map((m) => m.source.name), base?.source.name ?? null);
+    const metadata = streamMergeMetadata(a.params, models.map((m) => m.source.name), base?.source.name ?? null, gpuPool ? 'webgpu' : 'wasm');
     const { summary, line } = await streamMergeToOutput({
       out: a.out,
       folder: isFolderOut(a.out),
@@ -300,11 +312,17 @@ async function streamedMerge(a: StreamedMergeArgs): Promise<number | null> {
       modelArgs: a.positionals,
       baseArg: a.baseFile ?? null,
       threads: a.threads,
+      gpuPool: gpuPool ?? undefined,
     });
     const bands = summary.chunked > 0 ? `, ${summary.chunked} in row bands` : '';
-    process.stdout.write(`merged ${merging.models.length} models (${summary.merged} of ${summary.tensors} tensors differ) with ${describeMerge(merging.params)} on CPU, streamed tensor by tensor${bands}\n${line}\n`);
+    // On the CPU besides: row bands, the bfloat16 one-pass kernel, tensors past the device's largest buffer.
+    const onCpu = gpuPool ? summary.merged - gpuPool.counts.gpu : 0;
+    const onGpu = gpuPool ? ` (${gpuPool.counts.gpu} merged on the GPU${onCpu > 0 ? `, ${onCpu} on the CPU` : ''})` : '';
+    process.stdout.write(`merged ${merging.models.length} models (${summary.merged} of ${summary.tensors} tensors differ${onGpu}) with ${describeMerge(merging.params)} on ${where}, streamed tensor by tensor${bands}\n${line}\n`);
     return 0;
   } finally {
+    gpuPool?.close();
+    closeDevice();
     await files.closeAll();
   }
 }

@@ -68,10 +68,10 @@ export function checkSameSourceTensors(sources: readonly TensorSource[]): void {
 }
 
 /** The one-shot merge's recipe and metadata (the studio's strategy "merge"; no scores). */
-export function streamMergeMetadata(params: MergeParams, sources: readonly string[], base: string | null): Record<string, string> {
+export function streamMergeMetadata(params: MergeParams, sources: readonly string[], base: string | null, path: 'wasm' | 'webgpu' = 'wasm'): Record<string, string> {
   const recipe = { ...DEFAULT_SETTINGS, merger: params, strategy: 'merge', base, sources };
-  // compute_path "wasm": the CPU path's name, whose bytes these are.
-  return exportMetadata({ recipe, merger: describeMerge(params), sources, path: 'wasm', extra: { seed: String(DEFAULT_SETTINGS.seed) } });
+  // compute_path: "wasm" is the CPU path's name, "webgpu" where whole tensors merged on the GPU.
+  return exportMetadata({ recipe, merger: describeMerge(params), sources, path, extra: { seed: String(DEFAULT_SETTINGS.seed) } });
 }
 
 export interface StreamFileRequest {

@@ -84,7 +84,7 @@ function codecHere(): Bf16Codec | null {
 }
 
 /** Float32 values in the output dtype: bfloat16 through the codec (into `into` when given), the others by encodeFloats. */
-function encodeOut(values: Float32Array, dtype: StreamDtype, into?: Uint8Array): Uint8Array {
+export function encodeOut(values: Float32Array, dtype: StreamDtype, into?: Uint8Array): Uint8Array {
   const codec = dtype === 'BF16' ? codecHere() : null;
   return codec ? codec.encode(values, into) : encodeFloats(values, dtype);
 }
