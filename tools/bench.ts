@@ -14,10 +14,14 @@
  * 4. TIES' magnitude threshold by radix selection vs a full sort, 58.7M elements.
  * 5. Scaling of a generation's population work with 2, 4, 8 models and 1×, 4×, 16× the
  *    sample's parameters (CPU), and of a whole generation with evaluation on the sample.
- * 0. Streaming merges of ~1 GB BF16 checkpoints beside the read + write floor (bench-stream.ts);
+ * 0. Streaming merges of BF16 checkpoints of 1 and 2.2 GB each (EVOLVER_BENCH_STREAM_GB) beside
+ *    the read + write floor and torch streaming on the same files (bench-stream.ts);
  *    `npm run bench -- --only stream [--out FILE]` runs it alone.
  * 0b. Evaluation through the Redis queue: overhead per evaluation and throughput with 1, 2, 4
  *    workers (bench-queue.ts; `--only queue`).
+ * 0c. The evaluation runtime (bench-eval.ts) on the classifier and the causal-LM samples, 1
+ *    thread and the cores: the CLI's dev evaluation over onnxruntime-node's session.run, and
+ *    time per offspring over one evaluation (`--only eval`).
  *
  * Timings take the median of several runs after a warm-up. Node runs with --liftoff-only
  * (see bin/evolver-studio.mjs).
@@ -232,7 +236,7 @@ async function kernels(tmp: string): Promise<void> {
   }
   rows.push(["DARE linear (3 models, rescale_norm l1: the method's and mergekit's default, a norm pass first)", await merge('dare_linear', 3, { rescale_norm: 'l1' } as Partial<MergeParams>)]);
   // What bounds the staged kernels (DARE, SLERP, model stock): the counter hash of DARE's keep
-  // masks alone, and the copies of the inputs into a kernel's memory alone.
+  // masks alone, the ordered sums alone, and the copies of the inputs into a kernel's memory alone.
   const staged = stagedMerges();
   if (staged) {
     const masks = dareMasks([0.5, 0.5, 0.5], 1, true);
@@ -240,8 +244,14 @@ async function kernels(tmp: string): Promise<void> {
       for (const m of masks) for (let at = 0; at < n; at += STAGED_BLOCK) staged.dareMask(Math.min(STAGED_BLOCK, n - at), at, m.key0, m.key1, m.threshold);
     }, 3)]);
   }
+  if (staged) {
+    // SLERP's and model stock's norms and dots: scalar f64 sums in element order (the twins'
+    // bits), bound by the add chains' latency rather than by memory.
+    rows.push(["SLERP's sums alone (‖x‖², ‖y‖², x·y: three f64 chains in element order, WebAssembly)", await time(() => staged.plainStats(models[0]!, models[1]!), 3)]);
+    rows.push(["model stock's sums alone (‖τᵢ‖² and τᵢ·τⱼ of 3 models: six f64 chains in element order, WebAssembly)", await time(() => staged.taskVectorStats(models, base), 3)]);
+  }
   const block = new Float32Array(STAGED_BLOCK);
-  rows.push(['staging alone (the base and 3 models copied in 64K-float blocks)', await time(() => {
+  rows.push([`staging alone (the base and 3 models copied in ${(STAGED_BLOCK * 4) / 1024} KiB blocks)`, await time(() => {
     for (const x of [base, ...models]) for (let at = 0; at < n; at += STAGED_BLOCK) block.set(x.subarray(at, at + STAGED_BLOCK));
   }, 3)]);
   rows.push(['kinship moments (one pair, against the base)', await time(() => kinshipMomentsCpu(models[0]!, models[1]!, base), 3)]);
@@ -374,14 +384,35 @@ async function scaling(): Promise<void> {
   say();
 }
 
-/** `--only stream|queue|kernels` runs one section; `--out FILE` writes there instead of appending to BENCHMARKS.md. */
+/**
+ * The evaluation runtime's goals (tools/bench-eval.ts, in a child process of its own: it sets
+ * onnxruntime's threads for the process) on the classifier and the causal-LM samples, with 1
+ * thread and the cores: one CLI dev evaluation over onnxruntime-node's own session.run, and time
+ * per offspring over the evaluation it contains.
+ */
+function evaluationRuntime(): void {
+  for (const sample of [[], ['--sample', 'lm']]) {
+    try {
+      const table = execFileSync(process.execPath, ['--liftoff-only', '--import', 'tsx', path.join(ROOT, 'tools', 'bench-eval.ts'), ...sample], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 16 << 20 });
+      for (const line of table.trim().split('\n')) say(line);
+      say();
+    } catch (err) {
+      say(`### Evaluation runtime${sample.length ? ' (lm sample)' : ''}`);
+      say();
+      say(`Not measured: ${((err as { stderr?: string }).stderr ?? String(err)).trim().split('\n').pop()}`);
+      say();
+    }
+  }
+}
+
+/** `--only stream|queue|kernels|eval` runs one section; `--out FILE` writes there instead of appending to BENCHMARKS.md. */
 function flag(name: string): string | null {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? (process.argv[i + 1] ?? null) : null;
 }
 const only = flag('only');
 const outFlag = flag('out');
-if (only !== null && only !== 'stream' && only !== 'queue' && only !== 'kernels') throw new Error(`--only must be "stream", "queue" or "kernels" (the sections that run alone); got "${only}".`);
+if (only !== null && only !== 'stream' && only !== 'queue' && only !== 'kernels' && only !== 'eval') throw new Error(`--only must be "stream", "queue", "kernels" or "eval" (the sections that run alone); got "${only}".`);
 
 async function main(): Promise<void> {
   const started = new Date();
@@ -389,13 +420,16 @@ async function main(): Promise<void> {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   say(`## Run of ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC`);
   say();
-  say(`Command: \`npm run bench\` (node --liftoff-only --import tsx tools/bench.ts). Machine: ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}.`);
-  say(`Threads: sections 1–2 evaluate on ${cpuRuntimeName()} with ${ortThreads(1)} thread${ortThreads(1) === 1 ? '' : 's'}; every CPU kernel row runs on one thread (the streaming rows say their --threads); the queue's workers run one thread each.`);
+  const sizes = process.env.EVOLVER_BENCH_STREAM_GB ? `EVOLVER_BENCH_STREAM_GB=${process.env.EVOLVER_BENCH_STREAM_GB} ` : '';
+  const args = process.argv.slice(2).join(' ');
+  say(`Command: \`${sizes}npm run bench${args ? ` -- ${args}` : ''}\` (node --liftoff-only --import tsx tools/bench.ts). Machine: ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}.`);
+  say(`Threads: sections 1–2 evaluate on ${cpuRuntimeName()} with ${ortThreads(1)} thread${ortThreads(1) === 1 ? '' : 's'}; the evaluation runtime's rows say their threads (1 and ${os.availableParallelism()}); every CPU kernel row runs on one thread (the streaming rows say their --threads); the queue's workers run one thread each.`);
   say();
   try {
     if (only === null || only === 'stream') await streamMergeBench(say);
     if (only === null || only === 'queue') await queueBench(say);
     if (only === 'kernels') await kernels(tmp);
+    if (only === null || only === 'eval') evaluationRuntime();
     if (only === null) {
       await overhead();
       await kernels(tmp);
