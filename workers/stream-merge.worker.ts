@@ -12,9 +12,8 @@
 import { expose } from 'comlink';
 import { blobPartsSink, openBlobCheckpoints, streamMergeToSink, writableSink } from '../src/engine/stream-merge';
 import { methodFor } from '../src/merge/registry';
-import { ELEMENTWISE_METHODS } from '../src/merge/stream-chunks';
 import type { StreamProgress } from '../src/merge/stream-merge';
-import { tensorPoolSize, type StreamMergeJobParams, type StreamMergeOutcome, type StreamMergeWorkerApi } from '../src/state/actions/stream-merge-worker-api';
+import { mergePoolSize, type StreamMergeJobParams, type StreamMergeOutcome, type StreamMergeWorkerApi } from '../src/state/actions/stream-merge-worker-api';
 import { WebWorkerMergePool } from './tensor-merge-pool';
 
 /** Progress messages at most this often (a checkpoint of many small tensors would otherwise post thousands a second). */
@@ -35,7 +34,8 @@ const api: StreamMergeWorkerApi = {
   async merge(job: StreamMergeJobParams, onProgress: (p: StreamProgress) => void): Promise<StreamMergeOutcome> {
     const checkpoints = await openBlobCheckpoints(job.files);
     const base = job.base === null ? null : (checkpoints.find((c) => c.source.name === job.base) ?? null);
-    const pool = ELEMENTWISE_METHODS.has(methodFor(job.params.method).id) ? undefined : new WebWorkerMergePool(tensorPoolSize(navigator.hardwareConcurrency));
+    const poolSize = mergePoolSize(methodFor(job.params.method).id, navigator.hardwareConcurrency);
+    const pool = poolSize > 0 ? new WebWorkerMergePool(poolSize) : undefined;
     const request = { models: checkpoints.filter((c) => c !== base), base, params: job.params, dtype: job.dtype, chunkBytes: job.chunkBytes, onProgress: throttled(onProgress), pool };
     try {
       if (job.target) {

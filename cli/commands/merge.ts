@@ -21,6 +21,7 @@ import type { CommandSpec, Options, Parsed } from '../args';
 import { choiceOption, listOption, numberOption, requireOption, stringOption, UsageError } from '../args';
 import { loadModels, mergedSafetensors, methodInputs, populationOf } from '../checkpoints';
 import { DEVICE_CHOICES, describeDevice, openDevice } from '../device';
+import type { StudioDevice } from '../../src/gpu/device';
 import { GpuTensorMergePool } from '../../src/population/gpu-tensor-pool';
 import { floatEntries } from '../../src/formats/safetensors-source';
 import { formatTable, InputError, readInput, writeOutput } from '../io';
@@ -281,7 +282,7 @@ async function streamedMerge(a: StreamedMergeArgs): Promise<number | null> {
   if (a.positionals.length < minModels) throw new UsageError(`give at least ${minModels} model file${minModels > 1 ? 's' : ''} (got ${a.positionals.length}).`);
   const files = new OpenFiles();
   let gpuPool: GpuTensorMergePool | null = null;
-  let closeDevice = () => {};
+  let device: StudioDevice | null = null;
   try {
     const opened = await Promise.all([...a.positionals, ...(a.baseFile ? [a.baseFile] : [])].map((arg) => openStreamCheckpoint(arg, files)));
     if (opened.some((c) => c === null)) return null;
@@ -292,10 +293,9 @@ async function streamedMerge(a: StreamedMergeArgs): Promise<number | null> {
     const merging = baseAsModel(models, base, a.method, a.params);
     const problem = methodProblem(merging.params, merging.models.length, merging.base !== null);
     if (problem) throw new UsageError(problem.replace('mark one as the base', 'give it with --base'), 'merge');
-    const device = a.gpu ? await openDevice('gpu') : null;
+    device = a.gpu ? await openDevice('gpu') : null;
     const tensors = floatEntries(models[0]!.source).map((t) => ({ name: t.name, dims: t.shape }));
     gpuPool = device ? GpuTensorMergePool.create(device.device, merging.params, tensors, merging.models.length) : null;
-    closeDevice = () => device?.device.destroy();
     const where = !device ? 'CPU' : gpuPool ? describeDevice(device) : `CPU (${a.method.label} has no GPU merger for these tensors)`;
     // The studio's merge to file writes the same recipe and metadata (src/engine/stream-merge.ts).
     const metadata = streamMergeMetadata(a.params, models.map((m) => m.source.name), base?.source.name ?? null, gpuPool ? 'webgpu' : 'wasm');
@@ -322,7 +322,7 @@ async function streamedMerge(a: StreamedMergeArgs): Promise<number | null> {
     return 0;
   } finally {
     gpuPool?.close();
-    closeDevice();
+    device?.device.destroy();
     await files.closeAll();
   }
 }

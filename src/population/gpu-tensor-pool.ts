@@ -11,6 +11,7 @@
  * Imports the GPU buffers, the merge registry and the stream merge's job types.
  */
 import { createWeightBuffer, readFloats, uploadFloats } from '../gpu/buffers';
+import { shapeSize } from '../formats/safetensors-format';
 import type { ParameterLayout } from '../merge/layout';
 import type { GpuMerger, GpuTensorJob } from '../merge/method';
 import { gpuPlan, methodFor } from '../merge/registry';
@@ -28,7 +29,7 @@ export function streamLayout(tensors: readonly PoolTensor[]): ParameterLayout {
   let offset = 0;
   const last = Math.max(1, tensors.length - 1);
   const slots = tensors.map((t, i) => {
-    const size = t.dims.reduce((n, d) => n * d, 1);
+    const size = shapeSize(t.dims);
     const slot = { name: t.name, dims: [...t.dims], size, offset, depth: i / last, layer: t.name };
     offset += size;
     return slot;
@@ -55,9 +56,10 @@ export class GpuTensorMergePool implements TensorMergePool {
   static create(device: GPUDevice, params: MergeParams, tensors: readonly PoolTensor[], modelCount: number): GpuTensorMergePool | null {
     const layout = streamLayout(tensors);
     const method = methodFor(params.method);
-    const plan = method.needs.devData ? null : gpuPlan(params, null, layout);
     // Data-aware methods (RegMean, Fisher) keep their dev-data path: they never stream.
-    if (!plan || !method.gpu || method.needs.devData || layout.slots.length === 0) return null;
+    if (method.needs.devData || !method.gpu || layout.slots.length === 0) return null;
+    const plan = gpuPlan(params, null, layout);
+    if (!plan) return null;
     const largest = Math.max(...layout.slots.map((s) => s.size));
     return new GpuTensorMergePool(device, method.gpu({ device, layout, modelCount, largest, inputs: plan.inputs, params }));
   }

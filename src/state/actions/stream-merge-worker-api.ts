@@ -5,6 +5,7 @@
  * Types and the pool's size only, so the worker's bundle takes nothing from the page's state.
  * Imports the protocol and the merge's progress type.
  */
+import { ELEMENTWISE_METHODS } from '../../merge/stream-chunks';
 import type { StreamProgress } from '../../merge/stream-merge';
 import type { NamedBlob } from '../../protocol/files';
 import type { MergeParams } from '../../protocol/settings';
@@ -50,4 +51,12 @@ export interface StreamMergeWorkerApi {
  */
 export function tensorPoolSize(cores: number | undefined): number {
   return Math.max(1, Math.min(4, (cores ?? 2) - 1));
+}
+
+/**
+ * The nested workers a merge by `methodId` uses: none for the elementwise methods (they merge
+ * in row bands in the stream-merge worker itself), else tensorPoolSize's.
+ */
+export function mergePoolSize(methodId: string, cores: number | undefined): number {
+  return ELEMENTWISE_METHODS.has(methodId) ? 0 : tensorPoolSize(cores);
 }

@@ -12,7 +12,7 @@
 import { proxy } from 'comlink';
 import { openBlobCheckpoints, streamFilePlan, streamFileProblem, type StreamCheckpoint } from '../../engine/stream-merge';
 import { DEFAULT_CHUNK_BYTES, type StreamProgress } from '../../merge/stream-merge';
-import { chunksAlongRows, ELEMENTWISE_METHODS } from '../../merge/stream-chunks';
+import { chunksAlongRows } from '../../merge/stream-chunks';
 import { methodFor } from '../../merge/registry';
 import { rowLength } from '../../formats/safetensors-source';
 import { floatEntries } from '../../formats/safetensors-source';
@@ -22,7 +22,7 @@ import type { NamedBlob } from '../../protocol/files';
 import type { MergeParams } from '../../protocol/settings';
 import { downloadBlob } from '../download';
 import { inStreamMergeWorker } from './stream-merge-worker';
-import { tensorPoolSize, type SaveTarget } from './stream-merge-worker-api';
+import { mergePoolSize, type SaveTarget } from './stream-merge-worker-api';
 
 export interface OpenedFiles {
   /** The files as picked: what the worker opens again (opened checkpoints hold readers that do not clone). */
@@ -82,7 +82,8 @@ export function describeMergeToFile(req: MergeToFileRequest): { bytes: number; p
     return 4 * rows * (shape.length > 0 ? rowLength(shape) : 1) * streams;
   };
   const largestStep = Math.max(0, ...floats.map((t) => stepBytes(t.shape)));
-  const inFlight = ELEMENTWISE_METHODS.has(method.id) ? 2 : 1 + tensorPoolSize(globalThis.navigator?.hardwareConcurrency);
+  // Row bands: the one being merged and the next being read; else the one read plus the pool's.
+  const inFlight = 1 + Math.max(1, mergePoolSize(method.id, globalThis.navigator?.hardwareConcurrency));
   const memory = { inMemoryBytes: populationBytes(parameters, models.length), heapLimit: heapLimit(), streamedBytes: inFlight * largestStep };
   return { bytes: streamFilePlan({ models, base, params: req.params, dtype: req.dtype }).bytes, problem: null, memory };
 }
