@@ -8,6 +8,7 @@
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, sep } from 'node:path';
+import { useNodeKernelThreads } from './kernel-threads';
 import { cpuRuntimeName, setOrtThreads, setWebWasmPaths, useWebCpuRuntime } from '../src/eval/ort';
 import { CudaUnavailableError, registerNodeRuntime } from '../src/eval/ort-node';
 import { numberOption, UsageError, type Options, type Parsed } from './args';
@@ -19,7 +20,7 @@ export const runtimeOptions: Options = {
   runtime: { type: 'string' },
 };
 
-const THREADS_HELP = '  --threads N             threads per model evaluation (default: the cores)';
+const THREADS_HELP = '  --threads N             threads per model evaluation and for the DE step and linear merges (default: the cores)';
 const RUNTIME_HELP = '  --runtime node|web      onnxruntime-node (default; onnxruntime-web wasm where it does not load) or onnxruntime-web wasm';
 
 export const runtimeHelp: readonly string[] = [THREADS_HELP, RUNTIME_HELP];
@@ -55,6 +56,8 @@ export function applyRuntimeOptions(values: Parsed['values'], { gpuEvaluation = 
   const cuda = gpuEvaluation && values.device === 'gpu';
   if (cuda && choice === 'web') throw new UsageError('--device gpu evaluates on onnxruntime-node\'s CUDA execution provider; it does not combine with --runtime web.', command ?? null);
   setOrtThreads(threads);
+  // The population's in-place kernels (DE step, linear merges) run between evaluations, on as many.
+  useNodeKernelThreads(threads);
   // onnxruntime-web (the fallback, or --runtime web) finds its threaded build from its own folder.
   setWebWasmPaths(dirname(createRequire(import.meta.url).resolve('onnxruntime-web')) + sep);
   let fallbackReason: string | undefined;

@@ -48,6 +48,8 @@ import { deStepCpu, interpolationVectors } from '../src/kernels/de-step/de-step.
 import { DeStepWasm } from '../src/kernels/de-step/de-step.wasm';
 import { VectorMemory } from '../src/population/wasm-memory';
 import { LinearCombineWasm } from '../src/kernels/linear-combine/linear-combine.wasm';
+import { KernelThreads } from '../src/kernels/threads/kernel-threads';
+import { spawnNodeKernelThreads } from '../cli/kernel-threads';
 import { linearMergePlan } from '../src/merge/linear-plan';
 import { kinshipMomentsCpu } from '../src/kernels/kinship/kinship.cpu';
 import { topKMagnitudeCut, trimCount } from '../src/kernels/task-vector/magnitude-select.cpu';
@@ -173,7 +175,7 @@ async function overhead(): Promise<void> {
 
 async function kernels(tmp: string): Promise<void> {
   const n = PAPER_FLOATS;
-  say(`### 2. DE step and mergers on ${(n / 1e6).toFixed(1)}M floats (CPU path, one thread)`);
+  say(`### 2. DE step and mergers on ${(n / 1e6).toFixed(1)}M floats (CPU path, one thread unless a row says its threads)`);
   say();
   const base = randomVector(n, 1);
   const models = [2, 3, 4].map((seed) => randomVector(n, seed, base, 0.01));
@@ -223,6 +225,42 @@ async function kernels(tmp: string): Promise<void> {
       const same = Buffer.compare(Buffer.from(o.buffer, o.byteOffset, o.byteLength), Buffer.from(out.buffer, out.byteOffset, out.byteLength)) === 0;
       rows.push([`${label}${same ? ', bit-identical to the twin' : ', DIFFERS from the twin'}`, await time(run)]);
     }
+  }
+  // The same in-place kernels split over worker threads sharing the memory (the CLI's --threads,
+  // default the cores): same bits, checked against the one-thread outputs above.
+  const threads = os.availableParallelism();
+  const shared = threads > 1 ? VectorMemory.open(n, 6, true) : null;
+  const pool = shared?.shared ? KernelThreads.open(shared.memory, threads, spawnNodeKernelThreads) : null;
+  if (shared && pool) {
+    const [x0, x1, x2, b, o] = [0, 1, 2, 3, 4].map(() => shared.take()!) as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
+    [x0, x1, x2].forEach((v, i) => v.set(models[i]!));
+    b.set(base);
+    const de = DeStepWasm.create(shared.memory, pool)!;
+    const lc = LinearCombineWasm.create(shared.memory, pool)!;
+    // Workers start through tsx: wait until they claim chunks before timing.
+    for (let i = 0; i < 400 && pool.chunks.workers === 0; i++) {
+      de.trial(interpolationVectors(x0, x1), o, deParams);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const sameAs = (want: Float32Array) => Buffer.compare(Buffer.from(o.buffer, o.byteOffset, o.byteLength), Buffer.from(want.buffer, want.byteOffset, want.byteLength)) === 0;
+    const bitLabel = (want: Float32Array) => (sameAs(want) ? 'bit-identical to one thread' : 'DIFFERS from one thread');
+    de.trial(interpolationVectors(x0, x1), o, deParams);
+    deStepCpu(models[0]!, models[1]!, out, deParams);
+    rows.push([`DE step, WebAssembly SIMD in place, ${threads} threads (${bitLabel(out)})`, await time(() => de.trial(interpolationVectors(x0, x1), o, deParams))]);
+    for (const [label, method] of [
+      ['simple average (3 models), WebAssembly SIMD in place', 'linear'],
+      ['task arithmetic (3 models), WebAssembly SIMD in place', 'task_arithmetic'],
+    ] as [string, MergeMethod][]) {
+      const plan = linearMergePlan(benchParams(method), layout, 3, true)!;
+      const run = () => (method === 'linear' ? lc.linear(o, [x0, x1, x2], plan.weights[0]!, plan.scales[0]!) : lc.taskArithmetic(o, [x0, x1, x2], b, plan.weights[0]!, plan.scales[0]!));
+      run();
+      new CpuMerger(layout, benchParams(method), base).mergeInto(out, models.slice(0, 3));
+      rows.push([`${label}, ${threads} threads (${bitLabel(out)})`, await time(run)]);
+    }
+    const chunks = pool.chunks;
+    say(`Kernel threads: ${threads} (the caller and ${threads - 1} worker${threads > 2 ? 's' : ''}); of the split calls' chunks, the workers ran ${((100 * chunks.workers) / (chunks.workers + chunks.caller)).toFixed(0)} %.`);
+    say();
+    pool.close();
   }
   for (const [label, method, count] of [
     ['simple average (3 models), TypeScript twin', 'average', 3],
@@ -423,7 +461,7 @@ async function main(): Promise<void> {
   const sizes = process.env.EVOLVER_BENCH_STREAM_GB ? `EVOLVER_BENCH_STREAM_GB=${process.env.EVOLVER_BENCH_STREAM_GB} ` : '';
   const args = process.argv.slice(2).join(' ');
   say(`Command: \`${sizes}npm run bench${args ? ` -- ${args}` : ''}\` (node --liftoff-only --import tsx tools/bench.ts). Machine: ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}.`);
-  say(`Threads: sections 1–2 evaluate on ${cpuRuntimeName()} with ${ortThreads(1)} thread${ortThreads(1) === 1 ? '' : 's'}; the evaluation runtime's rows say their threads (1 and ${os.availableParallelism()}); every CPU kernel row runs on one thread (the streaming rows say their --threads); the queue's workers run one thread each.`);
+  say(`Threads: sections 1–2 evaluate on ${cpuRuntimeName()} with ${ortThreads(1)} thread${ortThreads(1) === 1 ? '' : 's'}; the evaluation runtime's rows say their threads (1 and ${os.availableParallelism()}); every CPU kernel row runs on one thread unless it says its threads (the DE step and linear merges also on ${os.availableParallelism()}, the CLI's default --threads; the streaming rows say their --threads); the queue's workers run one thread each.`);
   say();
   try {
     if (only === null || only === 'stream') await streamMergeBench(say);

@@ -91,6 +91,8 @@ export function registerNodeRuntime(params: NodeRuntimeParams = {}): NodeRuntime
     // One session runs at a time (runs are chained), so its intra-op pool may take every core;
     // inter-op parallelism stays off, the graphs here are chains.
     sessionOptions: () => ({ intraOpNumThreads: ortThreads(cores), interOpNumThreads: 1, executionMode: 'sequential' }),
+    // Its tensors reject views on a SharedArrayBuffer ("Invalid argument").
+    takesSharedArrays: false,
   });
   return { runtime: cpuRuntimeName() };
 }

@@ -43,6 +43,8 @@ export interface CpuRuntime {
   readonly executionProviders: readonly ExecutionProvider[];
   /** Options the runtime adds to each session (e.g. intra-op threads). */
   sessionOptions(): SessionOptions;
+  /** False where tensors cannot be views on a SharedArrayBuffer (onnxruntime-node refuses them). */
+  readonly takesSharedArrays?: boolean;
 }
 
 let threads: number | null = null;
@@ -211,6 +213,8 @@ export interface SessionParams {
 /** A session with the evolved weights as graph inputs, fed from CPU arrays or GPU buffers each run. */
 export class WeightFedSession extends SerialSession {
   private readonly tensorCache = new WeakMap<object, ort.Tensor>();
+  /** Per weight, a private copy of a shared-memory view, for runtimes that refuse those. */
+  private readonly privateCopies: (Float32Array | undefined)[] = [];
 
   private constructor(
     session: ort.InferenceSession,
@@ -249,13 +253,27 @@ export class WeightFedSession extends SerialSession {
   }
 
   /**
+   * The handle as this runtime takes it. A population whose kernels run on threads keeps its
+   * weights on a SharedArrayBuffer, which onnxruntime-node refuses: those are copied into one
+   * private array per weight, every batch (P floats against a batch's B·L·P multiply-adds),
+   * so a copy can never be stale. One more copy of the model in memory, only in that case.
+   */
+  private takeable(handle: WeightHandle, i: number): WeightHandle {
+    if (this.runtime.takesSharedArrays !== false || !(handle instanceof Float32Array) || !(handle.buffer instanceof SharedArrayBuffer)) return handle;
+    let copy = this.privateCopies[i];
+    if (copy?.length !== handle.length) copy = this.privateCopies[i] = new Float32Array(handle.length);
+    copy.set(handle);
+    return copy;
+  }
+
+  /**
    * Runs one batch. `inputs` are the data inputs (int64, row-major), `weights` the
    * handles in the same order as the session's weight specs. Returns the first output.
    */
   run(inputs: Int64Feeds, weights: readonly WeightHandle[]): Promise<Float32Array> {
     return this.enqueue(async () => {
       const feeds = int64Feeds(this.runtime, inputs);
-      this.weights.forEach((spec, i) => (feeds[spec.name] = this.weightTensor(weights[i], spec)));
+      this.weights.forEach((spec, i) => (feeds[spec.name] = this.weightTensor(this.takeable(weights[i], i), spec)));
       const outputs = await this.session.run(feeds);
       const first = outputs[this.session.outputNames[0]];
       const data = (await first.getData()) as Float32Array;

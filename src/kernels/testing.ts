@@ -38,6 +38,15 @@ export function seededFloats(rng: CounterRng, n: number, lo = 0.01, hi = 2): Flo
   return out;
 }
 
+/** Index of the first element whose bits differ (0 when the lengths do), or -1. */
+export function firstBitMismatch(a: Float32Array, b: Float32Array): number {
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  if (x.length !== y.length) return 0;
+  for (let j = 0; j < x.length; j++) if (x[j] !== y[j]) return j;
+  return -1;
+}
+
 /** Index of the first element where |a − b| > tol·scale_i, or -1. */
 export function firstMismatch(a: Float32Array, b: Float32Array, tol: (i: number) => number): number {
   if (a.length !== b.length) return 0;

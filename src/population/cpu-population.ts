@@ -22,6 +22,7 @@ import type { FlatMerger } from '../merge/cpu-merger';
 import type { ParameterLayout } from '../merge/layout';
 import { LinearCombineWasm } from '../kernels/linear-combine/linear-combine.wasm';
 import type { IncrementalLinearUpdate, LinearMergePlan } from './incremental-merge';
+import { kernelThreadCount, openKernelThreads, type KernelThreads } from '../kernels/threads/kernel-threads';
 import { VectorMemory } from './wasm-memory';
 import { kinshipPairsOf, occupySlot, type KinshipReference, type MutationParams, type PopulationStore, type WeightHandle } from './population';
 import { type WeightSetId } from '../protocol/results';
@@ -46,6 +47,8 @@ export class CpuPopulation implements PopulationStore {
   /** The population's memory, or null when the flats are plain Float32Arrays. */
   private readonly vectors: VectorMemory | null;
   private readonly kernel: DeStepWasm | null;
+  /** Worker threads sharing the memory, when the environment set more than one (setKernelThreads). */
+  private readonly threads: KernelThreads | null;
   /** The current population's merge M (a full re-merge), for incremental merges; null without them. */
   private readonly populationMerge: Float32Array | null;
   /** Whether populationMerge is the merge of the individuals as they are now. */
@@ -70,8 +73,10 @@ export class CpuPopulation implements PopulationStore {
     // (Where N + 4 would not fit one wasm32 memory and N + 3 would, M goes outside it, and its
     // update runs as the TypeScript loop, rather than losing the SIMD DE step for all.)
     const withM = initial.length + 4;
-    this.vectors = VectorMemory.open(layout.totalSize, incremental && VectorMemory.fits(layout.totalSize, withM) ? withM : initial.length + 3);
-    this.kernel = this.vectors ? DeStepWasm.create(this.vectors.memory) : null;
+    const capacity = incremental && VectorMemory.fits(layout.totalSize, withM) ? withM : initial.length + 3;
+    this.vectors = VectorMemory.open(layout.totalSize, capacity, kernelThreadCount() > 1);
+    this.threads = this.vectors?.shared ? openKernelThreads(this.vectors.memory) : null;
+    this.kernel = this.vectors ? DeStepWasm.create(this.vectors.memory, this.threads) : null;
     const copy = (flat: Float32Array) => {
       const out = this.fresh();
       out.set(flat);
@@ -86,7 +91,7 @@ export class CpuPopulation implements PopulationStore {
     this.populationMerge = incremental ? this.fresh() : null;
     this.linearPlan = incremental?.plan ?? linearPlan;
     if (this.linearPlan && this.linearPlan.modelCount !== initial.length) throw new Error(`cpu-population.ts: the merge plan is for ${this.linearPlan.modelCount} models, the population has ${initial.length}`);
-    this.linearKernel = this.linearPlan && this.vectors ? LinearCombineWasm.create(this.vectors.memory) : null;
+    this.linearKernel = this.linearPlan && this.vectors ? LinearCombineWasm.create(this.vectors.memory, this.threads) : null;
   }
 
   /** Which code runs linear and task-arithmetic merges: the SIMD kernels in place, or the TypeScript twins. */
@@ -245,7 +250,19 @@ export class CpuPopulation implements PopulationStore {
     return this.set(id).flat.slice();
   }
 
-  dispose(): void {}
+  /** Threads the in-place kernels run on (1: this thread alone). */
+  get kernelThreads(): number {
+    return this.threads?.threads ?? 1;
+  }
+
+  /** Chunks of split kernel calls run on this thread and on the workers (zeros with one thread). */
+  get kernelChunks(): { caller: number; workers: number } {
+    return { ...(this.threads?.chunks ?? { caller: 0, workers: 0 }) };
+  }
+
+  dispose(): void {
+    this.threads?.close();
+  }
 }
 
 /** The element-wise mean of flats into out (as population.ts meanOf, without a temporary copy). */

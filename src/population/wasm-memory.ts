@@ -20,11 +20,13 @@ export class VectorMemory {
   private constructor(
     readonly size: number,
     readonly capacity: number,
+    /** Whether the memory is a SharedArrayBuffer's, so worker threads run kernels on it too. */
+    readonly shared: boolean,
   ) {
     this.stride = Math.ceil(size / 4) * 4;
     const pages = VectorMemory.pagesFor(size, capacity);
     try {
-      this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+      this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, ...(shared ? { shared: true } : {}) });
     } catch (err) {
       // allocatePopulation turns a RangeError into an OutOfMemoryError with the run's numbers.
       throw new RangeError(
@@ -43,9 +45,13 @@ export class VectorMemory {
     return typeof WebAssembly !== 'undefined' && VectorMemory.pagesFor(size, capacity) <= WASM_MEMORY_MAX_PAGES;
   }
 
-  /** The memory for `capacity` vectors, or null when they cannot share one wasm32 memory. */
-  static open(size: number, capacity: number): VectorMemory | null {
-    return VectorMemory.fits(size, capacity) ? new VectorMemory(size, capacity) : null;
+  /**
+   * The memory for `capacity` vectors, or null when they cannot share one wasm32 memory.
+   * `shared` asks for a shared memory (threads); where this engine has none it is a plain one.
+   */
+  static open(size: number, capacity: number, shared = false): VectorMemory | null {
+    if (!VectorMemory.fits(size, capacity)) return null;
+    return new VectorMemory(size, capacity, shared && typeof SharedArrayBuffer !== 'undefined');
   }
 
   /** A free slot as a view (zero-filled the first time), or null when all are taken. */

@@ -5,11 +5,24 @@
  */
 import wabtInit from 'wabt';
 
+/**
+ * The same kernel text importing a shared memory instead (the memory a population split over
+ * threads lives in): a module's memory import must match the memory's sharedness, so the
+ * threaded kernels are assembled twice. Shared memories declare their maximum: wasm32's.
+ */
+export function sharedMemoryWat(text: string): string {
+  const imports = text.match(/\(import "env" "memory" \(memory 0\)\)/g) ?? [];
+  if (imports.length !== 1) throw new Error(`sharedMemoryWat: expected one (import "env" "memory" (memory 0)), found ${imports.length}`);
+  return text.replace('(import "env" "memory" (memory 0))', '(import "env" "memory" (memory 0 65536 shared))');
+}
+
 export async function assembleWat(text: string, name = 'kernel.wat'): Promise<Uint8Array> {
   const wabt = await wabtInit();
-  const module = wabt.parseWat(name, text, { simd: true });
+  const features = { simd: true, threads: true };
+  const module = wabt.parseWat(name, text, features);
   try {
-    module.validate();
+    // Its typings omit validate's features argument, which the shared-memory builds need.
+    (module as unknown as { validate(features: object): void }).validate(features);
     return new Uint8Array(module.toBinary({}).buffer);
   } finally {
     module.destroy();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { KernelParamsError } from '../errors';
 import { CounterRng } from '../rng/rng.cpu';
-import { seededFloats } from '../testing';
+import { firstBitMismatch, seededFloats } from '../testing';
 import { assembleWat, generatedModule } from './de-step.assemble';
 import { deTrialCpu, type DeStepParams } from './de-step.cpu';
 import { DE_STEP_WASM_BASE64 } from './de-step.wasm.gen';
@@ -26,14 +26,6 @@ function randomParams(n: number, overrides: Partial<DeStepParams> = {}): DeStepP
   return { f: 2 * rng.nextUnit() - 0.5, cr: rng.nextUnit(), seed: rng.nextU32(), stream: rng.nextInt(1 << 20), offset, jRand: offset + rng.nextInt(n), ...overrides };
 }
 
-/** First index whose bits differ, or -1. */
-function firstBitMismatch(a: Float32Array, b: Float32Array): number {
-  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  if (x.length !== y.length) return 0;
-  for (let j = 0; j < x.length; j++) if (x[j] !== y[j]) return j;
-  return -1;
-}
 
 let compared = 0;
 

@@ -14,11 +14,15 @@ import { KernelParamsError } from '../errors';
 import { probabilityThreshold, rngKey, RNG_UNIT_BITS } from '../rng/rng.cpu';
 import { validateDeStep, type DeStepParams, type DeVectors } from './de-step.cpu';
 import { wasmKernelModule } from '../wasm-module';
+import { runChunks, type ChunkedCall, type KernelFn } from '../threads/chunked-call';
+import type { KernelThreads } from '../threads/kernel-threads';
+import { kernelModuleFor } from '../threads/threaded-kernels';
 import { DE_STEP_WASM_BASE64 } from './de-step.wasm.gen';
 
+// trial(t, b, p, m, o, n, f, threshold, k0, k1, g0) and mutant(b, p, m, o, n, f).
 interface DeStepExports {
-  trial(t: number, b: number, p: number, m: number, o: number, n: number, f: number, threshold: number, k0: number, k1: number, g0: number): void;
-  mutant(b: number, p: number, m: number, o: number, n: number, f: number): void;
+  trial: KernelFn;
+  mutant: KernelFn;
 }
 
 const CHUNK = 1 << 20;
@@ -35,14 +39,31 @@ export const compileDeStepWasm = kernelModule.compile;
 export class DeStepWasm {
   private readonly kernel: DeStepExports;
 
-  private constructor(readonly memory: WebAssembly.Memory, module: WebAssembly.Module) {
+  private constructor(
+    readonly memory: WebAssembly.Memory,
+    module: WebAssembly.Module,
+    private readonly threads: KernelThreads | null,
+  ) {
     this.kernel = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as DeStepExports;
   }
 
-  /** The kernel on `memory`, or null where wasm SIMD is unavailable. */
-  static create(memory: WebAssembly.Memory): DeStepWasm | null {
-    const module = deStepWasmModule();
-    return module ? new DeStepWasm(memory, module) : null;
+  /**
+   * The kernel on `memory`, or null where wasm SIMD is unavailable. With `threads` (a pool on
+   * the same shared memory) long vectors are split over them, with the same bits.
+   */
+  static create(memory: WebAssembly.Memory, threads: KernelThreads | null = null): DeStepWasm | null {
+    const module = kernelModuleFor(memory, 'de-step', kernelModule);
+    return module ? new DeStepWasm(memory, module, threads?.memory === memory ? threads : null) : null;
+  }
+
+  /** Threads a call over n floats runs on. */
+  threadsFor(n: number): number {
+    return this.threads?.takes(n) ? this.threads.threads : 1;
+  }
+
+  private run(call: ChunkedCall, fn: KernelFn): void {
+    if (this.threads?.takes(call.n)) this.threads.run(call);
+    else runChunks(fn, call, CHUNK);
   }
 
   /** Whether a vector is a view on this memory (the kernel can take it). */
@@ -82,13 +103,10 @@ export class DeStepWasm {
     if (threshold === 0) {
       if (t !== o) out.set(target);
     } else if (threshold >= 1 << RNG_UNIT_BITS) {
-      for (let s = 0; s < n; s += CHUNK) this.kernel.mutant(b + 4 * s, p + 4 * s, m + 4 * s, o + 4 * s, Math.min(CHUNK, n - s), f);
+      this.run({ fn: 'de-step.mutant', args: [b, p, m, o, n, f], pointers: [0, 1, 2, 3], lengthArg: 4, n }, this.kernel.mutant);
     } else {
       const [k0, k1] = rngKey(params.seed, params.stream);
-      for (let s = 0; s < n; s += CHUNK) {
-        const at = 4 * s;
-        this.kernel.trial(t + at, b + at, p + at, m + at, o + at, Math.min(CHUNK, n - s), f, threshold, k0, k1, offset + s);
-      }
+      this.run({ fn: 'de-step.trial', args: [t, b, p, m, o, n, f, threshold, k0, k1, offset], pointers: [0, 1, 2, 3, 4], lengthArg: 5, counterArg: 10, n }, this.kernel.trial);
     }
     if (hasJRand) out[local] = mutantJ;
   }

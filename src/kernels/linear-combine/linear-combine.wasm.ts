@@ -11,12 +11,13 @@
  */
 import { KernelParamsError } from '../errors';
 import { wasmKernelModule } from '../wasm-module';
+import { runChunks, type ChunkedCall, type KernelFn } from '../threads/chunked-call';
+import type { KernelThreads } from '../threads/kernel-threads';
+import { kernelModuleFor } from '../threads/threaded-kernels';
 import { LINEAR_COMBINE_WASM_BASE64 } from './linear-combine.wasm.gen';
 import { LINEAR_WASM_MAX_MODELS } from './linear-combine.wat';
 
 export { LINEAR_WASM_MAX_MODELS };
-
-type KernelFn = (...args: number[]) => void;
 
 const CHUNK = 1 << 20;
 
@@ -32,14 +33,26 @@ export const compileLinearCombineWasm = kernelModule.compile;
 export class LinearCombineWasm {
   private readonly exports: Record<string, KernelFn>;
 
-  private constructor(readonly memory: WebAssembly.Memory, module: WebAssembly.Module) {
+  private constructor(
+    readonly memory: WebAssembly.Memory,
+    module: WebAssembly.Module,
+    private readonly threads: KernelThreads | null,
+  ) {
     this.exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Record<string, KernelFn>;
   }
 
-  /** The kernels on `memory`, or null where wasm SIMD is unavailable. */
-  static create(memory: WebAssembly.Memory): LinearCombineWasm | null {
-    const module = linearCombineWasmModule();
-    return module ? new LinearCombineWasm(memory, module) : null;
+  /**
+   * The kernels on `memory`, or null where wasm SIMD is unavailable. With `threads` (a pool on
+   * the same shared memory) long tensors are split over them, with the same bits.
+   */
+  static create(memory: WebAssembly.Memory, threads: KernelThreads | null = null): LinearCombineWasm | null {
+    const module = kernelModuleFor(memory, 'linear-combine', kernelModule);
+    return module ? new LinearCombineWasm(memory, module, threads?.memory === memory ? threads : null) : null;
+  }
+
+  private run(name: string, call: Omit<ChunkedCall, 'fn'>): void {
+    if (this.threads?.takes(call.n)) this.threads.run({ fn: `linear-combine.${name}`, ...call });
+    else runChunks(this.exports[name]!, { fn: name, ...call }, CHUNK);
   }
 
   /** Whether every vector is a view on this memory (the kernels can take them). */
@@ -81,25 +94,21 @@ export class LinearCombineWasm {
     if (!this.takes(count)) throw new KernelParamsError(`linear-combine.wasm.ts (${where}): ${count} models; the kernel takes 1 to ${LINEAR_WASM_MAX_MODELS}`);
     if (w32.length !== count) throw new KernelParamsError(`linear-combine.wasm.ts (${where}): ${w32.length} weights for ${count} models`);
     this.check(out, base ? [...models, base] : models, where);
-    const fn = this.exports[`${base ? 'task_arithmetic' : 'linear'}_${count}`]!;
+    const name = `${base ? 'task_arithmetic' : 'linear'}_${count}`;
     const weights = Array.from(w32);
     const n = out.length;
-    for (let start = 0; start < n; start += CHUNK) {
-      const at = 4 * start;
-      const len = Math.min(CHUNK, n - start);
-      const xs = models.map((m) => m.byteOffset + at);
-      if (base) fn(out.byteOffset + at, len, s, base.byteOffset + at, ...xs, ...weights);
-      else fn(out.byteOffset + at, len, s, ...xs, ...weights);
-    }
+    const xs = models.map((m) => m.byteOffset);
+    // (out, n, s, [base,] x_1..x_count, w_1..w_count): out, the base and the models are addresses.
+    const args = [out.byteOffset, n, s, ...(base ? [base.byteOffset] : []), ...xs, ...weights];
+    const firstModel = base ? 4 : 3;
+    const pointers = [0, ...(base ? [3] : []), ...xs.map((_, i) => firstModel + i)];
+    this.run(name, { args, pointers, lengthArg: 1, n });
   }
 
   /** out = m + k·(c − x), in f32 as population/incremental-merge.ts writes it (k already f32). */
   update(out: Float32Array, m: Float32Array, c: Float32Array, x: Float32Array, k: number): void {
     this.check(out, [m, c, x], 'update');
     const n = out.length;
-    for (let start = 0; start < n; start += CHUNK) {
-      const at = 4 * start;
-      this.exports.update!(out.byteOffset + at, Math.min(CHUNK, n - start), k, m.byteOffset + at, c.byteOffset + at, x.byteOffset + at);
-    }
+    this.run('update', { args: [out.byteOffset, n, k, m.byteOffset, c.byteOffset, x.byteOffset], pointers: [0, 3, 4, 5], lengthArg: 1, n });
   }
 }

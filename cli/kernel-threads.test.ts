@@ -1,0 +1,92 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { deTrialCpu, type DeStepParams } from '../src/kernels/de-step/de-step.cpu';
+import { DeStepWasm } from '../src/kernels/de-step/de-step.wasm';
+import { LinearCombineWasm } from '../src/kernels/linear-combine/linear-combine.wasm';
+import { CounterRng } from '../src/kernels/rng/rng.cpu';
+import { firstBitMismatch, seededFloats } from '../src/kernels/testing';
+import { KernelThreads, THREAD_CHUNK, THREADED_MIN_FLOATS } from '../src/kernels/threads/kernel-threads';
+import { spawnNodeKernelThreads } from './kernel-threads';
+
+// Not a multiple of the chunk, nor of a SIMD lane group; past the size that is split.
+const N = 5 * THREAD_CHUNK + 37;
+const SLOTS = 8;
+const rng = new CounterRng(0x7e4d5, 3);
+
+function sharedMemory(): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial: Math.ceil((SLOTS * (N + 4) * 4) / 65536), maximum: 65536, shared: true });
+}
+
+const memory = sharedMemory();
+const view = (k: number, shift = 0) => new Float32Array(memory.buffer, 4 * (k * (N + 4) + shift), N);
+const pools: KernelThreads[] = [];
+
+async function pool(threads: number): Promise<KernelThreads> {
+  const p = KernelThreads.open(memory, threads, spawnNodeKernelThreads)!;
+  pools.push(p);
+  // Workers start through tsx; until they run, the caller claims every chunk (same bits).
+  const single = DeStepWasm.create(memory, p)!;
+  for (let i = 0; i < 200 && p.chunks.workers === 0; i++) {
+    single.trial({ target: view(0), base: view(1), plus: view(2), minus: view(3) }, view(7), params());
+    await sleep(25);
+  }
+  return p;
+}
+
+function params(): DeStepParams {
+  const offset = rng.nextInt(5_000_000);
+  return { f: 2 * rng.nextUnit() - 0.5, cr: rng.nextUnit(), seed: rng.nextU32(), stream: rng.nextInt(1 << 20), offset, jRand: offset + rng.nextInt(N) };
+}
+
+
+afterAll(() => pools.forEach((p) => p.close()));
+
+describe('kernel threads: the population kernels split over worker threads on a shared memory', () => {
+  it.each([2, 3])('the DE step on %i threads has the TypeScript twin\'s bits, and the workers ran chunks', async (threads) => {
+    const p = await pool(threads);
+    const kernel = DeStepWasm.create(memory, p)!;
+    expect(kernel.threadsFor(N)).toBe(threads);
+    expect(kernel.threadsFor(THREADED_MIN_FLOATS - 1)).toBe(1);
+    const before = { ...p.chunks };
+    for (const cr of [0.3, 1]) {
+      const data = [0, 1, 2, 3].map(() => seededFloats(rng, N));
+      data.forEach((d, k) => view(k).set(d));
+      const prm = { ...params(), cr };
+      const reference = new Float32Array(N);
+      deTrialCpu({ target: data[0]!, base: data[1]!, plus: data[2]!, minus: data[3]! }, reference, prm);
+      kernel.trial({ target: view(0), base: view(1), plus: view(2), minus: view(3) }, view(4), prm);
+      expect(firstBitMismatch(view(4), reference)).toBe(-1);
+      // In place (out is the target), as the population's crossover writes it.
+      kernel.trial({ target: view(0), base: view(1), plus: view(2), minus: view(3) }, view(0), prm);
+      expect(firstBitMismatch(view(0), reference)).toBe(-1);
+    }
+    expect(p.chunks.workers).toBeGreaterThan(before.workers);
+  }, 60_000);
+
+  it('linear, task arithmetic and the incremental update on 2 threads have one thread\'s bits', async () => {
+    const p = await pool(2);
+    const threaded = LinearCombineWasm.create(memory, p)!;
+    const alone = LinearCombineWasm.create(memory)!;
+    const models = [0, 1, 2].map((k) => view(k, 1));
+    models.forEach((m) => m.set(seededFloats(rng, N)));
+    const base = view(3, 2);
+    base.set(seededFloats(rng, N));
+    const w32 = new Float32Array([0.2, 0.5, 0.3]);
+    const runs: [string, (k: LinearCombineWasm, out: Float32Array) => void][] = [
+      ['linear', (k, out) => k.linear(out, models, w32, Math.fround(0.9))],
+      ['task arithmetic', (k, out) => k.taskArithmetic(out, models, base, w32, Math.fround(1.1))],
+      ['update', (k, out) => k.update(out, models[0]!, models[1]!, models[2]!, Math.fround(0.37))],
+    ];
+    for (const [, run] of runs) {
+      run(alone, view(5));
+      run(threaded, view(6, 3));
+      expect(firstBitMismatch(view(6, 3), view(5))).toBe(-1);
+    }
+  }, 60_000);
+
+  it('a closed pool leaves every call on the calling thread', async () => {
+    const p = await pool(2);
+    p.close();
+    expect(DeStepWasm.create(memory, p)!.threadsFor(N)).toBe(1);
+  }, 60_000);
+});

@@ -1,0 +1,39 @@
+/**
+ * The kernels that run split over threads, assembled a second time to import a shared memory
+ * (a module's memory import must match the memory's sharedness; tools/build-wasm.mjs): the DE
+ * step and the linear merges. Each thread instantiates them on the one shared memory; a call
+ * names its kernel as `module.export`.
+ */
+import { DE_STEP_SHARED_WASM_BASE64 } from '../de-step/de-step.shared.wasm.gen';
+import { LINEAR_COMBINE_SHARED_WASM_BASE64 } from '../linear-combine/linear-combine.shared.wasm.gen';
+import { wasmKernelModule, type WasmKernelModule } from '../wasm-module';
+import type { KernelFn } from './chunked-call';
+
+export const SHARED_KERNEL_MODULES = {
+  'de-step': wasmKernelModule(DE_STEP_SHARED_WASM_BASE64),
+  'linear-combine': wasmKernelModule(LINEAR_COMBINE_SHARED_WASM_BASE64),
+} as const satisfies Record<string, WasmKernelModule>;
+
+export type SharedKernelName = keyof typeof SHARED_KERNEL_MODULES;
+
+/** Whether a memory is shared (its kernels are then the shared-memory builds). */
+export function isSharedMemory(memory: WebAssembly.Memory): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+}
+
+/** The module for `memory`: the shared build on a shared memory, else `plain`. */
+export function kernelModuleFor(memory: WebAssembly.Memory, name: SharedKernelName, plain: WasmKernelModule): WebAssembly.Module | null {
+  return (isSharedMemory(memory) ? SHARED_KERNEL_MODULES[name] : plain).sync();
+}
+
+/** Every threaded kernel instantiated on `memory`, by `module.export`; null where one cannot compile. */
+export function threadedKernelTable(memory: WebAssembly.Memory): Map<string, KernelFn> | null {
+  const table = new Map<string, KernelFn>();
+  for (const [name, handle] of Object.entries(SHARED_KERNEL_MODULES)) {
+    const module = handle.sync();
+    if (!module) return null;
+    const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
+    for (const [key, value] of Object.entries(exports)) if (typeof value === 'function') table.set(`${name}.${key}`, value as KernelFn);
+  }
+  return table;
+}
