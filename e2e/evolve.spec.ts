@@ -37,8 +37,15 @@ async function runAndWatchChart(page: Page, generations: number): Promise<number
 
 test('drop samples, evolve 2 generations on the WASM path, export and re-score', async ({ page }) => {
   const errors = captureConsoleErrors(page);
+  // The page is cross-origin isolated, so the population's kernels get threads of their own.
+  const kernelThreads: string[] = [];
+  page.on('worker', (worker) => {
+    if (worker.url().includes('kernel-thread')) kernelThreads.push(worker.url());
+  });
   await page.goto('/');
   await expect(page.getByTestId('compute-path')).toHaveText(/path/);
+  const { isolated, cores } = await page.evaluate(() => ({ isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency }));
+  expect(isolated).toBe(true);
 
   await dropFiles(page, '[data-testid="drop-zone"]', sampleDrop());
   const manifest = sampleManifest();
@@ -56,6 +63,7 @@ test('drop samples, evolve 2 generations on the WASM path, export and re-score',
   expect(seen[seen.length - 1]).toBe(3);
   expect(seen.filter((p) => p > 0).length).toBeGreaterThanOrEqual(2);
   await expect(page.getByTestId('progress-text')).toContainText('6/6 total');
+  if (cores > 1) expect(kernelThreads.length).toBeGreaterThanOrEqual(1);
 
   const finalDev = Number(await page.getByTestId('final-dev-acc').getAttribute('data-value'));
   const counters = await page.getByTestId('counters').textContent();
