@@ -335,7 +335,7 @@ function againstGoals(rows: [string, number][], memcpy: number): void {
     ['DE step', ratio('DE step', fast), 3, ''],
     ['simple average, 3 models', ratio('simple average', fast), 3, ''],
     ['task arithmetic, 3 models', ratio('task arithmetic', fast), 3, ''],
-    ['TIES 0.5, 3 models', ratio('TIES'), 15, 'against torch kthvalue: the streaming section'],
+    ['TIES 0.5, 3 models', ratio('TIES (3'), 15, 'two passes over the base and the models (the threshold window, then the merge), not split into rows here; against torch kthvalue: the streaming section'],
     ['DARE linear', ratio('DARE linear (3 models)'), 5, `its keep masks' counter hash alone ${x(ratio('DARE keep masks'))} + staging its inputs ${x(staging)}`],
     ['model stock', ratio('model stock (3'), 5, `its six ordered f64 sums alone ${x(ratio("model stock's sums"))} + staging ${x(staging)}`],
     ['SLERP', ratio('SLERP (2'), 5, `its three ordered f64 sums alone ${x(ratio("SLERP's sums"))} + staging`],
