@@ -37,6 +37,22 @@ import { SessionCache } from './session-cache';
 export { STUDIO_VERSION } from '../export/export-metadata';
 export { settingsProblem } from '../search/settings-problem';
 
+/** Runs work; when it fails, disposes the populations it was to hand over (GPU buffers, kernel threads), then rethrows. */
+async function disposingOnFailure<T>(owned: readonly PopulationStore[], work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    for (const population of owned) {
+      try {
+        population.dispose();
+      } catch {
+        // The run's own error is the one to report.
+      }
+    }
+    throw err;
+  }
+}
+
 interface Prepared {
   /** The checkpoints scored and reported (the base excluded), and their sets in the population. */
   members: Checkpoint[];
@@ -202,7 +218,7 @@ export class MergeEngine implements EngineApi {
     const device = cpuOnly ? null : this.env.device;
     // The result reports the path that ran (RegMean falls back to the CPU store when a solve needed a ridge).
     const population = mergePopulation({ device, layout, flats, base: baseFlat, params: mergeParams, inputs });
-    const session = await this.sessions.sessionFor(members[0], layout, population.path, this.env.gpu?.device, splits.dev.task);
+    const session = await disposingOnFailure([population], () => this.sessions.sessionFor(members[0], layout, population.path, this.env.gpu?.device, splits.dev.task));
     return {
       members,
       memberSets: merging.positions,
@@ -285,96 +301,108 @@ export class MergeEngine implements EngineApi {
     // CMA-ES merges every candidate from the checkpoints with its own recipe on the CPU
     // (recipe-scratch.ts), so its population, session and export stay on the WASM path too.
     const prepared = await this.prepare(mergerParams, onProgress, topK ? 2 : null, false, cma);
-    const { population, dev, members } = prepared;
-    const split = selectionSplit(prepared.dev, settings);
-    const selection = settings.subset > 0 && settings.subset < split.selection.dataset.size ? subsetEvaluator(split.selection, settings) : split.selection;
-    const validation = split.validation;
-    const individuals = await this.scoreMembers(prepared, onProgress);
-    const mergerLabel = describeMerge(mergerParams);
-    const kinship = new KinshipTracker(population, this.workspace.baseName, onProgress);
-    const { source } = prepared;
-    const recipes = cma ? new RecipeScratch(source.layout, source.flats(), source.base, source.inputs) : null;
-    const handlesOf = (set: WeightSetId) => (recipes && set === 'candidate' ? recipes.views : population.handles(set));
+    // What this run made, until `finished` holds it: disposed if the run fails (GPU buffers, kernel threads).
+    const owned: PopulationStore[] = [prepared.population];
+    return disposingOnFailure(owned, async () => {
+      const { population, dev, members } = prepared;
+      const split = selectionSplit(prepared.dev, settings);
+      const selection = settings.subset > 0 && settings.subset < split.selection.dataset.size ? subsetEvaluator(split.selection, settings) : split.selection;
+      const validation = split.validation;
+      const individuals = await this.scoreMembers(prepared, onProgress);
+      const mergerLabel = describeMerge(mergerParams);
+      const kinship = new KinshipTracker(population, this.workspace.baseName, onProgress);
+      const { source } = prepared;
+      const recipes = cma ? new RecipeScratch(source.layout, source.flats(), source.base, source.inputs) : null;
+      const handlesOf = (set: WeightSetId) => (recipes && set === 'candidate' ? recipes.views : population.handles(set));
 
-    const meter = new RunMeter(() => this.gate.pausedMs);
-    const searchPhase = topK ? 'Top-k kinship merging' : cma ? 'CMA-ES over merge recipes' : 'Evolving';
-    onProgress({ type: 'phase', text: searchPhase });
-    const scores = new ScoreJournal(journal, (entry, index) => onProgress({ type: 'journal', index, entry }));
-    if (journal.length > 0) onProgress({ type: 'phase', text: `Resuming: replaying ${journal.length} stored scores` });
-    const gated = async (set: WeightSetId, evaluator: DatasetEvaluator, split?: 'validation'): Promise<Fitness> => {
-      // onnxruntime-web's WASM runs settle as microtasks, so a run would otherwise never let
-      // the worker take a message (Stop) or report an error until it ends: yield once per score.
-      await yieldToEventLoop();
-      if (await this.gate.pass(() => onProgress({ type: 'phase', text: 'Paused' }))) onProgress({ type: 'phase', text: searchPhase });
-      return scores.score(set, () => evaluator.fitness(handlesOf(set)), split);
-    };
-    const outcome = await runSearch(population, members.map((m) => m.name), individuals, settings, mergerLabel, {
-      score: (set) => gated(set, selection),
-      report: (name, set) => this.scoreSet(prepared, name, set, handlesOf, validation),
-      onProgress,
-      shouldStop: () => this.stopRequested,
-      kinship,
-      ...(validation ? { validate: (set: WeightSetId) => gated(set, validation, 'validation'), validationRows: { rows: validation.dataset.size, selectionRows: split.selection.dataset.size } } : {}),
-      ...(recipes ? { loadRecipe: async (params: MergeParams) => recipes.load(params) } : {}),
+      const meter = new RunMeter(() => this.gate.pausedMs);
+      const searchPhase = topK ? 'Top-k kinship merging' : cma ? 'CMA-ES over merge recipes' : 'Evolving';
+      onProgress({ type: 'phase', text: searchPhase });
+      const scores = new ScoreJournal(journal, (entry, index) => onProgress({ type: 'journal', index, entry }));
+      if (journal.length > 0) onProgress({ type: 'phase', text: `Resuming: replaying ${journal.length} stored scores` });
+      const gated = async (set: WeightSetId, evaluator: DatasetEvaluator, split?: 'validation'): Promise<Fitness> => {
+        // onnxruntime-web's WASM runs settle as microtasks, so a run would otherwise never let
+        // the worker take a message (Stop) or report an error until it ends: yield once per score.
+        await yieldToEventLoop();
+        if (await this.gate.pass(() => onProgress({ type: 'phase', text: 'Paused' }))) onProgress({ type: 'phase', text: searchPhase });
+        return scores.score(set, () => evaluator.fitness(handlesOf(set)), split);
+      };
+      const outcome = await runSearch(population, members.map((m) => m.name), individuals, settings, mergerLabel, {
+        score: (set) => gated(set, selection),
+        report: (name, set) => this.scoreSet(prepared, name, set, handlesOf, validation),
+        onProgress,
+        shouldStop: () => this.stopRequested,
+        kinship,
+        ...(validation ? { validate: (set: WeightSetId) => gated(set, validation, 'validation'), validationRows: { rows: validation.dataset.size, selectionRows: split.selection.dataset.size } } : {}),
+        ...(recipes ? { loadRecipe: async (params: MergeParams) => recipes.load(params) } : {}),
+      });
+      const counters = meter.counters({ ...outcome, replayedEvaluations: scores.replayed, kinshipBytesReadBack: kinship.bytesReadBack });
+      if (validation) counters.validationEvaluations = outcome.validationEvaluations;
+
+      onProgress({ type: 'phase', text: selection === dev ? 'Scoring the result on held-out data' : 'Re-scoring the result on the whole dev split and held-out data' });
+      let finishedRun: (report: RunResult) => FinishedRun;
+      let final: ModelScores;
+      if (outcome.exported.kind === 'start-merge') {
+        // The validation rule chose the starting merge: merge the checkpoints again as the run began.
+        population.dispose();
+        const start = mergePopulation({ ...source, flats: source.flats() });
+        owned.push(start);
+        await start.merge(null);
+        final = await this.scoreSet(prepared, outcome.resultName, 'merged', (set) => start.handles(set), validation);
+        finishedRun = (report) => finishedSet(start, 'merged', report);
+      } else if (recipes) {
+        final = await this.scoreSet(prepared, outcome.resultName, 'candidate', handlesOf, validation);
+        const weights = recipes.read();
+        population.dispose();
+        finishedRun = (report) => ({ layout: source.layout, read: async () => weights.slice(), dispose: () => {}, report });
+      } else {
+        const set = outcome.exported.kind === 'set' ? outcome.exported.set : outcome.result;
+        final = await this.scoreSet(prepared, outcome.resultName, set, handlesOf, validation);
+        finishedRun = (report) => finishedSet(population, set, report);
+      }
+      const report: RunResult = {
+        strategy: settings.strategy,
+        settings: { ...settings },
+        mergerLabel,
+        path: population.path,
+        stopped: outcome.stopReason === 'user',
+        stopReason: outcome.stopReason,
+        history: outcome.history,
+        individuals,
+        initialMerge: outcome.initialMerge,
+        final,
+        counters,
+        kinship: kinship.last,
+        lineage: outcome.lineage,
+        subset:
+          selection === split.selection
+            ? null
+            : subsetAgreement(
+                selection.dataset.size,
+                dev.dataset.size,
+                [...individuals, ...(topK ? [] : [outcome.initialMerge]), final],
+                [...outcome.selectionStart, outcome.selectionResult],
+              ),
+        validation: outcome.validation,
+        recipe: outcome.recipe,
+      };
+      this.finished = finishedRun(report);
+      owned.length = 0;
+      if (outcome.validation) onProgress({ type: 'phase', text: outcome.validation.message });
+      onProgress({ type: 'phase', text: outcome.stopReason === 'user' ? 'Stopped' : 'Done' });
+      return report;
     });
-    const counters = meter.counters({ ...outcome, replayedEvaluations: scores.replayed, kinshipBytesReadBack: kinship.bytesReadBack });
-    if (validation) counters.validationEvaluations = outcome.validationEvaluations;
-
-    onProgress({ type: 'phase', text: selection === dev ? 'Scoring the result on held-out data' : 'Re-scoring the result on the whole dev split and held-out data' });
-    let finishedRun: (report: RunResult) => FinishedRun;
-    let final: ModelScores;
-    if (outcome.exported.kind === 'start-merge') {
-      // The validation rule chose the starting merge: merge the checkpoints again as the run began.
-      population.dispose();
-      const start = mergePopulation({ ...source, flats: source.flats() });
-      await start.merge(null);
-      final = await this.scoreSet(prepared, outcome.resultName, 'merged', (set) => start.handles(set), validation);
-      finishedRun = (report) => finishedSet(start, 'merged', report);
-    } else if (recipes) {
-      final = await this.scoreSet(prepared, outcome.resultName, 'candidate', handlesOf, validation);
-      const weights = recipes.read();
-      population.dispose();
-      finishedRun = (report) => ({ layout: source.layout, read: async () => weights.slice(), dispose: () => {}, report });
-    } else {
-      const set = outcome.exported.kind === 'set' ? outcome.exported.set : outcome.result;
-      final = await this.scoreSet(prepared, outcome.resultName, set, handlesOf, validation);
-      finishedRun = (report) => finishedSet(population, set, report);
-    }
-    const report: RunResult = {
-      strategy: settings.strategy,
-      settings: { ...settings },
-      mergerLabel,
-      path: population.path,
-      stopped: outcome.stopReason === 'user',
-      stopReason: outcome.stopReason,
-      history: outcome.history,
-      individuals,
-      initialMerge: outcome.initialMerge,
-      final,
-      counters,
-      kinship: kinship.last,
-      lineage: outcome.lineage,
-      subset:
-        selection === split.selection
-          ? null
-          : subsetAgreement(
-              selection.dataset.size,
-              dev.dataset.size,
-              [...individuals, ...(topK ? [] : [outcome.initialMerge]), final],
-              [...outcome.selectionStart, outcome.selectionResult],
-            ),
-      validation: outcome.validation,
-      recipe: outcome.recipe,
-    };
-    this.finished = finishedRun(report);
-    if (outcome.validation) onProgress({ type: 'phase', text: outcome.validation.message });
-    onProgress({ type: 'phase', text: outcome.stopReason === 'user' ? 'Stopped' : 'Done' });
-    return report;
   }
 
   merge(params: MergeParams, onProgress: (event: ProgressEvent) => void): Promise<RunResult> {
     return this.exclusive(async () => {
       const prepared = await this.prepare(params, onProgress, null, true);
+      return disposingOnFailure([prepared.population], () => this.mergePrepared(prepared, params, onProgress));
+    });
+  }
+
+  private async mergePrepared(prepared: Prepared, params: MergeParams, onProgress: (event: ProgressEvent) => void): Promise<RunResult> {
+    {
       const individuals = await this.scoreMembers(prepared, onProgress);
       const meter = new RunMeter();
       const mergerLabel = describeMerge(params);
@@ -400,7 +428,7 @@ export class MergeEngine implements EngineApi {
       this.finished = finishedSet(prepared.population, 'merged', report);
       onProgress({ type: 'phase', text: 'Done' });
       return report;
-    });
+    }
   }
 
   /** Pairwise kinship of the loaded checkpoints on the active compute path (no dev data needed). */

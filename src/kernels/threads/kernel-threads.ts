@@ -11,7 +11,11 @@
  * started yet simply claims nothing: the caller runs every chunk itself.
  *
  * The claim counter carries the call's generation in its high bits, so a worker that woke
- * late for a finished call can never claim a chunk of the next one with the old arguments.
+ * late for a finished call can never claim a chunk of the next one with the old arguments;
+ * it is cleared before the next call's arguments are written, so a worker reading them half
+ * written claims nothing either. Every word of the control buffer is read and written with
+ * Atomics (the arguments as pairs of int32 words): their total order is what makes a claim
+ * that succeeds see its own call's arguments, on any hardware's memory model.
  *
  * Starting workers is the environment's (Node's worker_threads in the CLI, Web Workers in the
  * studio): setKernelThreads registers a spawner and a thread count; the worker side runs
@@ -40,6 +44,8 @@ const COUNTER_ARG = 8;
 const N = 9;
 const CHUNKS = 10;
 const POINTER_MASK = 11;
+/** Set by the environment when a thread stopped on its own (killed, out of memory). */
+const LOST = 12;
 const INT_SLOTS = 16;
 const CONTROL_BYTES = 4 * INT_SLOTS + 8 * MAX_ARGS;
 const GEN_MASK = 0x7fff;
@@ -47,47 +53,82 @@ const CHUNK_MASK = 0xffff;
 
 interface ControlViews {
   ints: Int32Array;
-  args: Float64Array;
+  /** Each argument's f64 bits as two int32 words. */
+  argWords: Int32Array;
 }
 
 function views(control: SharedArrayBuffer): ControlViews {
-  return { ints: new Int32Array(control, 0, INT_SLOTS), args: new Float64Array(control, 4 * INT_SLOTS, MAX_ARGS) };
+  return { ints: new Int32Array(control, 0, INT_SLOTS), argWords: new Int32Array(control, 4 * INT_SLOTS, 2 * MAX_ARGS) };
+}
+
+// One thread's scratch for moving an f64 through two int32 words.
+const bits = new Float64Array(1);
+const bitWords = new Int32Array(bits.buffer);
+
+function storeArg(words: Int32Array, i: number, value: number): void {
+  bits[0] = value;
+  Atomics.store(words, 2 * i, bitWords[0]!);
+  Atomics.store(words, 2 * i + 1, bitWords[1]!);
+}
+
+function loadArg(words: Int32Array, i: number): number {
+  bitWords[0] = Atomics.load(words, 2 * i);
+  bitWords[1] = Atomics.load(words, 2 * i + 1);
+  return bits[0]!;
 }
 
 /** The call as its worker reads it: copied out of the control buffer before any claim. */
-function readCall({ ints, args }: ControlViews, names: readonly string[]): { call: ChunkedCall; chunks: number } {
-  const count = ints[ARG_COUNT]!;
-  const mask = ints[POINTER_MASK]!;
+function readCall({ ints, argWords }: ControlViews, names: readonly string[]): { call: ChunkedCall; chunks: number } {
+  const count = Atomics.load(ints, ARG_COUNT);
+  const mask = Atomics.load(ints, POINTER_MASK);
   const pointers: number[] = [];
   for (let i = 0; i < count; i++) if (mask & (1 << i)) pointers.push(i);
-  const counter = ints[COUNTER_ARG]!;
+  const counter = Atomics.load(ints, COUNTER_ARG);
+  const args = Array.from({ length: count }, (_, i) => loadArg(argWords, i));
   return {
-    call: { fn: names[ints[FN]!]!, args: Array.from(args.subarray(0, count)), pointers, lengthArg: ints[LENGTH_ARG]!, counterArg: counter >= 0 ? counter : undefined, n: ints[N]! },
-    chunks: ints[CHUNKS]!,
+    call: { fn: names[Atomics.load(ints, FN)] ?? '', args, pointers, lengthArg: Atomics.load(ints, LENGTH_ARG), counterArg: counter >= 0 ? counter : undefined, n: Atomics.load(ints, N) },
+    chunks: Atomics.load(ints, CHUNKS),
   };
 }
 
-/** Claims and runs chunks of generation `gen` until none are left; returns how many it ran. */
-function claimChunks(ints: Int32Array, gen: number, call: ChunkedCall, chunks: number, fn: KernelFn): number {
+/**
+ * Claims and runs chunks of generation `gen` until none are left. Returns how many it ran and
+ * the first error of its own chunks (the others' set FAILED).
+ */
+function claimChunks(ints: Int32Array, gen: number, call: ChunkedCall, chunks: number, fn: KernelFn | undefined): { ran: number; error: unknown } {
   const args: number[] = [];
+  let error: unknown = null;
   for (let ran = 0; ; ran++) {
     const word = Atomics.load(ints, WORD);
-    if (word >>> 16 !== gen) return ran;
+    if (word >>> 16 !== gen) return { ran, error };
     const chunk = word & CHUNK_MASK;
-    if (chunk >= chunks) return ran;
+    if (chunk >= chunks) return { ran, error };
     if (Atomics.compareExchange(ints, WORD, word, word + 1) !== word) {
       ran--;
       continue;
     }
     const start = chunk * THREAD_CHUNK;
     try {
+      if (!fn) throw new Error(`kernel-threads.ts: no threaded kernel ${call.fn} here`);
       fn(...chunkArgs(call, start, Math.min(THREAD_CHUNK, call.n - start), args));
-    } catch {
+    } catch (err) {
+      error ??= err;
       Atomics.store(ints, FAILED, 1);
     }
     Atomics.add(ints, FINISHED, 1);
     Atomics.notify(ints, FINISHED);
   }
+}
+
+/**
+ * The environment's word that one of a pool's threads stopped on its own (its exit or error
+ * event while the pool is open): a call waiting on it fails instead of waiting for ever, and
+ * the pool runs later calls on the caller alone.
+ */
+export function markKernelThreadLost(control: SharedArrayBuffer): void {
+  const { ints } = views(control);
+  Atomics.store(ints, LOST, 1);
+  Atomics.notify(ints, FINISHED);
 }
 
 /** A running set of threads; close() ends them. */
@@ -131,7 +172,8 @@ export class KernelThreads {
 
   /** Whether a call over n floats is worth splitting. */
   takes(n: number): boolean {
-    return !this.closed && n >= THREADED_MIN_FLOATS;
+    // A lost thread (markKernelThreadLost) might never finish a claim: later calls stay here.
+    return !this.closed && !Atomics.load(this.views.ints, LOST) && n >= THREADED_MIN_FLOATS;
   }
 
   /** Runs the call over every thread; returns when every chunk is done. */
@@ -141,15 +183,17 @@ export class KernelThreads {
     if (call.args.length > MAX_ARGS) throw new KernelParamsError(`kernel-threads.ts: ${call.fn} has ${call.args.length} arguments; at most ${MAX_ARGS}`);
     const chunks = Math.ceil(call.n / THREAD_CHUNK);
     if (chunks > CHUNK_MASK) throw new KernelParamsError(`kernel-threads.ts: ${call.n} floats is past the ${CHUNK_MASK} chunks a call can claim`);
-    const { ints, args } = this.views;
-    ints[FN] = this.names.indexOf(call.fn);
-    ints[ARG_COUNT] = call.args.length;
-    ints[LENGTH_ARG] = call.lengthArg;
-    ints[COUNTER_ARG] = call.counterArg ?? -1;
-    ints[N] = call.n;
-    ints[CHUNKS] = chunks;
-    ints[POINTER_MASK] = call.pointers.reduce((mask, p) => mask | (1 << p), 0);
-    args.set(call.args);
+    const { ints, argWords } = this.views;
+    // Generation 0 is never a call's: no claim succeeds while the arguments change.
+    Atomics.store(ints, WORD, 0);
+    Atomics.store(ints, FN, this.names.indexOf(call.fn));
+    Atomics.store(ints, ARG_COUNT, call.args.length);
+    Atomics.store(ints, LENGTH_ARG, call.lengthArg);
+    Atomics.store(ints, COUNTER_ARG, call.counterArg ?? -1);
+    Atomics.store(ints, N, call.n);
+    Atomics.store(ints, CHUNKS, chunks);
+    Atomics.store(ints, POINTER_MASK, call.pointers.reduce((mask, p) => mask | (1 << p), 0));
+    call.args.forEach((value, i) => storeArg(argWords, i, value));
     Atomics.store(ints, FINISHED, 0);
     Atomics.store(ints, FAILED, 0);
     this.gen = (this.gen + 1) & GEN_MASK || 1;
@@ -157,11 +201,18 @@ export class KernelThreads {
     Atomics.store(ints, GEN, this.gen);
     Atomics.notify(ints, GEN);
     const mine = claimChunks(ints, this.gen, call, chunks, fn);
-    this.chunks.caller += mine;
-    this.chunks.workers += chunks - mine;
-    for (let done = Atomics.load(ints, FINISHED); done < chunks; done = Atomics.load(ints, FINISHED)) Atomics.wait(ints, FINISHED, done);
+    this.chunks.caller += mine.ran;
+    this.chunks.workers += chunks - mine.ran;
+    for (let done = Atomics.load(ints, FINISHED); done < chunks && !Atomics.load(ints, LOST); done = Atomics.load(ints, FINISHED)) Atomics.wait(ints, FINISHED, done);
+    if (Atomics.load(ints, FINISHED) < chunks) {
+      // A thread stopped holding a chunk: the call's result is incomplete.
+      this.close();
+      throw new Error(`kernel-threads.ts: a kernel thread stopped during ${call.fn}; the threads are closed and later calls run on this thread`);
+    }
+    if (mine.error) throw mine.error;
     if (Atomics.load(ints, FAILED)) throw new Error(`kernel-threads.ts: ${call.fn} failed on a worker thread`);
   }
+
 
   close(): void {
     if (this.closed) return;
@@ -185,13 +236,13 @@ export function kernelThreadLoop(memory: WebAssembly.Memory, control: SharedArra
   let seen = 0;
   for (;;) {
     Atomics.wait(v.ints, GEN, seen);
-    if (Atomics.load(v.ints, QUIT)) return;
+    // GEN before QUIT: a close() after these two reads changes GEN again, so the next wait returns.
     const gen = Atomics.load(v.ints, GEN);
+    if (Atomics.load(v.ints, QUIT)) return;
     if (gen === seen) continue;
     seen = gen;
     const { call, chunks } = readCall(v, names);
-    const fn = table.get(call.fn);
-    if (fn) claimChunks(v.ints, gen, call, chunks, fn);
+    claimChunks(v.ints, gen, call, chunks, table.get(call.fn));
   }
 }
 

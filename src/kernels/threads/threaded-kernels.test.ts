@@ -10,7 +10,7 @@ import { linearCombineWat } from '../linear-combine/linear-combine.wat';
 import { CounterRng } from '../rng/rng.cpu';
 import { firstBitMismatch, seededFloats } from '../testing';
 import { chunkArgs, type ChunkedCall } from './chunked-call';
-import { KernelThreads } from './kernel-threads';
+import { KernelThreads, markKernelThreadLost, THREADED_MIN_FLOATS } from './kernel-threads';
 import { isSharedMemory, threadedKernelTable } from './threaded-kernels';
 
 describe('threaded kernels: the shared-memory builds', () => {
@@ -40,6 +40,27 @@ describe('threaded kernels: the shared-memory builds', () => {
     // One thread asks for no pool.
     expect(KernelThreads.open(shared, 1, () => ({ close() {} }))).toBeNull();
     expect(KernelThreads.open(plain, 2, () => ({ close() {} }))).toBeNull();
+  });
+
+  it('a thread lost at its start (or later) leaves every later call on the calling thread, with the same bits', () => {
+    const n = THREADED_MIN_FLOATS + 5;
+    const memory = new WebAssembly.Memory({ initial: 96, maximum: 96, shared: true });
+    let closed = 0;
+    // The environment reports the thread lost before it claims anything.
+    const pool = KernelThreads.open(memory, 2, (_workers, _memory, control) => {
+      markKernelThreadLost(control);
+      return { close: () => closed++ };
+    })!;
+    expect(pool.takes(n)).toBe(false);
+    const view = (k: number) => new Float32Array(memory.buffer, 4 * k * n, n);
+    const data = new CounterRng(7, 1);
+    [0, 1, 2].forEach((k) => view(k).set(seededFloats(data, n)));
+    LinearCombineWasm.create(memory, pool)!.linear(view(3), [view(0), view(1), view(2)], new Float32Array([0.5, 0.25, 0.25]), 1);
+    LinearCombineWasm.create(memory)!.linear(view(4), [view(0), view(1), view(2)], new Float32Array([0.5, 0.25, 0.25]), 1);
+    expect(firstBitMismatch(view(3), view(4))).toBe(-1);
+    expect(pool.chunks.workers).toBe(0);
+    pool.close();
+    expect(closed).toBe(1);
   });
 
   it('a chunk advances the addresses by 4 bytes a float, sets its length and advances the counter', () => {
