@@ -196,7 +196,7 @@ async function kernels(tmp: string): Promise<void> {
     x.set(models[0]!);
     d.set(models[1]!);
     simd.trial(interpolationVectors(x, d), o, deParams);
-    const same = Buffer.compare(Buffer.from(o.buffer, o.byteOffset, o.byteLength), Buffer.from(out.buffer, out.byteOffset, out.byteLength)) === 0;
+    const same = sameBits(o, out);
     const simdMemcpy = await time(() => o.set(x));
     rows.push([`DE step, WebAssembly SIMD in place (1 thread${same ? ', bit-identical to the twin' : ', DIFFERS from the twin'})`, await time(() => simd.trial(interpolationVectors(x, d), o, deParams))]);
     rows.push(['memcpy within the WebAssembly.Memory (o.set(x))', simdMemcpy]);
@@ -205,26 +205,27 @@ async function kernels(tmp: string): Promise<void> {
     const merger = new CpuMerger(layout, { ...benchParams(method), ...extra } as MergeParams, base);
     return time(() => merger.mergeInto(out, models.slice(0, count)), 3);
   };
-  // The linear merges as the CPU population runs them: WebAssembly SIMD in place on vectors of one
-  // memory (3 models, the base, the output), each held bit for bit to the twin's merge above.
-  const linearMemory = VectorMemory.open(n, 5);
-  const linear = linearMemory && LinearCombineWasm.create(linearMemory.memory);
-  if (linearMemory && linear) {
-    const views = [0, 1, 2, 3, 4].map(() => linearMemory.take()!);
+  // The linear merges as the CPU population runs them: WebAssembly SIMD in place on five views of
+  // one memory (3 models, the base, the output), each held bit for bit to the twin's merge.
+  const linearRows = async (kernels: LinearCombineWasm, views: Float32Array[], label: (name: string, same: boolean) => string) => {
     const [x0, x1, x2, b, o] = views as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
     [x0, x1, x2].forEach((v, i) => v.set(models[i]!));
     b.set(base);
-    for (const [label, method] of [
+    for (const [name, method] of [
       ['simple average (3 models), WebAssembly SIMD in place', 'linear'],
       ['task arithmetic (3 models), WebAssembly SIMD in place', 'task_arithmetic'],
     ] as [string, MergeMethod][]) {
       const plan = linearMergePlan(benchParams(method), layout, 3, true)!;
-      const run = () => (method === 'linear' ? linear.linear(o, [x0, x1, x2], plan.weights[0]!, plan.scales[0]!) : linear.taskArithmetic(o, [x0, x1, x2], b, plan.weights[0]!, plan.scales[0]!));
+      const run = () => (method === 'linear' ? kernels.linear(o, [x0, x1, x2], plan.weights[0]!, plan.scales[0]!) : kernels.taskArithmetic(o, [x0, x1, x2], b, plan.weights[0]!, plan.scales[0]!));
       run();
       new CpuMerger(layout, benchParams(method), base).mergeInto(out, models.slice(0, 3));
-      const same = Buffer.compare(Buffer.from(o.buffer, o.byteOffset, o.byteLength), Buffer.from(out.buffer, out.byteOffset, out.byteLength)) === 0;
-      rows.push([`${label}${same ? ', bit-identical to the twin' : ', DIFFERS from the twin'}`, await time(run)]);
+      rows.push([label(name, sameBits(o, out)), await time(run)]);
     }
+  };
+  const linearMemory = VectorMemory.open(n, 5);
+  const linear = linearMemory && LinearCombineWasm.create(linearMemory.memory);
+  if (linearMemory && linear) {
+    await linearRows(linear, [0, 1, 2, 3, 4].map(() => linearMemory.take()!), (name, same) => `${name}${same ? ', bit-identical to the twin' : ', DIFFERS from the twin'}`);
   }
   // The same in-place kernels split over worker threads sharing the memory (the CLI's --threads,
   // default the cores): same bits, checked against the one-thread outputs above.
@@ -232,9 +233,10 @@ async function kernels(tmp: string): Promise<void> {
   const shared = threads > 1 ? VectorMemory.open(n, 6, true) : null;
   const pool = shared?.shared ? KernelThreads.open(shared.memory, threads, spawnNodeKernelThreads) : null;
   if (shared && pool) {
-    const [x0, x1, x2, b, o] = [0, 1, 2, 3, 4].map(() => shared.take()!) as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
-    [x0, x1, x2].forEach((v, i) => v.set(models[i]!));
-    b.set(base);
+    const views = [0, 1, 2, 3, 4].map(() => shared.take()!);
+    const [x0, x1, , , o] = views as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
+    x0.set(models[0]!);
+    x1.set(models[1]!);
     const de = DeStepWasm.create(shared.memory, pool)!;
     const lc = LinearCombineWasm.create(shared.memory, pool)!;
     // Workers start through tsx: wait until they claim chunks before timing.
@@ -242,21 +244,11 @@ async function kernels(tmp: string): Promise<void> {
       de.trial(interpolationVectors(x0, x1), o, deParams);
       await new Promise((r) => setTimeout(r, 25));
     }
-    const sameAs = (want: Float32Array) => Buffer.compare(Buffer.from(o.buffer, o.byteOffset, o.byteLength), Buffer.from(want.buffer, want.byteOffset, want.byteLength)) === 0;
-    const bitLabel = (want: Float32Array) => (sameAs(want) ? 'bit-identical to one thread' : 'DIFFERS from one thread');
+    const bitLabel = (same: boolean) => (same ? 'bit-identical to one thread' : 'DIFFERS from one thread');
     de.trial(interpolationVectors(x0, x1), o, deParams);
     deStepCpu(models[0]!, models[1]!, out, deParams);
-    rows.push([`DE step, WebAssembly SIMD in place, ${threads} threads (${bitLabel(out)})`, await time(() => de.trial(interpolationVectors(x0, x1), o, deParams))]);
-    for (const [label, method] of [
-      ['simple average (3 models), WebAssembly SIMD in place', 'linear'],
-      ['task arithmetic (3 models), WebAssembly SIMD in place', 'task_arithmetic'],
-    ] as [string, MergeMethod][]) {
-      const plan = linearMergePlan(benchParams(method), layout, 3, true)!;
-      const run = () => (method === 'linear' ? lc.linear(o, [x0, x1, x2], plan.weights[0]!, plan.scales[0]!) : lc.taskArithmetic(o, [x0, x1, x2], b, plan.weights[0]!, plan.scales[0]!));
-      run();
-      new CpuMerger(layout, benchParams(method), base).mergeInto(out, models.slice(0, 3));
-      rows.push([`${label}, ${threads} threads (${bitLabel(out)})`, await time(run)]);
-    }
+    rows.push([`DE step, WebAssembly SIMD in place, ${threads} threads (${bitLabel(sameBits(o, out))})`, await time(() => de.trial(interpolationVectors(x0, x1), o, deParams))]);
+    await linearRows(lc, views, (name, same) => `${name}, ${threads} threads (${bitLabel(same)})`);
     const chunks = pool.chunks;
     say(`Kernel threads: ${threads} (the caller and ${threads - 1} worker${threads > 2 ? 's' : ''}); of the split calls' chunks, the workers ran ${((100 * chunks.workers) / (chunks.workers + chunks.caller)).toFixed(0)} %.`);
     say();
@@ -319,6 +311,11 @@ async function kernels(tmp: string): Promise<void> {
 
 }
 
+/** Whether two float arrays hold the same bits. */
+function sameBits(a: Float32Array, b: Float32Array): boolean {
+  return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+}
+
 /**
  * Each CPU kernel's goal beside its fastest path in this run's rows (× memcpy), and, for the
  * staged kernels that miss it, the rows of what bounds them: the parts they cannot skip.
@@ -332,9 +329,9 @@ function againstGoals(rows: [string, number][], memcpy: number): void {
   const x = (v: number | null) => (v === null ? 'not measured' : `${v.toFixed(2)}×`);
   const staging = ratio('staging alone');
   const goals: [string, number | null, number, string][] = [
-    ['DE step', ratio('DE step', fast), 3, ''],
-    ['simple average, 3 models', ratio('simple average', fast), 3, ''],
-    ['task arithmetic, 3 models', ratio('task arithmetic', fast), 3, ''],
+    ['DE step', ratio('DE step', fast), 3, "its crossover draws' counter hash (two rounds per float), split over the run's threads"],
+    ['simple average, 3 models', ratio('simple average', fast), 3, 'memory: it reads 3 vectors and writes one where memcpy reads one'],
+    ['task arithmetic, 3 models', ratio('task arithmetic', fast), 3, 'memory: it reads 4 vectors (the base too) and writes one where memcpy reads one'],
     ['TIES 0.5, 3 models', ratio('TIES (3'), 15, 'two passes over the base and the models (the threshold window, then the merge), not split into rows here; against torch kthvalue: the streaming section'],
     ['DARE linear', ratio('DARE linear (3 models)'), 5, `its keep masks' counter hash alone ${x(ratio('DARE keep masks'))} + staging its inputs ${x(staging)}`],
     ['model stock', ratio('model stock (3'), 5, `its six ordered f64 sums alone ${x(ratio("model stock's sums"))} + staging ${x(staging)}`],
@@ -346,7 +343,7 @@ function againstGoals(rows: [string, number][], memcpy: number): void {
   say('|---|---|---|---|---|');
   for (const [kernel, value, goal, bound] of goals) {
     const met = value !== null && value <= goal;
-    say(`| ${kernel} | ${x(value)} | ≤ ${goal}× | ${met ? 'yes' : 'no'} | ${met && !kernel.startsWith('TIES') ? '' : bound} |`);
+    say(`| ${kernel} | ${x(value)} | ≤ ${goal}× | ${met ? 'yes' : 'no'} | ${met ? '' : bound} |`);
   }
   say();
   say('The ordered sums keep the TypeScript twins\' bits (element order), so their add chains\' latency bounds them, not memory; the staged kernels (TIES, DARE, SLERP, model stock) run on one thread.');
