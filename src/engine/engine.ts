@@ -402,33 +402,31 @@ export class MergeEngine implements EngineApi {
   }
 
   private async mergePrepared(prepared: Prepared, params: MergeParams, onProgress: (event: ProgressEvent) => void): Promise<RunResult> {
-    {
-      const individuals = await this.scoreMembers(prepared, onProgress);
-      const meter = new RunMeter();
-      const mergerLabel = describeMerge(params);
-      onProgress({ type: 'phase', text: `Merging: ${mergerLabel}` });
-      await prepared.population.merge(null);
-      const final = await this.scoreSet(prepared, mergerLabel, 'merged');
-      const report: RunResult = {
-        strategy: 'merge',
-        settings: { ...DEFAULT_SETTINGS, generations: 0, merger: { ...params } },
-        mergerLabel,
-        path: prepared.population.path,
-        stopped: false,
-        stopReason: 'completed',
-        history: [],
-        individuals,
-        initialMerge: final,
-        final,
-        counters: meter.counters({ evaluations: 1, replayedEvaluations: 0, offspring: 0, accepted: 0, kinshipBytesReadBack: 0 }),
-        kinship: null,
-        lineage: null,
-        subset: null,
-      };
-      this.finished = finishedSet(prepared.population, 'merged', report);
-      onProgress({ type: 'phase', text: 'Done' });
-      return report;
-    }
+    const individuals = await this.scoreMembers(prepared, onProgress);
+    const meter = new RunMeter();
+    const mergerLabel = describeMerge(params);
+    onProgress({ type: 'phase', text: `Merging: ${mergerLabel}` });
+    await prepared.population.merge(null);
+    const final = await this.scoreSet(prepared, mergerLabel, 'merged');
+    const report: RunResult = {
+      strategy: 'merge',
+      settings: { ...DEFAULT_SETTINGS, generations: 0, merger: { ...params } },
+      mergerLabel,
+      path: prepared.population.path,
+      stopped: false,
+      stopReason: 'completed',
+      history: [],
+      individuals,
+      initialMerge: final,
+      final,
+      counters: meter.counters({ evaluations: 1, replayedEvaluations: 0, offspring: 0, accepted: 0, kinshipBytesReadBack: 0 }),
+      kinship: null,
+      lineage: null,
+      subset: null,
+    };
+    this.finished = finishedSet(prepared.population, 'merged', report);
+    onProgress({ type: 'phase', text: 'Done' });
+    return report;
   }
 
   /** Pairwise kinship of the loaded checkpoints on the active compute path (no dev data needed). */

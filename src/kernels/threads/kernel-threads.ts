@@ -213,7 +213,6 @@ export class KernelThreads {
     if (Atomics.load(ints, FAILED)) throw new Error(`kernel-threads.ts: ${call.fn} failed on a worker thread`);
   }
 
-
   close(): void {
     if (this.closed) return;
     this.closed = true;
