@@ -3,7 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { deTrialCpu, type DeStepParams } from '../src/kernels/de-step/de-step.cpu';
 import { DeStepWasm } from '../src/kernels/de-step/de-step.wasm';
 import { LinearCombineWasm } from '../src/kernels/linear-combine/linear-combine.wasm';
-import { CounterRng } from '../src/kernels/rng/rng.cpu';
+import { CounterRng, probabilityThreshold, rngKey } from '../src/kernels/rng/rng.cpu';
+import { stagedMerges } from '../src/kernels/staged-merges/staged-merges.wasm';
+import { taskVectorStatsCall } from '../src/kernels/staged-merges/staged-merges.threaded';
 import { firstBitMismatch, seededFloats } from '../src/kernels/testing';
 import { KernelThreads, THREAD_CHUNK, THREADED_MIN_FLOATS } from '../src/kernels/threads/kernel-threads';
 import { spawnNodeKernelThreads } from './kernel-threads';
@@ -90,6 +92,38 @@ describe('kernel threads: the population kernels split over worker threads on a 
       run(threaded, view(6, 3));
       expect(firstBitMismatch(view(6, 3), view(5))).toBe(-1);
     }
+  }, 60_000);
+
+  it('the staged merges (DARE linear, weighted sums, their norms and dots) on 2 threads have one thread\'s bits, in segments too', async () => {
+    const p = await pool(2);
+    const staged = stagedMerges()!;
+    const [base, ...models] = [0, 1, 2, 3].map((k) => view(k, k));
+    base!.set(seededFloats(rng, N, 1e-3, 4));
+    models.forEach((m) => m.set(base!.map((b) => b + seededFloats(rng, 1, 1e-5, 3)[0]!)));
+    // The same arrays off the shared memory: no pool there, the one-thread loops.
+    const [plainBase, ...plainModels] = [base!, ...models].map((v) => v.slice());
+    const masks = models.map((_, i) => {
+      const [key0, key1] = rngKey(rng.nextU32(), i);
+      return { key0, key1, threshold: probabilityThreshold(0.3 + 0.4 * rng.nextUnit()) };
+    });
+    const params = masks.map((m) => ({ ...m, weight: Math.fround(rng.nextUnit()), scale: Math.fround(1 + rng.nextUnit()) }));
+    const offset = 2 ** 32 - 3 * THREAD_CHUNK;
+    const before = { ...p.chunks };
+    const out = view(5, 1);
+    const plainOut = new Float32Array(N);
+    staged.dareLinear(models, base!, out, params, Math.fround(0.7), offset);
+    staged.dareLinear(plainModels, plainBase!, plainOut, params, Math.fround(0.7), offset);
+    expect(firstBitMismatch(out, plainOut)).toBe(-1);
+    const weights = [0.25, -0.5, 1.5, 0.125];
+    staged.weightedSum(out, [base!, ...models], weights);
+    staged.weightedSum(plainOut, [plainBase!, ...plainModels], weights);
+    expect(firstBitMismatch(out, plainOut)).toBe(-1);
+    expect(staged.taskVectorStats(models, base!)).toEqual(staged.taskVectorStats(plainModels, plainBase!));
+    expect(staged.plainStats(models[0]!, models[1]!)).toEqual(staged.plainStats(plainModels[0]!, plainModels[1]!));
+    for (const norm of ['l1', 'l2'] as const) expect(staged.dareNorms(models, base!, masks, offset, norm)).toEqual(staged.dareNorms(plainModels, plainBase!, masks, offset, norm));
+    // Segments of 2 chunks: the partials of one segment are folded before the next overwrites them.
+    expect(p.reduce(taskVectorStatsCall(models, base!)!, 6, 2)).toEqual(staged.taskVectorStats(plainModels, plainBase!));
+    expect(p.chunks.caller + p.chunks.workers).toBeGreaterThan(before.caller + before.workers + 30);
   }, 60_000);
 
   it('a closed pool leaves every call on the calling thread', async () => {

@@ -60,7 +60,7 @@ async function run(params: MergeParams, threads: number): Promise<{ snapshots: F
 afterEach(() => setKernelThreads(1, null));
 
 describe('a CPU population with its kernels on worker threads', () => {
-  it.each(['linear', 'task_arithmetic'] as const)('trials and %s merges have one thread\'s bits on 2 threads', async (method) => {
+  it.each(['linear', 'task_arithmetic', 'dare_linear', 'model_stock'] as const)('trials and %s merges have one thread\'s bits on 2 threads', async (method) => {
     const params = { ...DEFAULT_MERGE, method };
     const alone = await run(params, 1);
     const split = await run(params, 2);

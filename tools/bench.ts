@@ -249,6 +249,24 @@ async function kernels(tmp: string): Promise<void> {
     deStepCpu(models[0]!, models[1]!, out, deParams);
     rows.push([`DE step, WebAssembly SIMD in place, ${threads} threads (${bitLabel(sameBits(o, out))})`, await time(() => de.trial(interpolationVectors(x0, x1), o, deParams))]);
     await linearRows(lc, views, (name, same) => `${name}, ${threads} threads (${bitLabel(same)})`);
+    // The staged merges on the same views (the base too), as the CPU population runs them: their
+    // passes and sums split over the pool, checked against the merge of the plain arrays.
+    const [b, x2] = [views[3]!, views[2]!];
+    b.set(base);
+    x2.set(models[2]!);
+    for (const [label, method, count, extra] of [
+      ['TIES (3 models, density 0.5, radix select)', 'ties', 3, {}],
+      ['DARE linear (3 models)', 'dare_linear', 3, {}],
+      ['DARE linear (3 models, rescale_norm l1)', 'dare_linear', 3, { rescale_norm: 'l1' }],
+      ['SLERP (2 models)', 'slerp', 2, {}],
+      ['model stock (3 models)', 'model_stock', 3, {}],
+    ] as [string, MergeMethod, number, Partial<MergeParams>][]) {
+      const params = { ...benchParams(method), ...extra } as MergeParams;
+      new CpuMerger(layout, params, base).mergeInto(out, models.slice(0, count));
+      const merger = new CpuMerger(layout, params, b);
+      merger.mergeInto(o, views.slice(0, count));
+      rows.push([`${label}, ${threads} threads (${bitLabel(sameBits(o, out))})`, await time(() => merger.mergeInto(o, views.slice(0, count)), 3)]);
+    }
     const chunks = pool.chunks;
     say(`Kernel threads: ${threads} (the caller and ${threads - 1} worker${threads > 2 ? 's' : ''}); of the split calls' chunks, the workers ran ${((100 * chunks.workers) / (chunks.workers + chunks.caller)).toFixed(0)} %.`);
     say();
@@ -346,7 +364,7 @@ function againstGoals(rows: [string, number][], memcpy: number): void {
     say(`| ${kernel} | ${x(value)} | ≤ ${goal}× | ${met ? 'yes' : 'no'} | ${met ? '' : bound} |`);
   }
   say();
-  say('The ordered sums keep the TypeScript twins\' bits (element order), so their add chains\' latency bounds them, not memory; the staged kernels (TIES, DARE, SLERP, model stock) run on one thread.');
+  say('The ordered sums keep the TypeScript twins\' bits (element order within each 65,536-float chunk, the chunks\' partials added in order), so their add chains\' latency bounds them, not memory; on a shared memory with threads, the chunks split over them. The "alone" rows run on one thread.');
   say();
 }
 

@@ -15,6 +15,8 @@ export type { FisherInputs } from './methods/fisher';
 export interface FlatMerger {
   /** out ← merge(sources); sources are flat individuals in layout order. */
   mergeInto(out: Float32Array, sources: readonly Float32Array[]): void;
+  /** The same merger reading `base`, a copy of its own base (e.g. one in shared memory, where the kernels can split over threads). */
+  withBase?(base: Float32Array): FlatMerger;
 }
 
 export class CpuMerger implements FlatMerger {
@@ -28,6 +30,10 @@ export class CpuMerger implements FlatMerger {
     private readonly inputs: unknown = null,
   ) {
     this.method = methodFor(params.method);
+  }
+
+  withBase(base: Float32Array): FlatMerger {
+    return this.base ? new CpuMerger(this.layout, this.params, base, this.inputs) : this;
   }
 
   mergeInto(out: Float32Array, sources: readonly Float32Array[]): void {

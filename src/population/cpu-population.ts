@@ -42,6 +42,7 @@ export class CpuPopulation implements PopulationStore {
   private candidate: FlatSet;
   private readonly merged: FlatSet;
   private readonly base: Float32Array | null;
+  private readonly merger: FlatMerger;
   /** Kinship reference when there is no base: the checkpoints' mean as loaded (null with a base, which is the reference then). */
   private readonly initialMean: Float32Array | null;
   /** The population's memory, or null when the flats are plain Float32Arrays. */
@@ -62,7 +63,7 @@ export class CpuPopulation implements PopulationStore {
   constructor(
     readonly layout: ParameterLayout,
     initial: readonly Float32Array[],
-    private readonly merger: FlatMerger,
+    merger: FlatMerger,
     base: Float32Array | null = null,
     private readonly incremental: IncrementalLinearUpdate | null = null,
     linearPlan: LinearMergePlan | null = null,
@@ -86,6 +87,8 @@ export class CpuPopulation implements PopulationStore {
     this.candidate = makeSet(layout, this.fresh());
     this.merged = makeSet(layout, this.fresh());
     this.base = base && copy(base);
+    // The merger reads the base's copy in the memory, so that its kernels can split over the threads.
+    this.merger = this.base && merger.withBase ? merger.withBase(this.base) : merger;
     this.initialMean = base ? null : this.fresh();
     if (this.initialMean) meanInto(this.initialMean, initial);
     this.populationMerge = incremental ? this.fresh() : null;

@@ -8,13 +8,15 @@
  * stock the angles between task vectors τ_i = θ_i − θ_0; computing τ on the fly saves a
  * copy of every model. Differences, products and sums are float64 here (every f32
  * input is exact in f64), so this twin doubles as the reference the GPU's f32 tree
- * reduction is measured against. Where WebAssembly SIMD is available, tensors of
- * STAGED_MIN_FLOATS or more are summed in staged-merges/staged-merges.wasm.ts: the same
- * operations in the same order, so the same bits.
+ * reduction is measured against. The sums run in four lanes within each THREAD_CHUNK of
+ * floats and the chunks' partials add in chunk order (threads/chunked-call.ts), so that
+ * threads can split them. Where WebAssembly SIMD is available, tensors of STAGED_MIN_FLOATS or more are summed in
+ * staged-merges/staged-merges.wasm.ts: the same operations in the same order, so the same bits.
  * Pure module: typed arrays in, plain numbers out.
  */
 import { stagedMerges } from '../staged-merges/staged-merges.wasm';
 import { KernelParamsError } from '../errors';
+import { foldChunks, laneTotal } from '../threads/chunked-call';
 
 export interface DotNorms {
   dot: number;
@@ -39,26 +41,23 @@ export function dotNormsWith(x: Float32Array, y: Float32Array, base: Float32Arra
     const [normSqX, normSqY, dot] = base === null ? staged.plainStats(x, y) : staged.taskVectorStats([x, y], base);
     return { dot, normSqX, normSqY };
   }
-  let dot = 0;
-  let xx = 0;
-  let yy = 0;
-  if (base === null) {
-    for (let j = 0; j < n; j++) {
-      const a = x[j]!;
-      const b = y[j]!;
-      dot += a * b;
-      xx += a * a;
-      yy += b * b;
-    }
-  } else {
-    for (let j = 0; j < n; j++) {
-      const c = base[j]!;
-      const a = x[j]! - c;
-      const b = y[j]! - c;
-      dot += a * b;
-      xx += a * a;
-      yy += b * b;
-    }
+  const [normSqX, normSqY, dot] = foldChunks(n, 3, (start, len) => sumsInOrder(x, y, base, start, start + len));
+  return { dot: dot!, normSqX: normSqX!, normSqY: normSqY! };
+}
+
+/** [‖x‖², ‖y‖², x·y] over the chunk [from, to): in SUM_LANES lanes from 0, element j in lane (j − from) mod 4. */
+function sumsInOrder(x: Float32Array, y: Float32Array, base: Float32Array | null, from: number, to: number): [number, number, number] {
+  const dot = [0, 0, 0, 0];
+  const xx = [0, 0, 0, 0];
+  const yy = [0, 0, 0, 0];
+  for (let j = from; j < to; j++) {
+    const c = base === null ? 0 : base[j]!;
+    const a = base === null ? x[j]! : x[j]! - c;
+    const b = base === null ? y[j]! : y[j]! - c;
+    const l = (j - from) & 3;
+    dot[l]! += a * b;
+    xx[l]! += a * a;
+    yy[l]! += b * b;
   }
-  return { dot, normSqX: xx, normSqY: yy };
+  return [laneTotal(xx), laneTotal(yy), laneTotal(dot)];
 }

@@ -17,6 +17,7 @@ import {
 } from '../task-vector/params';
 import { checkTensors, combineLinear, MERGE_BLOCK, type ContributionFn } from '../task-vector/linear.cpu';
 import { consensusMerge } from '../task-vector/ties.cpu';
+import { THREAD_CHUNK } from '../threads/chunked-call';
 import { DARE_RESCALE_EPS, type DareParams, type DareRescaleNorm } from '../task-vector/dare.cpu';
 
 
@@ -28,6 +29,17 @@ const normKeptBits = new Int32Array(normKept.buffer);
  * Per model, the f32 factor that gives the masked τ_i the norm of τ_i (1 when either is
  * below DARE_RESCALE_EPS). Norms accumulate in float64 over the f32 τ values the merge uses.
  */
+/** Σ values: four lanes (j mod 4) within each THREAD_CHUNK, (l0 + l1) + (l2 + l3), the chunks added in order. */
+function chunkLaneSum(values: Float64Array): number {
+  let total = 0;
+  for (let start = 0; start < values.length; start += THREAD_CHUNK) {
+    const lanes = [0, 0, 0, 0];
+    for (let j = start; j < Math.min(values.length, start + THREAD_CHUNK); j++) lanes[j % 4]! += values[j]!;
+    total += lanes[0]! + lanes[1]! + (lanes[2]! + lanes[3]!);
+  }
+  return total;
+}
+
 export function dareNormScalesReference(
   models: readonly Float32Array[],
   base: Float32Array,
@@ -37,27 +49,21 @@ export function dareNormScalesReference(
 ): number[] {
   const unit = dareContributionReference(models, base, new Float32Array(models.length).fill(1), masks.map((m) => ({ ...m, scale: 1 })), offset);
   return models.map((m, i) => {
-    let before = 0;
-    let after = 0;
+    // |τ| and |τ̃| of every element, then summed chunk by chunk (l1, l2) or maximized (linf).
+    const tau = new Float64Array(base.length);
+    const kept = new Float64Array(base.length);
     for (let start = 0; start < base.length; start += MERGE_BLOCK) {
       const len = Math.min(MERGE_BLOCK, base.length - start);
       unit(i, start, len, normKept, normKeptBits);
       for (let jj = 0; jj < len; jj++) normTau[jj] = m[start + jj]! - base[start + jj]!;
       for (let jj = 0; jj < len; jj++) {
-        const a = Math.abs(normTau[jj]!);
-        const k = Math.abs(normKept[jj]!);
-        if (norm === 'l1') {
-          before += a;
-          after += k;
-        } else if (norm === 'l2') {
-          before += a * a;
-          after += k * k;
-        } else {
-          before = Math.max(before, a);
-          after = Math.max(after, k);
-        }
+        tau[start + jj] = Math.abs(normTau[jj]!);
+        kept[start + jj] = Math.abs(normKept[jj]!);
       }
     }
+    const term = (v: number) => (norm === 'l2' ? v * v : v);
+    let before = norm === 'linf' ? tau.reduce((a, v) => Math.max(a, v), 0) : chunkLaneSum(tau.map(term));
+    let after = norm === 'linf' ? kept.reduce((a, v) => Math.max(a, v), 0) : chunkLaneSum(kept.map(term));
     if (norm === 'l2') {
       before = Math.sqrt(before);
       after = Math.sqrt(after);

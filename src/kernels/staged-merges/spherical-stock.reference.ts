@@ -7,22 +7,31 @@
  */
 import type { DotNorms } from '../dot-norms/dot-norms.cpu';
 import { modelStockCoefficients, modelStockPairs, type ModelStockCoefficients } from '../model-stock/model-stock.cpu';
+import { THREAD_CHUNK } from '../threads/chunked-call';
 import { slerpCoefficients, type SlerpCoefficients, type SlerpParams } from '../slerp/slerp.cpu';
 
+/** Sums within each chunk of THREAD_CHUNK floats in four lanes (element j in lane j mod 4, then (l0 + l1) + (l2 + l3)), the chunks' sums added in order. */
 export function dotNormsReference(x: Float32Array, y: Float32Array, base: Float32Array | null = null): DotNorms {
   const n = x.length;
-  let dot = 0;
-  let xx = 0;
-  let yy = 0;
-  for (let j = 0; j < n; j++) {
-    const c = base === null ? 0 : base[j]!;
-    const a = base === null ? x[j]! : x[j]! - c;
-    const b = base === null ? y[j]! : y[j]! - c;
-    dot += a * b;
-    xx += a * a;
-    yy += b * b;
+  const total = { dot: 0, normSqX: 0, normSqY: 0 };
+  const lanes = (v: number[]) => v[0]! + v[1]! + (v[2]! + v[3]!);
+  for (let start = 0; start < n; start += THREAD_CHUNK) {
+    const dot = [0, 0, 0, 0];
+    const xx = [0, 0, 0, 0];
+    const yy = [0, 0, 0, 0];
+    for (let j = start; j < Math.min(n, start + THREAD_CHUNK); j++) {
+      const c = base === null ? 0 : base[j]!;
+      const a = base === null ? x[j]! : x[j]! - c;
+      const b = base === null ? y[j]! : y[j]! - c;
+      dot[j % 4]! += a * b;
+      xx[j % 4]! += a * a;
+      yy[j % 4]! += b * b;
+    }
+    total.dot += lanes(dot);
+    total.normSqX += lanes(xx);
+    total.normSqY += lanes(yy);
   }
-  return { dot, normSqX: xx, normSqY: yy };
+  return total;
 }
 
 export function scaleAddReference(out: Float32Array, x: Float32Array, alpha: number, beta: number): void {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { assembleWat, generatedModule } from '../de-step/de-step.assemble';
+import { THREAD_CHUNK } from '../threads/chunked-call';
 import { CounterRng, probabilityThreshold, randomU32Keyed, rngKey } from '../rng/rng.cpu';
 import { seededFloats } from '../testing';
 import { expectSameBits } from './bits.testing';
@@ -40,9 +41,9 @@ describe('staged merge kernels (WebAssembly SIMD)', () => {
     }
   });
 
-  it('dareNorms: Σ|τ| and Σ|τ̃| (l1) or their squares (l2) in f64, element order, continuing across blocks', () => {
+  it('dareNorms: Σ|τ| and Σ|τ̃| (l1) or their squares (l2) in f64, four lanes (j mod 4) within each thread chunk, the chunks added in order', () => {
     const kernel = stagedMerges()!;
-    for (const n of [1, 6, STAGED_BLOCK + 4099]) {
+    for (const n of [1, 6, 7, STAGED_BLOCK + 4099, 2 * THREAD_CHUNK + 4097]) {
       const base = seededFloats(rng, n, 1e-3, 4);
       const models = [0, 1].map(() => base.map((b) => b + seededFloats(rng, 1, 1e-5, 3)[0]!));
       const masks = models.map((_, i) => {
@@ -54,15 +55,20 @@ describe('staged merge kernels (WebAssembly SIMD)', () => {
         const got = kernel.dareNorms(models, base, masks, offset, norm);
         models.forEach((m, i) => {
           const { key0, key1, threshold } = masks[i]!;
-          let before = 0;
-          let after = 0;
-          for (let j = 0; j < n; j++) {
-            const tau = Math.abs(Math.fround(m[j]! - base[j]!));
-            const kept = randomU32Keyed(key0, key1, (offset + j) >>> 0) >>> 8 < threshold ? tau : 0;
-            before += norm === 'l1' ? tau : tau * tau;
-            after += norm === 'l1' ? kept : kept * kept;
+          const sums = [0, 0];
+          for (let start = 0; start < n; start += THREAD_CHUNK) {
+            const before = [0, 0, 0, 0];
+            const after = [0, 0, 0, 0];
+            for (let j = start; j < Math.min(n, start + THREAD_CHUNK); j++) {
+              const tau = Math.abs(Math.fround(m[j]! - base[j]!));
+              const kept = randomU32Keyed(key0, key1, (offset + j) >>> 0) >>> 8 < threshold ? tau : 0;
+              before[j % 4]! += norm === 'l1' ? tau : tau * tau;
+              after[j % 4]! += norm === 'l1' ? kept : kept * kept;
+            }
+            sums[0]! += before[0]! + before[1]! + (before[2]! + before[3]!);
+            sums[1]! += after[0]! + after[1]! + (after[2]! + after[3]!);
           }
-          expect(got[i], `${n} floats, ${norm}, model ${i}`).toEqual([before, after]);
+          expect(got[i], `${n} floats, ${norm}, model ${i}`).toEqual(sums);
         });
       }
     }

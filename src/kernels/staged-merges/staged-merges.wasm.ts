@@ -8,9 +8,15 @@
  *
  * One instance per thread (the memory is scratch, reused by every call); engines without
  * wasm SIMD get null from stagedMerges(), and the callers keep their TypeScript loops.
- * Bits: every export is the twin of a TypeScript loop (see staged-merges.wat.ts).
+ * Bits: every export is the twin of a TypeScript loop (see staged-merges.wat.ts). The sums
+ * are per-THREAD_CHUNK partials in element order, folded in chunk order (foldChunks), so a
+ * call whose arrays all live on a pooled shared memory splits over its threads with the same
+ * bits (staged-merges.threaded.ts); the *Here methods are one thread's loops.
  */
+import { foldChunks, laneTotal, SUM_LANES } from '../threads/chunked-call';
+import { chunkPoolFor } from '../threads/pool-registry';
 import { wasmKernelModule } from '../wasm-module';
+import { dareLinearCall, dareNormsCall, plainStatsCall, taskVectorStatsCall, weightedSumCall, type StagedChunkRunner } from './staged-merges.threaded';
 import { STAGED_MERGES_WASM_BASE64 } from './staged-merges.wasm.gen';
 import { DARE_MIX, DARE_PARAM, DARE_PARAM_BYTES, stagedPairs, STAGED_MAX_MODELS } from './staged-merges.wat';
 
@@ -30,7 +36,8 @@ const PARAMS_AT = MASK_AT + STAGED_BLOCK * 4;
 /** weightedSum's weights, each in a 16-byte lane. */
 const WEIGHTS_AT = PARAMS_AT + DARE_PARAM_BYTES;
 const ACC_AT = WEIGHTS_AT + 16 * INPUT_SLOTS;
-const ACC_SLOTS = STAGED_MAX_MODELS + (STAGED_MAX_MODELS * (STAGED_MAX_MODELS - 1)) / 2;
+/** The sums' lanes: SUM_LANES per sum. */
+const ACC_SLOTS = SUM_LANES * (STAGED_MAX_MODELS + (STAGED_MAX_MODELS * (STAGED_MAX_MODELS - 1)) / 2);
 const BYTES = ACC_AT + ACC_SLOTS * 8;
 
 /** One DARE model's mask and weight, as dare.cpu.ts resolves them (f32 values, u32 keys). */
@@ -48,7 +55,7 @@ export type StagedDareMask = Pick<StagedDareModel, 'key0' | 'key1' | 'threshold'
 const kernelModule = wasmKernelModule(STAGED_MERGES_WASM_BASE64);
 export const stagedMergesWasmBytes = kernelModule.bytes;
 
-export class StagedMerges {
+export class StagedMerges implements StagedChunkRunner {
   private readonly exports: Record<string, KernelFn>;
   private readonly slots: Float32Array[];
   private readonly outPiece: Float32Array;
@@ -90,6 +97,18 @@ export class StagedMerges {
     return slot * STAGED_BLOCK * 4;
   }
 
+  /** stage, then +0 up to a multiple of 4 floats: the lane sums take whole groups of four (the padding adds nothing). */
+  private stagePadded(slot: number, from: Float32Array, at: number, len: number): number {
+    const address = this.stage(slot, from, at, len);
+    this.slots[slot]!.fill(0, len, quad(len));
+    return address;
+  }
+
+  /** Each sum's lanes in acc, added (laneTotal). */
+  private laneTotals(sums: number): number[] {
+    return Array.from({ length: sums }, (_, k) => laneTotal(this.acc, SUM_LANES * k));
+  }
+
   /**
    * Writes out[j] for all j, piece by piece: block(outByte, at, len) fills out-piece bytes
    * from outByte with elements [at, at + len). Every input element is staged before the
@@ -106,6 +125,13 @@ export class StagedMerges {
 
   /** dare.cpu.ts's consensus 'none' (any model count): out = base + s·Σ_i w_i·((x_i − base)·scale_i)·keep_i. */
   dareLinear(models: readonly Float32Array[], base: Float32Array, out: Float32Array, params: readonly StagedDareModel[], s: number, offset: number): void {
+    const pool = chunkPoolFor([out, base, ...models], out.length);
+    const call = pool && dareLinearCall(models, base, out, params, s, offset);
+    if (call) pool.run(call);
+    else this.dareLinearHere(models, base, out, params, s, offset);
+  }
+
+  dareLinearHere(models: readonly Float32Array[], base: Float32Array, out: Float32Array, params: readonly StagedDareModel[], s: number, offset: number): void {
     const { dare_term_set: set, dare_term_add: add, dare_finish: finish } = this.exports;
     this.pieces(out, (outByte, at, len) => {
       const b = this.stage(0, base, at, len);
@@ -127,61 +153,97 @@ export class StagedMerges {
 
   /**
    * dare.cpu.ts's norm sums for the 'l1' / 'l2' rescale, per model: [Σ|τ_i|, Σ|τ̃_i|] (l2: Σ of
-   * squares), τ_i = x_i − base, τ̃_i its masked copy, f64 sums in element order. Base blocks are
-   * staged once for all models; each model's two sums go through acc between blocks.
+   * squares), τ_i = x_i − base, τ̃_i its masked copy, f64 sums folded by chunk.
    */
   dareNorms(models: readonly Float32Array[], base: Float32Array, masks: readonly StagedDareMask[], offset: number, norm: 'l1' | 'l2'): [number, number][] {
+    const n = base.length;
+    const pool = chunkPoolFor([base, ...models], n);
+    const call = pool && dareNormsCall(models, base, masks, offset, norm);
+    const flat = call
+      ? pool.reduce(call, 2 * models.length)
+      : foldChunks(n, 2 * models.length, (start, len) => this.dareNormsHere(models.map((m) => m.subarray(start, start + len)), base.subarray(start, start + len), masks, offset + start, norm));
+    return models.map((_, i) => [flat[2 * i]!, flat[2 * i + 1]!]);
+  }
+
+  /**
+   * dareNorms' sums of one chunk (lanes from 0), flat ([before, after] per model). Base blocks
+   * are staged once for all models; each model's lanes go through acc between blocks.
+   */
+  dareNormsHere(models: readonly Float32Array[], base: Float32Array, masks: readonly StagedDareMask[], offset: number, norm: 'l1' | 'l2'): number[] {
     const fn = this.exports[`dare_norms_${norm}`]!;
-    const sums = models.map((): [number, number] => [0, 0]);
+    const lanes = models.map(() => new Float64Array(2 * SUM_LANES));
     const n = base.length;
     for (let at = 0; at < n; at += STAGED_BLOCK) {
       const len = Math.min(STAGED_BLOCK, n - at);
-      const b = this.stage(0, base, at, len);
+      const b = this.stagePadded(0, base, at, len);
       const first = (offset + at) | 0;
       models.forEach((m, i) => {
         const { key0, key1, threshold } = masks[i]!;
         this.setDareModel(0, 0, key0, key1, threshold);
-        const s = sums[i]!;
-        this.acc[0] = s[0];
-        this.acc[1] = s[1];
-        fn(ACC_AT, len, first, PARAMS_AT, b, this.stage(1, m, at, len));
-        s[0] = this.acc[0]!;
-        s[1] = this.acc[1]!;
+        this.acc.set(lanes[i]!);
+        fn(ACC_AT, quad(len), first, PARAMS_AT, b, this.stagePadded(1, m, at, len));
+        lanes[i]!.set(this.acc.subarray(0, 2 * SUM_LANES));
       });
     }
-    return sums;
+    return lanes.flatMap((l) => [laneTotal(l, 0), laneTotal(l, SUM_LANES)]);
   }
 
-  /** dot-norms.cpu.ts of every pair of task vectors x_i − base: [‖τ_0‖², …, then τ_i·τ_j in stagedPairs order]; 2 to STAGED_MAX_MODELS models. */
+  /** dot-norms.cpu.ts of every pair of task vectors x_i − base: [‖τ_0‖², …, then τ_i·τ_j in stagedPairs order], f64 sums folded by chunk; 2 to STAGED_MAX_MODELS models. */
   taskVectorStats(models: readonly Float32Array[], base: Float32Array): number[] {
+    const n = base.length;
+    const chains = models.length + (models.length * (models.length - 1)) / 2;
+    const pool = chunkPoolFor([base, ...models], n);
+    const call = pool && taskVectorStatsCall(models, base);
+    if (call) return pool.reduce(call, chains);
+    return foldChunks(n, chains, (start, len) => this.taskVectorStatsHere(models.map((m) => m.subarray(start, start + len)), base.subarray(start, start + len)));
+  }
+
+  /** taskVectorStats' sums of one chunk (lanes from 0). */
+  taskVectorStatsHere(models: readonly Float32Array[], base: Float32Array): number[] {
     const count = models.length;
     const chains = count + (count * (count - 1)) / 2;
-    this.acc.fill(0, 0, chains);
+    this.acc.fill(0, 0, SUM_LANES * chains);
     const fn = this.exports[`stats_${count}`]!;
     const xs = new Array<number>(count);
     const n = base.length;
     for (let at = 0; at < n; at += STAGED_BLOCK) {
       const len = Math.min(STAGED_BLOCK, n - at);
-      const b = this.stage(0, base, at, len);
-      for (let i = 0; i < count; i++) xs[i] = this.stage(i + 1, models[i]!, at, len);
-      fn(ACC_AT, len, b, ...xs);
+      const b = this.stagePadded(0, base, at, len);
+      for (let i = 0; i < count; i++) xs[i] = this.stagePadded(i + 1, models[i]!, at, len);
+      fn(ACC_AT, quad(len), b, ...xs);
     }
-    return Array.from(this.acc.subarray(0, chains));
+    return this.laneTotals(chains);
   }
 
-  /** dot-norms.cpu.ts without a base: [‖x‖², ‖y‖², x·y]. */
+  /** dot-norms.cpu.ts without a base: [‖x‖², ‖y‖², x·y], f64 sums folded by chunk. */
   plainStats(x: Float32Array, y: Float32Array): [number, number, number] {
-    this.acc.fill(0, 0, 3);
+    const pool = chunkPoolFor([x, y], x.length);
+    const call = pool && plainStatsCall(x, y);
+    const [xx, yy, xy] = call ? pool.reduce(call, 3) : foldChunks(x.length, 3, (start, len) => this.plainStatsHere(x.subarray(start, start + len), y.subarray(start, start + len)));
+    return [xx!, yy!, xy!];
+  }
+
+  /** plainStats' sums of one chunk (lanes from 0). */
+  plainStatsHere(x: Float32Array, y: Float32Array): [number, number, number] {
+    this.acc.fill(0, 0, 3 * SUM_LANES);
     const n = x.length;
     for (let at = 0; at < n; at += STAGED_BLOCK) {
       const len = Math.min(STAGED_BLOCK, n - at);
-      this.exports.stats_plain!(ACC_AT, len, this.stage(0, x, at, len), this.stage(1, y, at, len));
+      this.exports.stats_plain!(ACC_AT, quad(len), this.stagePadded(0, x, at, len), this.stagePadded(1, y, at, len));
     }
-    return [this.acc[0]!, this.acc[1]!, this.acc[2]!];
+    const [xx, yy, xy] = this.laneTotals(3);
+    return [xx!, yy!, xy!];
   }
 
   /** scale-add.cpu.ts's passes fused: out = w_0·x_0, then out = out + w_k·x_k for k = 1, 2, … (f32 weights). */
   weightedSum(out: Float32Array, inputs: readonly Float32Array[], weights: readonly number[]): void {
+    const pool = chunkPoolFor([out, ...inputs], out.length);
+    const call = pool && weightedSumCall(out, inputs, weights);
+    if (call) pool.run(call);
+    else this.weightedSumHere(out, inputs, weights);
+  }
+
+  weightedSumHere(out: Float32Array, inputs: readonly Float32Array[], weights: readonly number[]): void {
     const count = inputs.length;
     if (count < 2 || count > INPUT_SLOTS) {
       // One pass per input over the output piece: the same bits, any count.
@@ -197,6 +259,11 @@ export class StagedMerges {
       fn(outByte, len, WEIGHTS_AT, ...xs);
     });
   }
+}
+
+/** n rounded up to a multiple of 4 (the lane sums' groups). */
+function quad(n: number): number {
+  return (n + 3) & ~3;
 }
 
 /** Below this many floats the staging's fixed cost (a few calls and copies) outweighs the gain of a pass that is not hash-bound. */

@@ -11,7 +11,7 @@
  *   dare_mask(dst, n, first, p):  the int32 keep masks (all ones / zero) of the model at p
  *   dare_norms_l1 / dare_norms_l2(acc, n, first, p, b, x):  task-vector/dare.cpu.ts's norm
  *       sums for its 'l1' / 'l2' rescale: τ = x − b (f32), τ̃ = τ where the keep bit is set,
- *       else +0; acc[0] += |τ|, acc[1] += |τ̃| (l2: squares), f64
+ *       else +0; acc[0] += |τ|, acc[1] += |τ̃| (l2: squares), f64, in SUM_LANES lanes
  *   stats_N(acc, n, b, x0..x{N−1}):  dot-norms.cpu.ts against a base, for all pairs at once:
  *       t_i = x_i − b in f64, acc = [‖t_0‖², …, ‖t_{N−1}‖², t_0·t_1, t_0·t_2, …, t_1·t_2, …]
  *   stats_plain(acc, n, x, y):  dot-norms.cpu.ts without a base, acc = [‖x‖², ‖y‖², x·y]
@@ -22,19 +22,27 @@
  * The hash is rng.cpu.ts's randomU32Keyed: two lowbias32 rounds, u32 multiply, xor and
  * logical shift, four counters per i32x4 (counter = first + element index, wrapping).
  * A model's DARE parameters sit in a block at p (DARE_PARAM).
- * The f64 sums are scalar and sequential, one element after the other, in the order the
- * TypeScript loops add them, continuing from the values stored in acc (so a tensor can be
- * summed block by block): a reordered (SIMD) sum would round differently. Their latency
- * chains, not the arithmetic, bound them.
+ * Each f64 sum runs in SUM_LANES (4) lanes, as the TypeScript loops add them: element j of a
+ * chunk goes to lane j mod 4, each lane in element order, two f64x2 vectors per sum (lanes 0 1
+ * from an f32x4's low half, 2 3 from its high half), continuing from the 4 values per sum stored
+ * in acc (so a tensor can be summed block by block); the caller adds the lanes,
+ * (l0 + l1) + (l2 + l3) (chunked-call.ts laneTotal). Four lanes break the add chains whose
+ * latency bound a single sum. The sums take n a multiple of 4: the caller pads the last
+ * block with +0, which leaves every lane's bits as they are (a lane starts at +0, so it is
+ * never −0).
  * wasm SIMD has no fused multiply-add, so nothing is contracted. (Where NaNs meet, which
  * payload survives may differ from the twin: NaN stays NaN.)
  * Addresses are byte offsets into the imported memory; n counts elements.
  * Pure module: strings only.
  */
 import { RNG_MIX_M1, RNG_MIX_M2 } from '../rng/rng.cpu';
+import { SUM_LANES } from '../threads/chunked-call';
+
+export { SUM_LANES };
 
 /** Models the stats_N exports take (weighted_N: one more, the base); more go to the TypeScript loops. */
 export const STAGED_MAX_MODELS = 8;
+
 
 // The hash's multipliers as the int32 constants WAT and Int32Array take.
 const M1 = RNG_MIX_M1 | 0;
@@ -190,28 +198,40 @@ function dareMaskFunction(): string {
 function dareNormsFunction(norm: 'l1' | 'l2'): string {
   const { locals, loads } = dareParams(['key0', 'key1', 'threshold', 'm1', 'm2', 'step', 'lanes']);
   // |v| promoted to f64 (exact), or its square (exact in f64 too: 48 significant bits at most).
-  const term = (value: string) => (norm === 'l1' ? `(f64.promote_f32 ${value})` : `(f64.mul (local.tee $d (f64.promote_f32 ${value})) (local.get $d))`);
-  const add = (chain: '$before' | '$after', value: string) => `\n      (local.set ${chain} (f64.add (local.get ${chain}) ${term(value)}))`;
-  const lanes = range(4)
-    .map((l) => `${add('$before', `(f32x4.extract_lane ${l} (local.get $t))`)}${add('$after', `(f32x4.extract_lane ${l} (local.get $k))`)}`)
-    .join('');
+  const term = (value: string) => (norm === 'l1' ? value : `(f64x2.mul (local.tee $d ${value}) (local.get $d))`);
+  const add = (chain: string, value: string) => `\n      (local.set ${chain} (f64x2.add (local.get ${chain}) ${term(value)}))`;
   const vectorBody = `${hash(true, '(local.get $vctr)', '(local.get $v_key0)', '(local.get $v_key1)')}
       (local.set $t (f32x4.sub ${vload('$x')} ${vload('$b')}))
       (local.set $k (f32x4.abs (v128.and (local.get $t) ${keepBits(true)})))
-      (local.set $t (f32x4.abs (local.get $t)))${lanes}${nextCounters}`;
-  const scalarBody = `${hash(false, scalarCounter, '(local.get $s_key0)', '(local.get $s_key1)')}
-      (local.set $st (f32.sub ${sload('$x')} ${sload('$b')}))
-      (local.set $sk (f32.abs (f32.reinterpret_i32 (i32.and (i32.reinterpret_f32 (local.get $st)) ${keepBits(false)}))))${add('$before', '(f32.abs (local.get $st))')}${add('$after', '(local.get $sk)')}`;
+      (local.set $t (f32x4.abs (local.get $t)))${add('$before_lo', low('$t'))}${add('$before_hi', high('$t'))}${add('$after_lo', low('$k'))}${add('$after_hi', high('$k'))}${nextCounters}`;
   return `
   (func (export "dare_norms_${norm}")
     (param $acc i32) (param $n i32) (param $first i32) (param $p i32) (param $b i32) (param $x i32)
-    (local $i i32) (local $end i32) (local $end4 i32) (local $h v128) (local $vctr v128) (local $sh i32)
-    (local $t v128) (local $k v128) (local $st f32) (local $sk f32) (local $d f64) (local $before f64) (local $after f64)
+    (local $i i32) (local $end i32) (local $h v128) (local $vctr v128)
+    (local $t v128) (local $k v128) (local $d v128) (local $before_lo v128) (local $before_hi v128) (local $after_lo v128) (local $after_hi v128)
     ${locals}${loads}
-    (local.set $before (f64.load (local.get $acc)))
-    (local.set $after (f64.load (i32.add (local.get $acc) (i32.const 8))))${firstCounters}${loops(vectorBody, scalarBody)}
-    (f64.store (local.get $acc) (local.get $before))
-    (f64.store (i32.add (local.get $acc) (i32.const 8)) (local.get $after)))`;
+    (local.set $before_lo (v128.load (local.get $acc)))
+    (local.set $before_hi (v128.load (i32.add (local.get $acc) (i32.const 16))))
+    (local.set $after_lo (v128.load (i32.add (local.get $acc) (i32.const 32))))
+    (local.set $after_hi (v128.load (i32.add (local.get $acc) (i32.const 48))))${firstCounters}${quads(vectorBody)}
+    (v128.store (local.get $acc) (local.get $before_lo))
+    (v128.store (i32.add (local.get $acc) (i32.const 16)) (local.get $before_hi))
+    (v128.store (i32.add (local.get $acc) (i32.const 32)) (local.get $after_lo))
+    (v128.store (i32.add (local.get $acc) (i32.const 48)) (local.get $after_hi)))`;
+}
+
+/** Lanes 0 1 (low) and 2 3 (high) of the f32x4 in `v`, promoted to f64x2 (exact). */
+const low = (v: string) => `(f64x2.promote_low_f32x4 (local.get ${v}))`;
+const high = (v: string) => `(f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get ${v}) (local.get ${v})))`;
+
+/** A loop over groups of four elements ($i in bytes; n a multiple of 4). */
+function quads(body: string): string {
+  return `
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $done (loop $turn
+      (br_if $done (i32.ge_u (local.get $i) (local.get $end)))${body}
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $turn)))`;
 }
 
 /** The pairs (i, j), i < j, in model stock's order: (0,1), (0,2), …, (1,2), … */
@@ -219,37 +239,35 @@ export function stagedPairs(count: number): [number, number][] {
   return range(count).flatMap((i) => range(count - i - 1).map((k) => [i, i + k + 1] as [number, number]));
 }
 
-/** Scalar f64 chains: acc[k] += term_k for each element, in element order. */
+/** f64 sums in four lanes: acc[4k + j mod 4] += term_k of element j (n a multiple of 4). */
 function statsFunction(name: string, count: number, withBase: boolean): string {
   const pairs = stagedPairs(count);
   const chains = count + pairs.length;
+  const halves = ['lo', 'hi'] as const;
   const xs = range(count).map((i) => `(param $x${i} i32)`).join(' ');
-  const locals = [...range(chains).map((k) => `(local $a${k} f64)`), ...range(count).map((i) => `(local $t${i} f64)`)].join(' ');
-  const accAt = (k: number) => `(i32.add (local.get $acc) (i32.const ${8 * k}))`;
-  const loadAcc = range(chains).map((k) => `\n    (local.set $a${k} (f64.load ${accAt(k)}))`).join('');
-  const storeAcc = range(chains).map((k) => `\n    (f64.store ${accAt(k)} (local.get $a${k}))`).join('');
-  const promote = (ptr: string) => `(f64.promote_f32 ${sload(ptr)})`;
+  const locals = [...range(chains), ...range(count).map((i) => `t${i}`)].flatMap((k) => halves.map((h) => `(local $${typeof k === 'number' ? `a${k}` : k}_${h} v128)`)).join(' ');
+  const accAt = (k: number, h: 'lo' | 'hi') => `(i32.add (local.get $acc) (i32.const ${32 * k + (h === 'hi' ? 16 : 0)}))`;
+  const loadAcc = range(chains).flatMap((k) => halves.map((h) => `\n    (local.set $a${k}_${h} (v128.load ${accAt(k, h)}))`)).join('');
+  const storeAcc = range(chains).flatMap((k) => halves.map((h) => `\n    (v128.store ${accAt(k, h)} (local.get $a${k}_${h}))`)).join('');
+  const half = (h: 'lo' | 'hi', v: string) => (h === 'lo' ? low(v) : high(v));
+  const t = (i: number, h: string) => `(local.get $t${i}_${h})`;
+  const accumulate = (k: number, i: number, j: number) =>
+    halves.map((h) => `(local.set $a${k}_${h} (f64x2.add (local.get $a${k}_${h}) (f64x2.mul ${t(i, h)} ${t(j, h)})))`);
   const body = [
-    ...(withBase ? [`(local.set $c ${promote('$b')})`] : []),
-    ...range(count).map((i) => `(local.set $t${i} ${withBase ? `(f64.sub ${promote(`$x${i}`)} (local.get $c))` : promote(`$x${i}`)})`),
-    ...range(count).map((i) => `(local.set $a${i} (f64.add (local.get $a${i}) (f64.mul (local.get $t${i}) (local.get $t${i}))))`),
-    ...pairs.map(([i, j], p) => `(local.set $a${count + p} (f64.add (local.get $a${count + p}) (f64.mul (local.get $t${i}) (local.get $t${j}))))`),
+    ...(withBase ? [`(local.set $v ${vload('$b')})`, `(local.set $c_lo ${low('$v')})`, `(local.set $c_hi ${high('$v')})`] : []),
+    ...range(count).flatMap((i) => [
+      `(local.set $v ${vload(`$x${i}`)})`,
+      ...halves.map((h) => `(local.set $t${i}_${h} ${withBase ? `(f64x2.sub ${half(h, '$v')} (local.get $c_${h}))` : half(h, '$v')})`),
+    ]),
+    ...range(count).flatMap((i) => accumulate(i, i, i)),
+    ...pairs.flatMap(([i, j], p) => accumulate(count + p, i, j)),
   ]
     .map((s) => `\n      ${s}`)
     .join('');
-  // Two elements per turn, one after the other (the chains' order is unchanged), halves the turn's overhead.
-  const next = '\n      (local.set $i (i32.add (local.get $i) (i32.const 4)))';
   return `
   (func (export "${name}")
     (param $acc i32) (param $n i32)${withBase ? ' (param $b i32)' : ''} ${xs}
-    (local $i i32) (local $end i32) (local $c f64) ${locals}${loadAcc}
-    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
-    (block $done2 (loop $turn2
-      (br_if $done2 (i32.ge_u (i32.add (local.get $i) (i32.const 4)) (local.get $end)))${body}${next}${body}${next}
-      (br $turn2)))
-    (block $done (loop $turn
-      (br_if $done (i32.ge_u (local.get $i) (local.get $end)))${body}${next}
-      (br $turn)))${storeAcc})`;
+    (local $i i32) (local $end i32) (local $v v128) (local $c_lo v128) (local $c_hi v128) ${locals}${loadAcc}${quads(body)}${storeAcc})`;
 }
 
 function scaleFunction(add: boolean): string {

@@ -24,6 +24,7 @@
 import { stagedMerges } from '../staged-merges/staged-merges.wasm';
 import { KernelParamsError } from '../errors';
 import { RNG_MIX_M1, RNG_MIX_M2 } from '../rng/rng.cpu';
+import { laneTotal, THREAD_CHUNK } from '../threads/chunked-call';
 import {
   checkDareCounters,
   checkLambda,
@@ -119,28 +120,41 @@ function dareNormSumsHere(
 ): [number, number][] {
   const unit = dareContribution(models, base, new Float32Array(models.length).fill(1), masks.map((m) => ({ ...m, scale: 1 })), offset, useWasm);
   return models.map((m, i) => {
-    let before = 0;
-    let after = 0;
+    // l1, l2: four lanes (element j in lane j mod 4) per THREAD_CHUNK, the chunks' sums added
+    // in order (threads/chunked-call.ts); linf: the maxima, in lane 0.
+    const before = [0, 0, 0, 0];
+    const after = [0, 0, 0, 0];
+    let beforeChunks = 0;
+    let afterChunks = 0;
     for (let start = 0; start < base.length; start += MERGE_BLOCK) {
       const len = Math.min(MERGE_BLOCK, base.length - start);
+      if (norm !== 'linf' && start > 0 && start % THREAD_CHUNK === 0) {
+        beforeChunks += laneTotal(before);
+        afterChunks += laneTotal(after);
+        before.fill(0);
+        after.fill(0);
+      }
       unit(i, start, len, normKept, normKeptBits);
       for (let jj = 0; jj < len; jj++) normTau[jj] = m[start + jj]! - base[start + jj]!;
       for (let jj = 0; jj < len; jj++) {
         const a = Math.abs(normTau[jj]!);
         const k = Math.abs(normKept[jj]!);
+        // Blocks start at multiples of 4: jj's lane is the element's.
+        const l = jj & 3;
         if (norm === 'l1') {
-          before += a;
-          after += k;
+          before[l]! += a;
+          after[l]! += k;
         } else if (norm === 'l2') {
-          before += a * a;
-          after += k * k;
+          before[l]! += a * a;
+          after[l]! += k * k;
         } else {
-          before = Math.max(before, a);
-          after = Math.max(after, k);
+          before[0] = Math.max(before[0]!, a);
+          after[0] = Math.max(after[0]!, k);
         }
       }
     }
-    return [before, after];
+    if (norm === 'linf') return [before[0]!, after[0]!];
+    return [beforeChunks + laneTotal(before), afterChunks + laneTotal(after)];
   });
 }
 

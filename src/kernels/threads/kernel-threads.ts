@@ -7,7 +7,9 @@
  * A call is cut into fixed chunks of THREAD_CHUNK floats. The caller and the workers claim
  * chunks from one shared counter until none are left, then the caller waits for the chunks
  * others claimed. Every float's result depends on its index alone (chunked-call.ts), so the
- * bits do not depend on the thread count or on who ran which chunk. A worker that has not
+ * bits do not depend on the thread count or on who ran which chunk. A reduction's chunks write
+ * their partial sums to slots of the control buffer by chunk index; the caller adds them in
+ * chunk order (foldChunks' bits). A worker that has not
  * started yet simply claims nothing: the caller runs every chunk itself.
  *
  * The claim counter carries the call's generation in its high bits, so a worker that woke
@@ -22,15 +24,17 @@
  * kernelThreadLoop on the memory and the control buffer it is given.
  */
 import { KernelParamsError } from '../errors';
-import { chunkArgs, type ChunkedCall, type KernelFn } from './chunked-call';
+import { chunkArgs, chunksPerSegment, PARTIAL_SLOTS, THREAD_CHUNK, type ChunkedCall, type KernelFn } from './chunked-call';
+import { registerChunkPool, unregisterChunkPool, type ChunkPool } from './pool-registry';
 import { threadedKernelTable } from './threaded-kernels';
 
-/** Floats per claimed chunk: 256 KiB per vector, a few tens of microseconds of work. */
-export const THREAD_CHUNK = 1 << 16;
+export { THREAD_CHUNK };
 /** Below this many floats a call runs on the caller alone: waking threads costs more. */
 export const THREADED_MIN_FLOATS = 1 << 18;
 
-const MAX_ARGS = 32;
+const MAX_ARGS = 64;
+/** Pointer arguments are flagged in one int32 mask. */
+const MAX_POINTER_ARG = 31;
 // Int32 slots of the control buffer.
 const GEN = 0;
 const WORD = 1;
@@ -47,7 +51,8 @@ const POINTER_MASK = 11;
 /** Set by the environment when a thread stopped on its own (killed, out of memory). */
 const LOST = 12;
 const INT_SLOTS = 16;
-const CONTROL_BYTES = 4 * INT_SLOTS + 8 * MAX_ARGS;
+const PARTIALS_AT = 4 * INT_SLOTS + 8 * MAX_ARGS;
+const CONTROL_BYTES = PARTIALS_AT + 8 * PARTIAL_SLOTS;
 const GEN_MASK = 0x7fff;
 const CHUNK_MASK = 0xffff;
 
@@ -55,6 +60,11 @@ interface ControlViews {
   ints: Int32Array;
   /** Each argument's f64 bits as two int32 words. */
   argWords: Int32Array;
+}
+
+/** The reductions' partial sums, by chunk (chunked-call.ts partialSlot). */
+function partialsOf(control: SharedArrayBuffer): Float64Array {
+  return new Float64Array(control, PARTIALS_AT, PARTIAL_SLOTS);
 }
 
 function views(control: SharedArrayBuffer): ControlViews {
@@ -140,9 +150,8 @@ export interface KernelThreadHandles {
 export type KernelThreadSpawner = (workers: number, memory: WebAssembly.Memory, control: SharedArrayBuffer) => KernelThreadHandles;
 
 /** The fork-join pool on one shared memory (the caller is one of its threads). */
-export class KernelThreads {
-  private readonly control = new SharedArrayBuffer(CONTROL_BYTES);
-  private readonly views = views(this.control);
+export class KernelThreads implements ChunkPool {
+  private readonly views: ControlViews;
   private readonly handles: KernelThreadHandles;
   private readonly table: Map<string, KernelFn>;
   private readonly names: string[];
@@ -155,19 +164,24 @@ export class KernelThreads {
     readonly memory: WebAssembly.Memory,
     /** Threads in all, the caller's included. */
     readonly threads: number,
+    private readonly control: SharedArrayBuffer,
     table: Map<string, KernelFn>,
     spawn: KernelThreadSpawner,
   ) {
+    this.views = views(control);
     this.table = table;
     this.names = [...table.keys()];
-    this.handles = spawn(threads - 1, memory, this.control);
+    this.handles = spawn(threads - 1, memory, control);
+    // Kernels that take arrays from anywhere split their calls here when all are on this memory.
+    registerChunkPool(memory.buffer, this);
   }
 
   /** The pool on `memory` (a shared one), or null where its kernels cannot be compiled. */
   static open(memory: WebAssembly.Memory, threads: number, spawn: KernelThreadSpawner): KernelThreads | null {
     if (threads < 2 || !(memory.buffer instanceof SharedArrayBuffer)) return null;
-    const table = threadedKernelTable(memory);
-    return table ? new KernelThreads(memory, threads, table, spawn) : null;
+    const control = new SharedArrayBuffer(CONTROL_BYTES);
+    const table = threadedKernelTable(memory, partialsOf(control));
+    return table ? new KernelThreads(memory, threads, control, table, spawn) : null;
   }
 
   /** Whether a call over n floats is worth splitting. */
@@ -181,6 +195,7 @@ export class KernelThreads {
     const fn = this.table.get(call.fn);
     if (!fn) throw new KernelParamsError(`kernel-threads.ts: no threaded kernel ${call.fn}`);
     if (call.args.length > MAX_ARGS) throw new KernelParamsError(`kernel-threads.ts: ${call.fn} has ${call.args.length} arguments; at most ${MAX_ARGS}`);
+    if (call.pointers.some((p) => p > MAX_POINTER_ARG)) throw new KernelParamsError(`kernel-threads.ts: ${call.fn}'s pointers must be among its first ${MAX_POINTER_ARG + 1} arguments`);
     const chunks = Math.ceil(call.n / THREAD_CHUNK);
     if (chunks > CHUNK_MASK) throw new KernelParamsError(`kernel-threads.ts: ${call.n} floats is past the ${CHUNK_MASK} chunks a call can claim`);
     const { ints, argWords } = this.views;
@@ -213,9 +228,34 @@ export class KernelThreads {
     if (Atomics.load(ints, FAILED)) throw new Error(`kernel-threads.ts: ${call.fn} failed on a worker thread`);
   }
 
+  /**
+   * Runs a reduction over every thread: each chunk's kernel writes its `sums` partial sums at
+   * partialSlot(its position, sums, perSegment), position being the call's counter argument (0
+   * at the call's first float) and perSegment what the pool sets its segment argument to (the
+   * most chunks the partial slots hold; fewer only in tests). Returns the totals, the partials
+   * added in chunk order.
+   */
+  reduce(call: ChunkedCall, sums: number, perSegment = chunksPerSegment(sums)): number[] {
+    if (call.counterArg === undefined || call.segmentArg === undefined) throw new KernelParamsError(`kernel-threads.ts: reduction ${call.fn} needs position and segment arguments`);
+    if (perSegment < 1 || perSegment > chunksPerSegment(sums)) throw new KernelParamsError(`kernel-threads.ts: ${call.fn}'s ${perSegment} chunks of ${sums} sums do not fit ${PARTIAL_SLOTS} slots`);
+    const partials = partialsOf(this.control);
+    const totals = new Array<number>(sums).fill(0);
+    const segment = perSegment * THREAD_CHUNK;
+    const whole = [...call.args];
+    whole[call.segmentArg] = perSegment;
+    for (let first = 0; first < call.n; first += segment) {
+      const n = Math.min(segment, call.n - first);
+      this.run({ ...call, args: chunkArgs({ ...call, args: whole }, first, n, []), n });
+      const chunks = Math.ceil(n / THREAD_CHUNK);
+      for (let c = 0; c < chunks; c++) for (let k = 0; k < sums; k++) totals[k]! += partials[c * sums + k]!;
+    }
+    return totals;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    unregisterChunkPool(this.memory.buffer, this);
     Atomics.store(this.views.ints, QUIT, 1);
     Atomics.add(this.views.ints, GEN, 0x8000);
     Atomics.notify(this.views.ints, GEN);
@@ -228,7 +268,7 @@ export class KernelThreads {
  * until the pool closes. Returns when it does.
  */
 export function kernelThreadLoop(memory: WebAssembly.Memory, control: SharedArrayBuffer): void {
-  const table = threadedKernelTable(memory);
+  const table = threadedKernelTable(memory, partialsOf(control));
   if (!table) return; // the caller then runs every chunk itself
   const names = [...table.keys()];
   const v = views(control);

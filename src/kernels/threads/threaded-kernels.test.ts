@@ -34,9 +34,9 @@ describe('threaded kernels: the shared-memory builds', () => {
     const plain = new WebAssembly.Memory({ initial: 1, maximum: 1 });
     expect(isSharedMemory(shared)).toBe(true);
     expect(isSharedMemory(plain)).toBe(false);
-    const table = threadedKernelTable(shared)!;
+    const table = threadedKernelTable(shared, new Float64Array(1))!;
     expect([...table.keys()]).toEqual(expect.arrayContaining(['de-step.trial', 'de-step.mutant', 'linear-combine.linear_3', 'linear-combine.task_arithmetic_8', 'linear-combine.update']));
-    expect(() => threadedKernelTable(plain)).toThrow();
+    expect(() => threadedKernelTable(plain, new Float64Array(1))).toThrow();
     // One thread asks for no pool.
     expect(KernelThreads.open(shared, 1, () => ({ close() {} }))).toBeNull();
     expect(KernelThreads.open(plain, 2, () => ({ close() {} }))).toBeNull();

@@ -2,10 +2,13 @@
  * The kernels that run split over threads, assembled a second time to import a shared memory
  * (a module's memory import must match the memory's sharedness; tools/build-wasm.mjs): the DE
  * step and the linear merges. Each thread instantiates them on the one shared memory; a call
- * names its kernel as `module.export`.
+ * names its kernel as `module.export`. Beside them, the staged merges' chunk kernels
+ * (`staged.*`), which run each thread's own staged kernels on views of the shared memory.
  */
 import { DE_STEP_SHARED_WASM_BASE64 } from '../de-step/de-step.shared.wasm.gen';
 import { LINEAR_COMBINE_SHARED_WASM_BASE64 } from '../linear-combine/linear-combine.shared.wasm.gen';
+import { stagedMerges } from '../staged-merges/staged-merges.wasm';
+import { stagedChunkKernels } from '../staged-merges/staged-merges.threaded';
 import { wasmKernelModule, type WasmKernelModule } from '../wasm-module';
 import type { KernelFn } from './chunked-call';
 
@@ -26,9 +29,12 @@ export function kernelModuleFor(memory: WebAssembly.Memory, name: SharedKernelNa
   return (isSharedMemory(memory) ? SHARED_KERNEL_MODULES[name] : plain).sync();
 }
 
-/** Every threaded kernel instantiated on `memory`, by `module.export`; null where one cannot compile. */
-export function threadedKernelTable(memory: WebAssembly.Memory): Map<string, KernelFn> | null {
-  const table = new Map<string, KernelFn>();
+/**
+ * Every threaded kernel instantiated on `memory`, by `module.export`; null where one cannot
+ * compile. Reductions write their chunks' partial sums to `partials` (the pool's).
+ */
+export function threadedKernelTable(memory: WebAssembly.Memory, partials: Float64Array): Map<string, KernelFn> | null {
+  const table = stagedChunkKernels(memory, partials, () => stagedMerges());
   for (const [name, handle] of Object.entries(SHARED_KERNEL_MODULES)) {
     const module = handle.sync();
     if (!module) return null;
