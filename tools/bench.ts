@@ -293,10 +293,9 @@ async function kernels(tmp: string): Promise<void> {
     }, 3)]);
   }
   if (staged) {
-    // SLERP's and model stock's norms and dots: scalar f64 sums in element order (the twins'
-    // bits), bound by the add chains' latency rather than by memory.
-    rows.push(["SLERP's sums alone (‖x‖², ‖y‖², x·y: three f64 chains in element order, WebAssembly)", await time(() => staged.plainStats(models[0]!, models[1]!), 3)]);
-    rows.push(["model stock's sums alone (‖τᵢ‖² and τᵢ·τⱼ of 3 models: six f64 chains in element order, WebAssembly)", await time(() => staged.taskVectorStats(models, base), 3)]);
+    // SLERP's and model stock's norms and dots: f64 sums in four lanes per chunk (the twins' bits).
+    rows.push(["SLERP's sums alone (‖x‖², ‖y‖², x·y: three f64 sums in four lanes per chunk, WebAssembly, 1 thread)", await time(() => staged.plainStats(models[0]!, models[1]!), 3)]);
+    rows.push(["model stock's sums alone (‖τᵢ‖² and τᵢ·τⱼ of 3 models: six f64 sums in four lanes per chunk, WebAssembly, 1 thread)", await time(() => staged.taskVectorStats(models, base), 3)]);
   }
   const block = new Float32Array(STAGED_BLOCK);
   rows.push([`staging alone (the base and 3 models copied in ${(STAGED_BLOCK * 4) / 1024} KiB blocks)`, await time(() => {
@@ -364,7 +363,7 @@ function againstGoals(rows: [string, number][], memcpy: number): void {
     say(`| ${kernel} | ${x(value)} | ≤ ${goal}× | ${met ? 'yes' : 'no'} | ${met ? '' : bound} |`);
   }
   say();
-  say('The ordered sums keep the TypeScript twins\' bits (element order within each 65,536-float chunk, the chunks\' partials added in order), so their add chains\' latency bounds them, not memory; on a shared memory with threads, the chunks split over them. The "alone" rows run on one thread.');
+  say('The ordered sums keep the TypeScript twins\' bits (four lanes within each 65,536-float chunk, the chunks\' partials added in order), staged through the kernel\'s memory; on a shared memory with threads, the chunks split over them. The "alone" rows run on one thread.');
   say();
 }
 
