@@ -255,7 +255,6 @@ async function kernels(tmp: string): Promise<void> {
     b.set(base);
     x2.set(models[2]!);
     for (const [label, method, count, extra] of [
-      ['TIES (3 models, density 0.5, radix select)', 'ties', 3, {}],
       ['DARE linear (3 models)', 'dare_linear', 3, {}],
       ['DARE linear (3 models, rescale_norm l1)', 'dare_linear', 3, { rescale_norm: 'l1' }],
       ['SLERP (2 models)', 'slerp', 2, {}],

@@ -41,12 +41,12 @@ export function dotNormsWith(x: Float32Array, y: Float32Array, base: Float32Arra
     const [normSqX, normSqY, dot] = base === null ? staged.plainStats(x, y) : staged.taskVectorStats([x, y], base);
     return { dot, normSqX, normSqY };
   }
-  const [normSqX, normSqY, dot] = foldChunks(n, 3, (start, len) => sumsInOrder(x, y, base, start, start + len));
+  const [normSqX, normSqY, dot] = foldChunks(n, 3, (start, len) => chunkSums(x, y, base, start, start + len));
   return { dot: dot!, normSqX: normSqX!, normSqY: normSqY! };
 }
 
 /** [‖x‖², ‖y‖², x·y] over the chunk [from, to): in SUM_LANES lanes from 0, element j in lane (j − from) mod 4. */
-function sumsInOrder(x: Float32Array, y: Float32Array, base: Float32Array | null, from: number, to: number): [number, number, number] {
+function chunkSums(x: Float32Array, y: Float32Array, base: Float32Array | null, from: number, to: number): [number, number, number] {
   const dot = [0, 0, 0, 0];
   const xx = [0, 0, 0, 0];
   const yy = [0, 0, 0, 0];

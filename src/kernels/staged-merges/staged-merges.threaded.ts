@@ -5,15 +5,15 @@
  * its thread's own staged kernels on views of its chunk.
  *
  * Bits: the elementwise passes depend on each float's index alone (DARE's hash counter is
- * offset + the float's position); the sums are per-chunk partials in element order, folded in
+ * offset + the float's position); the sums are per-chunk partials in four lanes, folded in
  * chunk order, which is how the one-thread path sums too (staged-merges.wasm.ts).
  * Layouts: counts and lengths first, then the pointers (the pool flags at most 32), then the
  * per-model numbers.
  */
-import { partialSlot, type ChunkedCall, type KernelFn } from '../threads/chunked-call';
+import { CALL_MAX_ARGS, CALL_MAX_POINTER_ARG, partialSlot, type ChunkedCall, type KernelFn } from '../threads/chunked-call';
 
-/** One DARE model's mask and weight (staged-merges.wasm.ts StagedDareModel). */
-interface DareModel {
+/** One DARE model's mask and weight, as dare.cpu.ts resolves them (f32 values, u32 keys). */
+export interface StagedDareModel {
   weight: number;
   scale: number;
   key0: number;
@@ -21,27 +21,26 @@ interface DareModel {
   threshold: number;
 }
 
-type DareMask = Pick<DareModel, 'key0' | 'key1' | 'threshold'>;
+/** A DARE model's keep mask: u32 keys and the integer keep threshold. */
+export type StagedDareMask = Pick<StagedDareModel, 'key0' | 'key1' | 'threshold'>;
 
 /** What the chunk kernels run on one thread: the staged kernels of staged-merges.wasm.ts on one chunk. */
 export interface StagedChunkRunner {
-  dareLinearHere(models: readonly Float32Array[], base: Float32Array, out: Float32Array, params: readonly DareModel[], s: number, offset: number): void;
+  dareLinearHere(models: readonly Float32Array[], base: Float32Array, out: Float32Array, params: readonly StagedDareModel[], s: number, offset: number): void;
   weightedSumHere(out: Float32Array, inputs: readonly Float32Array[], weights: readonly number[]): void;
-  /** Sums in element order from 0 (a chunk's partials). */
+  /** A chunk's sums, each from 0 in four lanes (its partials). */
   taskVectorStatsHere(models: readonly Float32Array[], base: Float32Array): ArrayLike<number>;
   plainStatsHere(x: Float32Array, y: Float32Array): ArrayLike<number>;
   /** [Σ before, Σ after] of each model in turn, flat. */
-  dareNormsHere(models: readonly Float32Array[], base: Float32Array, masks: readonly DareMask[], offset: number, norm: 'l1' | 'l2'): ArrayLike<number>;
+  dareNormsHere(models: readonly Float32Array[], base: Float32Array, masks: readonly StagedDareMask[], offset: number, norm: 'l1' | 'l2'): ArrayLike<number>;
 }
 
-const MAX_POINTERS = 32;
-const MAX_ARGS = 64;
 
 const addresses = (arrays: readonly Float32Array[]) => arrays.map((a) => a.byteOffset);
 const pointerRange = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
 
 function fits(args: readonly number[], pointers: readonly number[]): boolean {
-  return args.length <= MAX_ARGS && pointers.every((p) => p < MAX_POINTERS);
+  return args.length <= CALL_MAX_ARGS && pointers.every((p) => p <= CALL_MAX_POINTER_ARG);
 }
 
 /** A call (or null where its arguments do not fit the pool's). */
@@ -55,7 +54,7 @@ function reductionOf(fn: string, args: number[], pointers: number[], n: number):
 }
 
 // [count, n, position, offset, s, out, base, models…, then weight, scale, key0, key1, threshold per model]
-export function dareLinearCall(models: readonly Float32Array[], base: Float32Array, out: Float32Array, params: readonly DareModel[], s: number, offset: number): ChunkedCall | null {
+export function dareLinearCall(models: readonly Float32Array[], base: Float32Array, out: Float32Array, params: readonly StagedDareModel[], s: number, offset: number): ChunkedCall | null {
   const c = models.length;
   const perModel = params.flatMap((p) => [p.weight, p.scale, p.key0, p.key1, p.threshold]);
   return callOf('staged.dare_linear', [c, out.length, 0, offset, s, ...addresses([out, base, ...models]), ...perModel], pointerRange(5, c + 2), 1, 2, out.length);
@@ -78,18 +77,17 @@ export function plainStatsCall(x: Float32Array, y: Float32Array): ChunkedCall | 
 }
 
 // [count, n, position, segment, offset, base, models…, then key0, key1, threshold per model]
-export function dareNormsCall(models: readonly Float32Array[], base: Float32Array, masks: readonly DareMask[], offset: number, norm: 'l1' | 'l2'): ChunkedCall | null {
+export function dareNormsCall(models: readonly Float32Array[], base: Float32Array, masks: readonly StagedDareMask[], offset: number, norm: 'l1' | 'l2'): ChunkedCall | null {
   const c = models.length;
   const perModel = masks.flatMap((m) => [m.key0, m.key1, m.threshold]);
   return reductionOf(`staged.dare_norms_${norm}`, [c, base.length, 0, 0, offset, ...addresses([base, ...models]), ...perModel], pointerRange(5, c + 1), base.length);
 }
 
 /**
- * The chunk kernels on `memory`, by name, running `runner()`'s kernels (this thread's); a
- * reduction's chunk writes its partials to `partials` at partialSlot. Empty where there is no runner.
+ * The chunk kernels on `memory`, by name, running `local` (this thread's staged kernels); a
+ * reduction's chunk writes its partials to `partials` at partialSlot. Empty where there is none.
  */
-export function stagedChunkKernels(memory: WebAssembly.Memory, partials: Float64Array, runner: () => StagedChunkRunner | null): Map<string, KernelFn> {
-  const local = runner();
+export function stagedChunkKernels(memory: WebAssembly.Memory, partials: Float64Array, local: StagedChunkRunner | null): Map<string, KernelFn> {
   if (!local) return new Map();
   const view = (address: number, n: number) => new Float32Array(memory.buffer, address, n);
   const views = (args: readonly number[], from: number, count: number, n: number) => Array.from({ length: count }, (_, i) => view(args[from + i]!, n));

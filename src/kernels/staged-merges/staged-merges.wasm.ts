@@ -9,14 +9,14 @@
  * One instance per thread (the memory is scratch, reused by every call); engines without
  * wasm SIMD get null from stagedMerges(), and the callers keep their TypeScript loops.
  * Bits: every export is the twin of a TypeScript loop (see staged-merges.wat.ts). The sums
- * are per-THREAD_CHUNK partials in element order, folded in chunk order (foldChunks), so a
+ * are per-THREAD_CHUNK partials in four lanes, folded in chunk order (foldChunks), so a
  * call whose arrays all live on a pooled shared memory splits over its threads with the same
  * bits (staged-merges.threaded.ts); the *Here methods are one thread's loops.
  */
 import { foldChunks, laneTotal, SUM_LANES } from '../threads/chunked-call';
 import { chunkPoolFor } from '../threads/pool-registry';
 import { wasmKernelModule } from '../wasm-module';
-import { dareLinearCall, dareNormsCall, plainStatsCall, taskVectorStatsCall, weightedSumCall, type StagedChunkRunner } from './staged-merges.threaded';
+import { dareLinearCall, dareNormsCall, plainStatsCall, taskVectorStatsCall, weightedSumCall, type StagedChunkRunner, type StagedDareMask, type StagedDareModel } from './staged-merges.threaded';
 import { STAGED_MERGES_WASM_BASE64 } from './staged-merges.wasm.gen';
 import { DARE_MIX, DARE_PARAM, DARE_PARAM_BYTES, stagedPairs, STAGED_MAX_MODELS } from './staged-merges.wat';
 
@@ -40,17 +40,7 @@ const ACC_AT = WEIGHTS_AT + 16 * INPUT_SLOTS;
 const ACC_SLOTS = SUM_LANES * (STAGED_MAX_MODELS + (STAGED_MAX_MODELS * (STAGED_MAX_MODELS - 1)) / 2);
 const BYTES = ACC_AT + ACC_SLOTS * 8;
 
-/** One DARE model's mask and weight, as dare.cpu.ts resolves them (f32 values, u32 keys). */
-export interface StagedDareModel {
-  weight: number;
-  scale: number;
-  key0: number;
-  key1: number;
-  threshold: number;
-}
-
-/** A DARE model's keep mask: u32 keys and the integer keep threshold. */
-export type StagedDareMask = Pick<StagedDareModel, 'key0' | 'key1' | 'threshold'>;
+export type { StagedDareMask, StagedDareModel };
 
 const kernelModule = wasmKernelModule(STAGED_MERGES_WASM_BASE64);
 export const stagedMergesWasmBytes = kernelModule.bytes;

@@ -23,6 +23,10 @@ export function laneTotal(lanes: ArrayLike<number>, at = 0): number {
 /** Floats per chunk of a split call and of a reduction's partial sums: 256 KiB per vector, a few tens of microseconds of work. */
 export const THREAD_CHUNK = 1 << 16;
 
+/** The most arguments a split call takes, and the last one that may be a pointer (the pool flags pointers in one int32 mask). */
+export const CALL_MAX_ARGS = 64;
+export const CALL_MAX_POINTER_ARG = 31;
+
 /** f64 slots a pool holds for a reduction's partial sums; a call with more chunks × sums runs in segments of whole chunks. */
 export const PARTIAL_SLOTS = 1 << 15;
 
@@ -76,7 +80,7 @@ export function runChunks(fn: KernelFn, call: ChunkedCall, chunk: number): void 
 
 /**
  * A reduction of `slots` sums over n floats, chunk by chunk: partial(start, length) returns the
- * chunk's sums (each from 0, in element order), and the totals add them in chunk order.
+ * chunk's sums (each from 0, in four lanes), and the totals add them in chunk order.
  */
 export function foldChunks(n: number, slots: number, partial: (start: number, length: number) => ArrayLike<number>): number[] {
   const totals = new Array<number>(slots).fill(0);

@@ -24,7 +24,7 @@
  * kernelThreadLoop on the memory and the control buffer it is given.
  */
 import { KernelParamsError } from '../errors';
-import { chunkArgs, chunksPerSegment, PARTIAL_SLOTS, THREAD_CHUNK, type ChunkedCall, type KernelFn } from './chunked-call';
+import { CALL_MAX_ARGS as MAX_ARGS, CALL_MAX_POINTER_ARG as MAX_POINTER_ARG, chunkArgs, chunksPerSegment, foldChunks, PARTIAL_SLOTS, partialSlot, THREAD_CHUNK, type ChunkedCall, type KernelFn } from './chunked-call';
 import { registerChunkPool, unregisterChunkPool, type ChunkPool } from './pool-registry';
 import { threadedKernelTable } from './threaded-kernels';
 
@@ -32,9 +32,6 @@ export { THREAD_CHUNK };
 /** Below this many floats a call runs on the caller alone: waking threads costs more. */
 export const THREADED_MIN_FLOATS = 1 << 18;
 
-const MAX_ARGS = 64;
-/** Pointer arguments are flagged in one int32 mask. */
-const MAX_POINTER_ARG = 31;
 // Int32 slots of the control buffer.
 const GEN = 0;
 const WORD = 1;
@@ -239,17 +236,18 @@ export class KernelThreads implements ChunkPool {
     if (call.counterArg === undefined || call.segmentArg === undefined) throw new KernelParamsError(`kernel-threads.ts: reduction ${call.fn} needs position and segment arguments`);
     if (perSegment < 1 || perSegment > chunksPerSegment(sums)) throw new KernelParamsError(`kernel-threads.ts: ${call.fn}'s ${perSegment} chunks of ${sums} sums do not fit ${PARTIAL_SLOTS} slots`);
     const partials = partialsOf(this.control);
-    const totals = new Array<number>(sums).fill(0);
     const segment = perSegment * THREAD_CHUNK;
-    const whole = [...call.args];
-    whole[call.segmentArg] = perSegment;
-    for (let first = 0; first < call.n; first += segment) {
-      const n = Math.min(segment, call.n - first);
-      this.run({ ...call, args: chunkArgs({ ...call, args: whole }, first, n, []), n });
-      const chunks = Math.ceil(n / THREAD_CHUNK);
-      for (let c = 0; c < chunks; c++) for (let k = 0; k < sums; k++) totals[k]! += partials[c * sums + k]!;
-    }
-    return totals;
+    const whole = { ...call, args: call.args.map((value, i) => (i === call.segmentArg ? perSegment : value)) };
+    // The fold of one thread, reading each chunk's partials where its kernel wrote them; a
+    // segment's chunks all run before the first of them is read.
+    return foldChunks(call.n, sums, (start) => {
+      if (start % segment === 0) {
+        const n = Math.min(segment, call.n - start);
+        this.run({ ...call, args: chunkArgs(whole, start, n, []), n });
+      }
+      const at = partialSlot(start, sums, perSegment);
+      return partials.subarray(at, at + sums);
+    });
   }
 
   close(): void {

@@ -2,7 +2,7 @@
  * Which shared buffer has a kernel-thread pool: kernels that take arrays from anywhere (the
  * staged merges) look up the buffer their arrays live on and split their calls over its pool
  * when every array is on it. The pool registers itself while it is open (kernel-threads.ts);
- * this module imports nothing, so kernels below the pool can ask without a circle.
+ * this module imports only types, so kernels below the pool can ask without a circle.
  */
 import type { ChunkedCall } from './chunked-call';
 

@@ -34,7 +34,7 @@ export function kernelModuleFor(memory: WebAssembly.Memory, name: SharedKernelNa
  * compile. Reductions write their chunks' partial sums to `partials` (the pool's).
  */
 export function threadedKernelTable(memory: WebAssembly.Memory, partials: Float64Array): Map<string, KernelFn> | null {
-  const table = stagedChunkKernels(memory, partials, () => stagedMerges());
+  const table = stagedChunkKernels(memory, partials, stagedMerges());
   for (const [name, handle] of Object.entries(SHARED_KERNEL_MODULES)) {
     const module = handle.sync();
     if (!module) return null;
