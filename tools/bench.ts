@@ -8,7 +8,9 @@
  * 3. The DE step and every merger on 58.7M floats, as GB/s of parameters and as a ratio
  *    to a measured memcpy of the same vector; the same DE step in NumPy and PyTorch
  *    (Debian's python3-numpy / python3-torch, when installed) on the same vectors.
- *    The same on the GPU path, against a buffer copy (a software adapter is labelled so).
+ *    The same on the GPU path, against a buffer copy (a software adapter is labelled so), and
+ *    beside PyTorch on CUDA where the machine has it (`--only gpu`). EVOLVER_BENCH_PYTHON names
+ *    the Python holding NumPy and PyTorch (Debian's /usr/bin/python3 by default).
  *    Section 2 alone: `--only kernels`. Rows of what bounds the staged kernels: DARE's hash
  *    alone, and the copies of the inputs alone.
  * 4. TIES' magnitude threshold by radix selection vs a full sort, 58.7M elements.
@@ -63,6 +65,8 @@ import { median, samplesOf } from './timing';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const PAPER_FLOATS = 58_700_000;
+/** The Python with NumPy and PyTorch for the comparison rows (Debian's by default). */
+const BENCH_PYTHON = process.env.EVOLVER_BENCH_PYTHON ?? '/usr/bin/python3';
 const lines: string[] = [];
 const say = (text = '') => {
   lines.push(text);
@@ -310,7 +314,7 @@ async function kernels(tmp: string): Promise<void> {
   againstGoals(rows, memcpy);
 
   // The same DE step in NumPy and PyTorch, on the same two vectors.
-  const python = '/usr/bin/python3';
+  const python = BENCH_PYTHON;
   const script = path.join(ROOT, 'tools', 'bench_de.py');
   const [xFile, dFile] = [path.join(tmp, 'x.f32'), path.join(tmp, 'd.f32')];
   writeFileSync(xFile, new Uint8Array(models[0]!.buffer));
@@ -367,7 +371,7 @@ function againstGoals(rows: [string, number][], memcpy: number): void {
 }
 
 /** The same kernels on the GPU population's path, against a GPU buffer copy of the same bytes. */
-async function gpuKernels(): Promise<void> {
+async function gpuKernels(tmp: string): Promise<void> {
   const gpu = await getNodeGpu();
   say('### 3. DE step and mergers on the GPU path');
   say();
@@ -415,7 +419,24 @@ async function gpuKernels(): Promise<void> {
   say('|---|---|---|');
   for (const [label, ms] of rows) say(`| ${label} | ${ms.toFixed(1)} | ${(ms / copy).toFixed(2)} |`);
   say();
+  if (!studio.isSoftware) torchOnCuda(tmp, models);
   device.destroy();
+}
+
+/** The same DE step and a simple average in PyTorch on CUDA, when this machine has both. */
+function torchOnCuda(tmp: string, models: Float32Array[]): void {
+  const files = models.map((m, i) => {
+    const file = path.join(tmp, `gpu-${i}.f32`);
+    writeFileSync(file, new Uint8Array(m.buffer, m.byteOffset, m.byteLength));
+    return file;
+  });
+  try {
+    const r = JSON.parse(execFileSync(BENCH_PYTHON, [path.join(ROOT, 'tools', 'bench_de.py'), 'cuda', ...files], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as { de_ms: number; average_ms: number; memcpy_ms: number; version: string; device: string };
+    say(`PyTorch ${r.version} on CUDA (${r.device}), the same vectors: DE step ${r.de_ms.toFixed(2)} ms, simple average of 3 ${r.average_ms.toFixed(2)} ms, device copy ${r.memcpy_ms.toFixed(2)} ms (${(r.de_ms / r.memcpy_ms).toFixed(2)}× and ${(r.average_ms / r.memcpy_ms).toFixed(2)}× its copy).`);
+  } catch (err) {
+    say(`PyTorch on CUDA: not measured (${((err as { stderr?: string }).stderr ?? String(err)).trim().split('\n').pop()}).`);
+  }
+  say();
 }
 
 /** TIES' magnitude threshold by radix selection against a full sort of the magnitudes. */
@@ -491,14 +512,14 @@ function evaluationRuntime(): void {
   }
 }
 
-/** `--only stream|queue|kernels|eval` runs one section; `--out FILE` writes there instead of appending to BENCHMARKS.md. */
+/** `--only stream|queue|kernels|gpu|eval` runs one section; `--out FILE` writes there instead of appending to BENCHMARKS.md. */
 function flag(name: string): string | null {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? (process.argv[i + 1] ?? null) : null;
 }
 const only = flag('only');
 const outFlag = flag('out');
-if (only !== null && only !== 'stream' && only !== 'queue' && only !== 'kernels' && only !== 'eval') throw new Error(`--only must be "stream", "queue", "kernels" or "eval" (the sections that run alone); got "${only}".`);
+if (only !== null && !['stream', 'queue', 'kernels', 'gpu', 'eval'].includes(only)) throw new Error(`--only must be "stream", "queue", "kernels", "gpu" or "eval" (the sections that run alone); got "${only}".`);
 
 async function main(): Promise<void> {
   const started = new Date();
@@ -515,11 +536,12 @@ async function main(): Promise<void> {
     if (only === null || only === 'stream') await streamMergeBench(say);
     if (only === null || only === 'queue') await queueBench(say);
     if (only === 'kernels') await kernels(tmp);
+    if (only === 'gpu') await gpuKernels(tmp);
     if (only === null || only === 'eval') evaluationRuntime();
     if (only === null) {
       await overhead();
       await kernels(tmp);
-      await gpuKernels();
+      await gpuKernels(tmp);
       await tiesSelection();
       await scaling();
     }
