@@ -6,6 +6,7 @@ import { LinearCombineWasm } from '../src/kernels/linear-combine/linear-combine.
 import { CounterRng, probabilityThreshold, rngKey } from '../src/kernels/rng/rng.cpu';
 import { stagedMerges } from '../src/kernels/staged-merges/staged-merges.wasm';
 import { taskVectorStatsCall } from '../src/kernels/staged-merges/staged-merges.threaded';
+import { DARE_MIX, DARE_PARAM } from '../src/kernels/staged-merges/staged-merges.wat';
 import { firstBitMismatch, seededFloats } from '../src/kernels/testing';
 import { KernelThreads, THREAD_CHUNK, THREADED_MIN_FLOATS } from '../src/kernels/threads/kernel-threads';
 import { spawnNodeKernelThreads } from './kernel-threads';
@@ -15,16 +16,20 @@ const N = 5 * THREAD_CHUNK + 37;
 const SLOTS = 8;
 const rng = new CounterRng(0x7e4d5, 3);
 
+const SLOT_PAGES = Math.ceil((SLOTS * (N + 4) * 4) / 65536);
+/** The threads' scratch after the slots, as VectorMemory lays it out. */
+const scratch = { at: SLOT_PAGES * 65536, bytes: 2 * 65536 };
+
 function sharedMemory(): WebAssembly.Memory {
-  return new WebAssembly.Memory({ initial: Math.ceil((SLOTS * (N + 4) * 4) / 65536), maximum: 65536, shared: true });
+  return new WebAssembly.Memory({ initial: SLOT_PAGES + 2, maximum: 65536, shared: true });
 }
 
 const memory = sharedMemory();
 const view = (k: number, shift = 0) => new Float32Array(memory.buffer, 4 * (k * (N + 4) + shift), N);
 const pools: KernelThreads[] = [];
 
-async function pool(threads: number): Promise<KernelThreads> {
-  const p = KernelThreads.open(memory, threads, spawnNodeKernelThreads)!;
+async function pool(threads: number, withScratch = false): Promise<KernelThreads> {
+  const p = KernelThreads.open(memory, threads, spawnNodeKernelThreads, withScratch ? scratch : null)!;
   pools.push(p);
   // Workers start through tsx; until they run, the caller claims every chunk (same bits).
   const single = DeStepWasm.create(memory, p)!;
@@ -94,8 +99,14 @@ describe('kernel threads: the population kernels split over worker threads on a 
     }
   }, 60_000);
 
-  it('the staged merges (DARE linear, weighted sums, their norms and dots) on 2 threads have one thread\'s bits, in segments too', async () => {
-    const p = await pool(2);
+  it.each([
+    ['staging copies', false],
+    ['in place on the scratch', true],
+  ] as const)('the staged merges (DARE linear, weighted sums, their norms and dots) on 2 threads, %s, have one thread\'s bits, in segments too', async (_how, inPlace) => {
+    new Int32Array(memory.buffer, scratch.at, scratch.bytes / 4).fill(0);
+    const p = await pool(2, inPlace);
+    // The in-place kernels set the hash's constants in the caller's area (the first) when they start.
+    expect(new Int32Array(memory.buffer, scratch.at + DARE_PARAM.m1, 1)[0]).toBe(inPlace ? DARE_MIX.m1 : 0);
     const staged = stagedMerges()!;
     const [base, ...models] = [0, 1, 2, 3].map((k) => view(k, k));
     base!.set(seededFloats(rng, N, 1e-3, 4));
@@ -118,6 +129,19 @@ describe('kernel threads: the population kernels split over worker threads on a 
     staged.weightedSum(out, [base!, ...models], weights);
     staged.weightedSum(plainOut, [plainBase!, ...plainModels], weights);
     expect(firstBitMismatch(out, plainOut)).toBe(-1);
+    // The output one of the inputs (fused: in place), and a single input (separate passes), as SLERP and the merges write them.
+    staged.weightedSum(out, [out, models[0]!], [0.75, 0.25]);
+    staged.weightedSum(plainOut, [plainOut, plainModels[0]!], [0.75, 0.25]);
+    expect(firstBitMismatch(out, plainOut)).toBe(-1);
+    staged.weightedSum(out, [models[1]!], [-2]);
+    staged.weightedSum(plainOut, [plainModels[1]!], [-2]);
+    expect(firstBitMismatch(out, plainOut)).toBe(-1);
+    // DARE writing over one of its models: the staged loops read it before they write.
+    const overwritten = view(6, 2);
+    overwritten.set(models[2]!);
+    staged.dareLinear([models[0]!, models[1]!, overwritten], base!, overwritten, params, Math.fround(0.7), offset);
+    staged.dareLinear(plainModels, plainBase!, plainOut, params, Math.fround(0.7), offset);
+    expect(firstBitMismatch(overwritten, plainOut)).toBe(-1);
     expect(staged.taskVectorStats(models, base!)).toEqual(staged.taskVectorStats(plainModels, plainBase!));
     expect(staged.plainStats(models[0]!, models[1]!)).toEqual(staged.plainStats(plainModels[0]!, plainModels[1]!));
     for (const norm of ['l1', 'l2'] as const) expect(staged.dareNorms(models, base!, masks, offset, norm)).toEqual(staged.dareNorms(plainModels, plainBase!, masks, offset, norm));

@@ -235,7 +235,7 @@ async function kernels(tmp: string): Promise<void> {
   // default the cores): same bits, checked against the one-thread outputs above.
   const threads = os.availableParallelism();
   const shared = threads > 1 ? VectorMemory.open(n, 6, true) : null;
-  const pool = shared?.shared ? KernelThreads.open(shared.memory, threads, spawnNodeKernelThreads) : null;
+  const pool = shared?.shared ? KernelThreads.open(shared.memory, threads, spawnNodeKernelThreads, shared.scratch) : null;
   if (shared && pool) {
     const views = [0, 1, 2, 3, 4].map(() => shared.take()!);
     const [x0, x1, , , o] = views as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];

@@ -20,6 +20,7 @@ const KERNELS = [
   { source: 'src/kernels/ties-fast/ties-fast.wat.ts', build: 'tiesFastWat', out: 'src/kernels/ties-fast/ties-fast.wasm.gen.ts', name: 'TIES_FAST_WASM_BASE64' },
   { source: 'src/merge/stream-bf16.wat.ts', build: 'streamBf16Wat', out: 'src/merge/stream-bf16.wasm.gen.ts', name: 'STREAM_BF16_WASM_BASE64' },
   { source: 'src/kernels/staged-merges/staged-merges.wat.ts', build: 'stagedMergesWat', out: 'src/kernels/staged-merges/staged-merges.wasm.gen.ts', name: 'STAGED_MERGES_WASM_BASE64' },
+  { source: 'src/kernels/staged-merges/staged-merges.wat.ts', build: 'stagedMergesWat', out: 'src/kernels/staged-merges/staged-merges.shared.wasm.gen.ts', name: 'STAGED_MERGES_SHARED_WASM_BASE64', shared: true },
 ];
 
 const mod = await tsImport(pathToFileURL(path.join(ROOT, 'src/kernels/de-step/de-step.assemble.ts')).href, import.meta.url);

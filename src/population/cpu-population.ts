@@ -76,7 +76,7 @@ export class CpuPopulation implements PopulationStore {
     const withM = initial.length + 4;
     const capacity = incremental && VectorMemory.fits(layout.totalSize, withM) ? withM : initial.length + 3;
     this.vectors = VectorMemory.open(layout.totalSize, capacity, kernelThreadCount() > 1);
-    this.threads = this.vectors?.shared ? openKernelThreads(this.vectors.memory) : null;
+    this.threads = this.vectors?.shared ? openKernelThreads(this.vectors.memory, this.vectors.scratch) : null;
     this.kernel = this.vectors ? DeStepWasm.create(this.vectors.memory, this.threads) : null;
     const copy = (flat: Float32Array) => {
       const out = this.fresh();

@@ -7,7 +7,7 @@ import type { ParameterLayout } from '../merge/layout';
 import { OutOfMemoryError } from '../protocol/errors';
 import { CpuPopulation } from './cpu-population';
 import { allocatePopulation } from './population';
-import { VectorMemory, WASM_MEMORY_MAX_PAGES } from './wasm-memory';
+import { VectorMemory, WASM_MEMORY_MAX_PAGES, SCRATCH_PAGES } from './wasm-memory';
 
 const rng = new CounterRng(0x3e3, 2);
 const layoutOf = (n: number): ParameterLayout => ({
@@ -90,6 +90,16 @@ describe('CpuPopulation on one WebAssembly.Memory', () => {
     const views = [memory.take()!, memory.take()!, memory.take()!];
     expect(memory.take()).toBeNull();
     expect(views.map((v) => v.byteOffset)).toEqual([0, 32, 64]);
+    expect(memory.scratch).toBeNull();
+  });
+
+  it('a shared memory holds the kernel threads\' scratch after its slots, where the pages allow', () => {
+    const shared = VectorMemory.open(20_000, 3, true)!;
+    expect(shared.shared).toBe(true);
+    const slotsEnd = 3 * shared.stride * 4;
+    expect(shared.scratch).toEqual({ at: VectorMemory.pagesFor(20_000, 3) * 65536, bytes: SCRATCH_PAGES * 65536 });
+    expect(shared.scratch!.at).toBeGreaterThanOrEqual(slotsEnd);
+    expect(shared.memory.buffer.byteLength).toBe(shared.scratch!.at + shared.scratch!.bytes);
   });
 
   it('a memory that cannot be had is an OutOfMemoryError with the numbers', () => {

@@ -5,17 +5,26 @@
  *
  * Slots are 16-byte aligned (the size rounded up to 4 floats). wasm32 addresses stop at
  * 4 GiB; VectorMemory.fits says whether a population can live in one memory at all.
+ * A shared memory also holds the kernel threads' scratch after the slots (SCRATCH_PAGES),
+ * where it fits: their kernels run on the slots in place and keep their parameters and
+ * sums there (staged-merges.in-place.ts).
  */
+
+import type { ScratchArea } from '../kernels/threads/kernel-threads';
 
 const PAGE_BYTES = 65536;
 /** The largest memory, in pages: one page short of 4 GiB, so no vector ends at address 2^32. */
 export const WASM_MEMORY_MAX_PAGES = 65535;
+/** Pages of a shared memory's scratch for its kernel threads (room for 64 threads' areas). */
+export const SCRATCH_PAGES = 2;
 
 export class VectorMemory {
   readonly memory: WebAssembly.Memory;
   /** Floats from one slot's start to the next. */
   readonly stride: number;
   private readonly free: number[];
+  /** The kernel threads' scratch (a shared memory with room for it), else null. */
+  readonly scratch: ScratchArea | null;
 
   private constructor(
     readonly size: number,
@@ -24,7 +33,10 @@ export class VectorMemory {
     readonly shared: boolean,
   ) {
     this.stride = Math.ceil(size / 4) * 4;
-    const pages = VectorMemory.pagesFor(size, capacity);
+    const slotPages = VectorMemory.pagesFor(size, capacity);
+    const withScratch = shared && slotPages + SCRATCH_PAGES <= WASM_MEMORY_MAX_PAGES;
+    const pages = slotPages + (withScratch ? SCRATCH_PAGES : 0);
+    this.scratch = withScratch ? { at: slotPages * PAGE_BYTES, bytes: SCRATCH_PAGES * PAGE_BYTES } : null;
     try {
       this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, ...(shared ? { shared: true } : {}) });
     } catch (err) {

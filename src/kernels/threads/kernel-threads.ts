@@ -26,6 +26,7 @@
 import { KernelParamsError } from '../errors';
 import { CALL_MAX_ARGS as MAX_ARGS, CALL_MAX_POINTER_ARG as MAX_POINTER_ARG, chunkArgs, chunksPerSegment, foldChunks, PARTIAL_SLOTS, partialSlot, THREAD_CHUNK, type ChunkedCall, type KernelFn } from './chunked-call';
 import { registerChunkPool, unregisterChunkPool, type ChunkPool } from './pool-registry';
+import { IN_PLACE_AREA_BYTES } from '../staged-merges/staged-merges.in-place';
 import { threadedKernelTable } from './threaded-kernels';
 
 export { THREAD_CHUNK };
@@ -47,6 +48,10 @@ const CHUNKS = 10;
 const POINTER_MASK = 11;
 /** Set by the environment when a thread stopped on its own (killed, out of memory). */
 const LOST = 12;
+/** The memory's scratch for the threads' in-place kernels (byte address, bytes; 0 bytes: none), and the next thread's area. */
+const SCRATCH_AT = 13;
+const SCRATCH_BYTES = 14;
+const NEXT_AREA = 15;
 const INT_SLOTS = 16;
 const PARTIALS_AT = 4 * INT_SLOTS + 8 * MAX_ARGS;
 const CONTROL_BYTES = PARTIALS_AT + 8 * PARTIAL_SLOTS;
@@ -57,6 +62,20 @@ interface ControlViews {
   ints: Int32Array;
   /** Each argument's f64 bits as two int32 words. */
   argWords: Int32Array;
+}
+
+/** Bytes of a pool's memory that hold no vector: each thread takes an area of them for its in-place kernels. */
+export interface ScratchArea {
+  at: number;
+  bytes: number;
+}
+
+/** This thread's area of the pool's scratch (one per thread, in the order they ask), or null when none is left. */
+function claimArea(control: SharedArrayBuffer): number | null {
+  const { ints } = views(control);
+  const index = Atomics.add(ints, NEXT_AREA, 1);
+  const bytes = Atomics.load(ints, SCRATCH_BYTES) >>> 0;
+  return (index + 1) * IN_PLACE_AREA_BYTES <= bytes ? (Atomics.load(ints, SCRATCH_AT) >>> 0) + index * IN_PLACE_AREA_BYTES : null;
 }
 
 /** The reductions' partial sums, by chunk (chunked-call.ts partialSlot). */
@@ -173,11 +192,20 @@ export class KernelThreads implements ChunkPool {
     registerChunkPool(memory.buffer, this);
   }
 
-  /** The pool on `memory` (a shared one), or null where its kernels cannot be compiled. */
-  static open(memory: WebAssembly.Memory, threads: number, spawn: KernelThreadSpawner): KernelThreads | null {
+  /**
+   * The pool on `memory` (a shared one), or null where its kernels cannot be compiled.
+   * `scratch`: bytes of the memory no vector uses, where the threads' in-place kernels keep
+   * their parameters and sums; without it they stage copies (the same bits).
+   */
+  static open(memory: WebAssembly.Memory, threads: number, spawn: KernelThreadSpawner, scratch: ScratchArea | null = null): KernelThreads | null {
     if (threads < 2 || !(memory.buffer instanceof SharedArrayBuffer)) return null;
     const control = new SharedArrayBuffer(CONTROL_BYTES);
-    const table = threadedKernelTable(memory, partialsOf(control));
+    if (scratch) {
+      const { ints } = views(control);
+      Atomics.store(ints, SCRATCH_AT, scratch.at | 0);
+      Atomics.store(ints, SCRATCH_BYTES, scratch.bytes | 0);
+    }
+    const table = threadedKernelTable(memory, partialsOf(control), claimArea(control));
     return table ? new KernelThreads(memory, threads, control, table, spawn) : null;
   }
 
@@ -266,7 +294,7 @@ export class KernelThreads implements ChunkPool {
  * until the pool closes. Returns when it does.
  */
 export function kernelThreadLoop(memory: WebAssembly.Memory, control: SharedArrayBuffer): void {
-  const table = threadedKernelTable(memory, partialsOf(control));
+  const table = threadedKernelTable(memory, partialsOf(control), claimArea(control));
   if (!table) return; // the caller then runs every chunk itself
   const names = [...table.keys()];
   const v = views(control);
@@ -298,7 +326,7 @@ export function kernelThreadCount(): number {
   return configured?.threads ?? 1;
 }
 
-/** A pool on `memory` as configured, or null for one thread. */
-export function openKernelThreads(memory: WebAssembly.Memory): KernelThreads | null {
-  return configured ? KernelThreads.open(memory, configured.threads, configured.spawn) : null;
+/** A pool on `memory` (with its scratch, if any) as configured, or null for one thread. */
+export function openKernelThreads(memory: WebAssembly.Memory, scratch: ScratchArea | null = null): KernelThreads | null {
+  return configured ? KernelThreads.open(memory, configured.threads, configured.spawn, scratch) : null;
 }

@@ -8,6 +8,8 @@ import { LINEAR_COMBINE_SHARED_WASM_BASE64 } from '../linear-combine/linear-comb
 import { LinearCombineWasm } from '../linear-combine/linear-combine.wasm';
 import { linearCombineWat } from '../linear-combine/linear-combine.wat';
 import { CounterRng } from '../rng/rng.cpu';
+import { STAGED_MERGES_SHARED_WASM_BASE64 } from '../staged-merges/staged-merges.shared.wasm.gen';
+import { stagedMergesWat } from '../staged-merges/staged-merges.wat';
 import { firstBitMismatch, seededFloats } from '../testing';
 import { chunkArgs, type ChunkedCall } from './chunked-call';
 import { KernelThreads, markKernelThreadLost, THREADED_MIN_FLOATS } from './kernel-threads';
@@ -17,6 +19,7 @@ describe('threaded kernels: the shared-memory builds', () => {
   it.each([
     ['de-step', deStepWat, DE_STEP_SHARED_WASM_BASE64, 'DE_STEP_SHARED_WASM_BASE64', '../de-step/de-step.shared.wasm.gen.ts', 'src/kernels/de-step/de-step.wat.ts'],
     ['linear-combine', linearCombineWat, LINEAR_COMBINE_SHARED_WASM_BASE64, 'LINEAR_COMBINE_SHARED_WASM_BASE64', '../linear-combine/linear-combine.shared.wasm.gen.ts', 'src/kernels/linear-combine/linear-combine.wat.ts'],
+    ['staged-merges', stagedMergesWat, STAGED_MERGES_SHARED_WASM_BASE64, 'STAGED_MERGES_SHARED_WASM_BASE64', '../staged-merges/staged-merges.shared.wasm.gen.ts', 'src/kernels/staged-merges/staged-merges.wat.ts'],
   ] as const)('the committed %s module is the current assembly, importing a shared memory', async (_name, wat, committed, exportName, file, source) => {
     const text = sharedMemoryWat(wat());
     expect(text).toContain('(memory 0 65536 shared)');
