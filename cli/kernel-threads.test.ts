@@ -102,7 +102,7 @@ describe('kernel threads: the population kernels split over worker threads on a 
   it.each([
     ['staging copies', false],
     ['in place on the scratch', true],
-  ] as const)('the staged merges (DARE linear, weighted sums, their norms and dots) on 2 threads, %s, have one thread\'s bits, in segments too', async (_how, inPlace) => {
+  ] as const)('the staged merges (DARE linear, weighted sums, their norms and dots, kinship\'s moments) on 2 threads, %s, have one thread\'s bits, in segments too', async (_how, inPlace) => {
     new Int32Array(memory.buffer, scratch.at, scratch.bytes / 4).fill(0);
     const p = await pool(2, inPlace);
     // The in-place kernels set the hash's constants in the caller's area (the first) when they start.
@@ -145,6 +145,8 @@ describe('kernel threads: the population kernels split over worker threads on a 
     expect(staged.taskVectorStats(models, base!)).toEqual(staged.taskVectorStats(plainModels, plainBase!));
     expect(staged.plainStats(models[0]!, models[1]!)).toEqual(staged.plainStats(plainModels[0]!, plainModels[1]!));
     for (const norm of ['l1', 'l2'] as const) expect(staged.dareNorms(models, base!, masks, offset, norm)).toEqual(staged.dareNorms(plainModels, plainBase!, masks, offset, norm));
+    expect(staged.kinshipMoments(models[0]!, models[1]!, base!)).toEqual(staged.kinshipMoments(plainModels[0]!, plainModels[1]!, plainBase!));
+    expect(staged.kinshipMoments(models[0]!, models[2]!, null)).toEqual(staged.kinshipMoments(plainModels[0]!, plainModels[2]!, null));
     // Segments of 2 chunks: the partials of one segment are folded before the next overwrites them.
     expect(p.reduce(taskVectorStatsCall(models, base!)!, 6, 2)).toEqual(staged.taskVectorStats(plainModels, plainBase!));
     expect(p.chunks.caller + p.chunks.workers).toBeGreaterThan(before.caller + before.workers + 30);

@@ -12,6 +12,7 @@ import { useNodeKernelThreads } from './kernel-threads';
 import { cpuRuntimeName, setOrtThreads, setWebWasmPaths, useWebCpuRuntime } from '../src/eval/ort';
 import { CudaUnavailableError, registerNodeRuntime } from '../src/eval/ort-node';
 import { numberOption, UsageError, type Options, type Parsed } from './args';
+import { keepWasmOnLiftoff } from './wasm-tiering';
 
 export type RuntimeChoice = 'node' | 'web';
 
@@ -40,7 +41,7 @@ export interface AppliedRuntime {
  * session of every command runs on it unless a command's flags say otherwise.
  */
 export function startRuntime(): void {
-  registerNodeRuntime();
+  if (registerNodeRuntime().fallbackReason) keepWasmOnLiftoff();
 }
 
 /**
@@ -71,6 +72,7 @@ export function applyRuntimeOptions(values: Parsed['values'], { gpuEvaluation = 
       throw err;
     }
   }
+  if (choice === 'web' || fallbackReason) keepWasmOnLiftoff();
   if (fallbackReason) process.stderr.write(`note: ${fallbackReason}; models are scored on ${cpuRuntimeName()}.\n`);
   return { description: `${cpuRuntimeName()}, ${threads} thread${threads === 1 ? '' : 's'}`, ...(fallbackReason ? { fallbackReason } : {}) };
 }

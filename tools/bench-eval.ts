@@ -1,5 +1,5 @@
 /**
- * `node --liftoff-only --import tsx tools/bench-eval.ts [--sample lm] [THREADS...]`: the evaluation
+ * `node --import tsx tools/bench-eval.ts [--sample lm] [THREADS...]`: the evaluation
  * runtime's goals on a bundled sample (default the classifier, 588 dev rows; `--sample lm` the
  * language models), per thread count (default: 1 and the cores):
  *
@@ -28,6 +28,7 @@ import { DEFAULT_MERGE, DEFAULT_SETTINGS, type EvolverSettings } from '../src/pr
 import { Workspace } from '../src/project/workspace';
 import { DatasetEvaluator, scoringGraph } from '../src/eval/evaluator';
 import { cpuRuntimeName, setOrtThreads, useWebCpuRuntime, WeightFedSession } from '../src/eval/ort';
+import { keepWasmOnLiftoff } from '../cli/wasm-tiering';
 import { registerNodeRuntime } from '../src/eval/ort-node';
 import { getTask } from '../src/eval/tasks/registry';
 import { datasetBatch } from '../src/eval/tasks/token-inputs';
@@ -179,6 +180,8 @@ for (const threads of threadCounts) {
 }
 
 setOrtThreads(1);
+// As the CLI on onnxruntime-web: its wasm on Liftoff (cli/wasm-tiering.ts); the rows above ran with both tiers.
+keepWasmOnLiftoff();
 useWebCpuRuntime();
 const { session: webSession, dev: webDev } = await cliSession();
 const webFixed = new CpuPopulation(layout, flats, new CpuMerger(layout, DEFAULT_MERGE, null));

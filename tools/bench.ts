@@ -25,8 +25,10 @@
  *    thread and the cores: the CLI's dev evaluation over onnxruntime-node's session.run, and
  *    time per offspring over one evaluation (`--only eval`).
  *
- * Timings take the median of several runs after a warm-up. Node runs with --liftoff-only
- * (see bin/evolver-studio.mjs).
+ * Timings take the median of several runs after a warm-up. V8 compiles wasm with both its
+ * tiers, as the CLI does on onnxruntime-node; section 1 runs last, holding the wasm compiled
+ * from then on to Liftoff for its onnxruntime-web session, as the CLI does on onnxruntime-web
+ * (cli/wasm-tiering.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -52,6 +54,7 @@ import { VectorMemory } from '../src/population/wasm-memory';
 import { LinearCombineWasm } from '../src/kernels/linear-combine/linear-combine.wasm';
 import { KernelThreads } from '../src/kernels/threads/kernel-threads';
 import { spawnNodeKernelThreads } from '../cli/kernel-threads';
+import { keepWasmOnLiftoff } from '../cli/wasm-tiering';
 import { linearMergePlan } from '../src/merge/linear-plan';
 import { kinshipMomentsCpu } from '../src/kernels/kinship/kinship.cpu';
 import { topKMagnitudeCut, trimCount } from '../src/kernels/task-vector/magnitude-select.cpu';
@@ -270,6 +273,9 @@ async function kernels(tmp: string): Promise<void> {
       merger.mergeInto(o, views.slice(0, count));
       rows.push([`${label}, ${threads} threads (${bitLabel(sameBits(o, out))})`, await time(() => merger.mergeInto(o, views.slice(0, count)), 3)]);
     }
+    const moments = kinshipMomentsCpu(models[0]!, models[1]!, base);
+    const sameMoments = JSON.stringify(kinshipMomentsCpu(x0, x1, b)) === JSON.stringify(moments);
+    rows.push([`kinship moments (one pair, against the base), ${threads} threads (${bitLabel(sameMoments)})`, await time(() => kinshipMomentsCpu(x0, x1, b), 3)]);
     const chunks = pool.chunks;
     say(`Kernel threads: ${threads} (the caller and ${threads - 1} worker${threads > 2 ? 's' : ''}); of the split calls' chunks, the workers ran ${((100 * chunks.workers) / (chunks.workers + chunks.caller)).toFixed(0)} %.`);
     say();
@@ -304,14 +310,14 @@ async function kernels(tmp: string): Promise<void> {
   rows.push([`staging alone (the base and 3 models copied in ${(STAGED_BLOCK * 4) / 1024} KiB blocks)`, await time(() => {
     for (const x of [base, ...models]) for (let at = 0; at < n; at += STAGED_BLOCK) block.set(x.subarray(at, at + STAGED_BLOCK));
   }, 3)]);
-  rows.push(['kinship moments (one pair, against the base)', await time(() => kinshipMomentsCpu(models[0]!, models[1]!, base), 3)]);
+  rows.push(['kinship moments (one pair, against the base: six f64 sums in four lanes per chunk, WebAssembly, 1 thread)', await time(() => kinshipMomentsCpu(models[0]!, models[1]!, base), 3)]);
   say(`memcpy of one ${(paramBytes / 1e6).toFixed(0)} MB vector (Float32Array.set): ${memcpy.toFixed(1)} ms, ${gbps(paramBytes, memcpy)} GB/s.`);
   say();
   say('| operation | ms | GB/s of output parameters | × memcpy |');
   say('|---|---|---|---|');
   for (const [label, ms] of rows) say(`| ${label} | ${ms.toFixed(1)} | ${gbps(paramBytes, ms)} | ${(ms / memcpy).toFixed(2)} |`);
   say();
-  againstGoals(rows, memcpy);
+  againstGoals(rows, memcpy, pool ? threads : 1);
 
   // The same DE step in NumPy and PyTorch, on the same two vectors.
   const python = BENCH_PYTHON;
@@ -340,7 +346,7 @@ function sameBits(a: Float32Array, b: Float32Array): boolean {
  * Each CPU kernel's goal beside its fastest path in this run's rows (× memcpy), and, for the
  * staged kernels that miss it, the rows of what bounds them: the parts they cannot skip.
  */
-function againstGoals(rows: [string, number][], memcpy: number): void {
+function againstGoals(rows: [string, number][], memcpy: number, threads: number): void {
   const ratio = (prefix: string, where: (label: string) => boolean = () => true) => {
     const found = rows.filter(([label]) => label.startsWith(prefix) && where(label)).map(([, ms]) => ms / memcpy);
     return found.length > 0 ? Math.min(...found) : null;
@@ -348,14 +354,19 @@ function againstGoals(rows: [string, number][], memcpy: number): void {
   const fast = (label: string) => !label.includes('TypeScript twin');
   const x = (v: number | null) => (v === null ? 'not measured' : `${v.toFixed(2)}×`);
   const staging = ratio('staging alone');
+  // A one-thread "alone" row, and its share on each of the run's threads (the split rows run in place: no staging).
+  const split = (prefix: string) => {
+    const alone = ratio(prefix);
+    return `${x(alone)} alone on one thread${threads > 1 && alone !== null ? `, ${x(alone / threads)} split over ${threads}` : ''}`;
+  };
   const goals: [string, number | null, number, string][] = [
     ['DE step', ratio('DE step', fast), 3, "its crossover draws' counter hash (two rounds per float), split over the run's threads"],
     ['simple average, 3 models', ratio('simple average', fast), 3, 'memory: it reads 3 vectors and writes one where memcpy reads one'],
     ['task arithmetic, 3 models', ratio('task arithmetic', fast), 3, 'memory: it reads 4 vectors (the base too) and writes one where memcpy reads one'],
     ['TIES 0.5, 3 models', ratio('TIES (3'), 15, 'two passes over the base and the models (the threshold window, then the merge), not split into rows here; against torch kthvalue: the streaming section'],
-    ['DARE linear', ratio('DARE linear (3 models)'), 5, `its keep masks' counter hash alone ${x(ratio('DARE keep masks'))} + staging its inputs ${x(staging)}`],
-    ['model stock', ratio('model stock (3'), 5, `its six ordered f64 sums alone ${x(ratio("model stock's sums"))} + staging ${x(staging)}`],
-    ['SLERP', ratio('SLERP (2'), 5, `its three ordered f64 sums alone ${x(ratio("SLERP's sums"))} + staging`],
+    ['DARE linear', ratio('DARE linear (3 models)'), 5, `its keep masks' counter hash (two rounds per float and model): ${split('DARE keep masks')}; and its bytes: 4 vectors read and one written, 2.5× a memcpy's (off the shared memory, staging adds ${x(staging)})`],
+    ['model stock', ratio('model stock (3'), 5, `its six ordered f64 sums: ${split("model stock's sums")}; then a weighted sum of 4 vectors (off the shared memory, staging adds ${x(staging)})`],
+    ['SLERP', ratio('SLERP (2'), 5, `its three ordered f64 sums: ${split("SLERP's sums")}; then a weighted sum of 2 vectors (off the shared memory, staging adds its copies)`],
   ];
   say('Against the goals (the fastest path of each row above, × memcpy; where a staged kernel misses its goal, what it cannot skip, from the rows above):');
   say();
@@ -366,7 +377,7 @@ function againstGoals(rows: [string, number][], memcpy: number): void {
     say(`| ${kernel} | ${x(value)} | ≤ ${goal}× | ${met ? 'yes' : 'no'} | ${met ? '' : bound} |`);
   }
   say();
-  say('The ordered sums keep the TypeScript twins\' bits (four lanes within each 65,536-float chunk, the chunks\' partials added in order), staged through the kernel\'s memory; on a shared memory with threads, the chunks split over them. The "alone" rows run on one thread.');
+  say('The ordered sums keep the TypeScript twins\' bits (four lanes within each 65,536-float chunk, the chunks\' partials added in order). Off the shared memory the staged kernels copy their inputs through the kernel\'s own memory in blocks; on the population\'s shared memory the chunks split over the threads and run in place, without copies. The "alone" rows run on one thread.');
   say();
 }
 
@@ -500,7 +511,7 @@ async function scaling(): Promise<void> {
 function evaluationRuntime(): void {
   for (const sample of [[], ['--sample', 'lm']]) {
     try {
-      const table = execFileSync(process.execPath, ['--liftoff-only', '--import', 'tsx', path.join(ROOT, 'tools', 'bench-eval.ts'), ...sample], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 16 << 20 });
+      const table = execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'tools', 'bench-eval.ts'), ...sample], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 16 << 20 });
       for (const line of table.trim().split('\n')) say(line);
       say();
     } catch (err) {
@@ -529,8 +540,8 @@ async function main(): Promise<void> {
   say();
   const sizes = process.env.EVOLVER_BENCH_STREAM_GB ? `EVOLVER_BENCH_STREAM_GB=${process.env.EVOLVER_BENCH_STREAM_GB} ` : '';
   const args = process.argv.slice(2).join(' ');
-  say(`Command: \`${sizes}npm run bench${args ? ` -- ${args}` : ''}\` (node --liftoff-only --import tsx tools/bench.ts). Machine: ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}.`);
-  say(`Threads: sections 1–2 evaluate on ${cpuRuntimeName()} with ${ortThreads(1)} thread${ortThreads(1) === 1 ? '' : 's'}; the evaluation runtime's rows say their threads (1 and ${os.availableParallelism()}); every CPU kernel row runs on one thread unless it says its threads (the DE step and linear merges also on ${os.availableParallelism()}, the CLI's default --threads; the streaming rows say their --threads); the queue's workers run one thread each.`);
+  say(`Command: \`${sizes}npm run bench${args ? ` -- ${args}` : ''}\` (node --import tsx tools/bench.ts). Machine: ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}.`);
+  say(`Threads: sections 1–2 evaluate on ${cpuRuntimeName()} with ${ortThreads(1)} thread${ortThreads(1) === 1 ? '' : 's'}; the evaluation runtime's rows say their threads (1 and ${os.availableParallelism()}); every CPU kernel row runs on one thread unless it says its threads (the DE step and linear merges also on ${os.availableParallelism()}, the CLI's default --threads; the streaming rows say their --threads); the queue's workers run one thread each. V8 compiles the kernels with both wasm tiers (as the CLI on onnxruntime-node); section 1 runs last, its wasm on Liftoff (as the CLI on onnxruntime-web).`);
   say();
   try {
     if (only === null || only === 'stream') await streamMergeBench(say);
@@ -539,11 +550,13 @@ async function main(): Promise<void> {
     if (only === 'gpu') await gpuKernels(tmp);
     if (only === null || only === 'eval') evaluationRuntime();
     if (only === null) {
-      await overhead();
       await kernels(tmp);
       await gpuKernels(tmp);
       await tiesSelection();
       await scaling();
+      // Last: onnxruntime-web's wasm on Liftoff, as the CLI scores on it (both tiers would hold the run).
+      keepWasmOnLiftoff();
+      await overhead();
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });

@@ -8,11 +8,17 @@
  * from the first five sums, Euclidean distance from the last (taken on x − y directly:
  * ‖a‖² + ‖b‖² − 2ab would cancel catastrophically for close models). Moments add up
  * across tensors, so per-layer and whole-model kinship come from the same reductions.
- * Sums are float64 (every f32 input and difference is exact in f64): this twin doubles
- * as the reference the GPU's f32 tree reduction is measured against.
+ * Sums are float64 (differences and products of f32 inputs taken in f64): this twin doubles
+ * as the reference the GPU's f32 tree reduction is measured against. They run in four lanes
+ * within each THREAD_CHUNK of floats, the chunks' partials added in chunk order
+ * (threads/chunked-call.ts), so threads can split them; where WebAssembly SIMD is available,
+ * tensors of STAGED_MIN_FLOATS or more are summed by staged-merges/staged-merges.wasm.ts with
+ * the same operations in the same order (the same bits).
  * Pure module: typed arrays in, plain numbers out.
  */
 import { KernelParamsError } from '../errors';
+import { stagedMerges } from '../staged-merges/staged-merges.wasm';
+import { foldChunks, laneTotal } from '../threads/chunked-call';
 
 export interface KinshipMoments {
   n: number;
@@ -39,29 +45,37 @@ export function addMoments(p: KinshipMoments, q: KinshipMoments): KinshipMoments
 }
 
 export function kinshipMomentsCpu(x: Float32Array, y: Float32Array, reference: Float32Array | null = null): KinshipMoments {
+  return kinshipMomentsWith(x, y, reference, true);
+}
+
+/** kinshipMomentsCpu; useWasm false keeps the loop in TypeScript (the tests compare both paths). */
+export function kinshipMomentsWith(x: Float32Array, y: Float32Array, reference: Float32Array | null, useWasm: boolean): KinshipMoments {
   const n = x.length;
   if (y.length !== n || (reference !== null && reference.length !== n)) {
     throw new KernelParamsError(`kinship.cpu.ts: lengths differ (x ${n}, y ${y.length}${reference !== null ? `, reference ${reference.length}` : ''})`);
   }
-  let sa = 0;
-  let sb = 0;
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  let sdd = 0;
-  for (let j = 0; j < n; j++) {
-    const c = reference === null ? 0 : reference[j]!;
+  const staged = useWasm ? stagedMerges(n) : null;
+  const [sa, sb, sab, saa, sbb, sdd] = staged ? staged.kinshipMoments(x, y, reference) : foldChunks(n, 6, (start, len) => chunkMoments(x, y, reference, start, start + len));
+  return { n, sumA: sa!, sumB: sb!, sumAB: sab!, sumAA: saa!, sumBB: sbb!, sumDD: sdd! };
+}
+
+/** The six sums over the chunk [from, to): in SUM_LANES lanes from 0, element j in lane (j − from) mod 4. */
+function chunkMoments(x: Float32Array, y: Float32Array, reference: Float32Array | null, from: number, to: number): number[] {
+  const lanes = Array.from({ length: 6 }, () => [0, 0, 0, 0]);
+  const [sa, sb, sab, saa, sbb, sdd] = lanes as [number[], number[], number[], number[], number[], number[]];
+  for (let j = from; j < to; j++) {
     const xj = x[j]!;
     const yj = y[j]!;
-    const a = xj - c;
-    const b = yj - c;
+    const a = reference === null ? xj : xj - reference[j]!;
+    const b = reference === null ? yj : yj - reference[j]!;
     const d = xj - yj;
-    sa += a;
-    sb += b;
-    sab += a * b;
-    saa += a * a;
-    sbb += b * b;
-    sdd += d * d;
+    const l = (j - from) & 3;
+    sa[l]! += a;
+    sb[l]! += b;
+    sab[l]! += a * b;
+    saa[l]! += a * a;
+    sbb[l]! += b * b;
+    sdd[l]! += d * d;
   }
-  return { n, sumA: sa, sumB: sb, sumAB: sab, sumAA: saa, sumBB: sbb, sumDD: sdd };
+  return lanes.map((lane) => laneTotal(lane));
 }

@@ -7,6 +7,9 @@ import { KernelParamsError } from '../errors';
 import { CounterRng } from '../rng/rng.cpu';
 import { openTestGpu, seededFloats, testBackends, type BackendName } from '../testing';
 import { kinshipMomentsCpu, kinshipMomentsGpu, type KinshipMoments } from './index';
+import { kinshipMomentsWith } from './kinship.cpu';
+import { STAGED_BLOCK } from '../staged-merges/staged-merges.wasm';
+import { THREAD_CHUNK } from '../threads/chunked-call';
 
 const gpu = await openTestGpu();
 afterAll(() => gpu?.device.destroy());
@@ -111,6 +114,29 @@ describe('kinship cpu twin, by hand', () => {
     expect(none.pearson).toBeNaN();
     expect(none.cosine).toBeNaN();
     expect(none.euclidean).toBeCloseTo(Math.sqrt(16 + 1 + 1 + 4), 12);
+  });
+
+  it('WebAssembly SIMD has the TypeScript loop\'s bits: four lanes (j mod 4) within each thread chunk, the chunks added in order', () => {
+    const r = new CounterRng(0x4b1, 5);
+    for (const n of [1, 6, 7, STAGED_BLOCK + 4099, 2 * THREAD_CHUNK + 4097]) {
+      const base = seededFloats(r, n, 1e-3, 4);
+      const [x, y] = [0, 1].map(() => base.map((b) => b + seededFloats(r, 1, 1e-4, 3)[0]!));
+      for (const reference of [null, base]) {
+        const simd = kinshipMomentsWith(x!, y!, reference, true);
+        const loop = kinshipMomentsWith(x!, y!, reference, false);
+        expect(simd, `${n} floats, ${reference ? 'against the base' : 'no reference'}`).toEqual(loop);
+        // And the sums are the moments: a plain f64 loop agrees to rounding.
+        let sab = 0;
+        let sdd = 0;
+        for (let j = 0; j < n; j++) {
+          const c = reference ? reference[j]! : 0;
+          sab += (x![j]! - c) * (y![j]! - c);
+          sdd += (x![j]! - y![j]!) ** 2;
+        }
+        expect(loop.sumAB / sab).toBeCloseTo(1, 12);
+        expect(loop.sumDD / sdd).toBeCloseTo(1, 12);
+      }
+    }
   });
 
   it('rejects mismatched lengths', () => {

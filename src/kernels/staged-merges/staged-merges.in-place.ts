@@ -14,7 +14,8 @@
  */
 import { laneTotal, SUM_LANES } from '../threads/chunked-call';
 import type { StagedChunkRunner, StagedDareMask, StagedDareModel } from './staged-merges.threaded';
-import { DARE_MIX, DARE_PARAM, DARE_PARAM_BYTES, STAGED_MAX_MODELS } from './staged-merges.wat';
+import { DareParamBlock } from './dare-param-block';
+import { DARE_PARAM_BYTES, STAGED_MAX_MODELS } from './staged-merges.wat';
 
 type KernelFn = (...args: number[]) => number;
 
@@ -33,8 +34,7 @@ const end = (a: Float32Array) => a.byteOffset + a.byteLength;
 const disjoint = (a: Float32Array, b: Float32Array) => end(a) <= b.byteOffset || end(b) <= a.byteOffset;
 
 export class StagedMergesInPlace implements StagedChunkRunner {
-  private readonly paramsF32: Float32Array;
-  private readonly paramsI32: Int32Array;
+  private readonly params: DareParamBlock;
   private readonly weightLanes: Float32Array;
   private readonly tails: Float32Array;
   private readonly acc: Float64Array;
@@ -50,29 +50,16 @@ export class StagedMergesInPlace implements StagedChunkRunner {
     private readonly staged: StagedChunkRunner,
   ) {
     const buffer = memory.buffer;
-    this.paramsF32 = new Float32Array(buffer, area, DARE_PARAM_BYTES / 4);
-    this.paramsI32 = new Int32Array(buffer, area, DARE_PARAM_BYTES / 4);
+    this.params = new DareParamBlock(buffer, area);
     this.weightLanes = new Float32Array(buffer, area + WEIGHTS_AT, 4 * INPUT_SLOTS);
     this.tails = new Float32Array(buffer, area + TAILS_AT, 4 * INPUT_SLOTS);
     this.acc = new Float64Array(buffer, area + ACC_AT, ACC_SLOTS);
-    const lanes = (at: number, values: readonly number[]) => this.paramsI32.set(values, at / 4);
-    lanes(DARE_PARAM.m1, [DARE_MIX.m1, DARE_MIX.m1, DARE_MIX.m1, DARE_MIX.m1]);
-    lanes(DARE_PARAM.m2, [DARE_MIX.m2, DARE_MIX.m2, DARE_MIX.m2, DARE_MIX.m2]);
-    lanes(DARE_PARAM.step, [4, 4, 4, 4]);
-    lanes(DARE_PARAM.lanes, [0, 1, 2, 3]);
   }
 
   private onMemory(arrays: readonly Float32Array[]): boolean {
     return arrays.every((a) => a.buffer === this.memory.buffer && a.byteOffset % 4 === 0);
   }
 
-  private setDareModel(weight: number, scale: number, key0: number, key1: number, threshold: number): void {
-    this.paramsF32.fill(weight, DARE_PARAM.weight / 4, DARE_PARAM.weight / 4 + 4);
-    this.paramsF32.fill(scale, DARE_PARAM.scale / 4, DARE_PARAM.scale / 4 + 4);
-    this.paramsI32.fill(key0 | 0, DARE_PARAM.key0 / 4, DARE_PARAM.key0 / 4 + 4);
-    this.paramsI32.fill(key1 | 0, DARE_PARAM.key1 / 4, DARE_PARAM.key1 / 4 + 4);
-    this.paramsI32.fill(threshold | 0, DARE_PARAM.threshold / 4, DARE_PARAM.threshold / 4 + 4);
-  }
 
   /** The last n − q floats (1 to 3) of `from` in tail slot k, padded with +0; its address. */
   private tail(k: number, from: Float32Array, q: number): number {
@@ -98,7 +85,7 @@ export class StagedMergesInPlace implements StagedChunkRunner {
       const b = base.byteOffset + 4 * at;
       const first = (offset + at) | 0;
       params.forEach((p, i) => {
-        this.setDareModel(p.weight, p.scale, p.key0, p.key1, p.threshold);
+        this.params.set(p.weight, p.scale, p.key0, p.key1, p.threshold);
         (i === 0 ? set : add)!(o, len, first, this.area, b, models[i]!.byteOffset + 4 * at);
       });
       finish!(o, len, b, o, s);
@@ -146,6 +133,14 @@ export class StagedMergesInPlace implements StagedChunkRunner {
     return this.laneTotals(3);
   }
 
+  kinshipMomentsHere(x: Float32Array, y: Float32Array, reference: Float32Array | null): ArrayLike<number> {
+    const arrays = reference ? [reference, x, y] : [x, y];
+    if (!this.onMemory(arrays)) return this.staged.kinshipMomentsHere(x, y, reference);
+    this.acc.fill(0, 0, 6 * SUM_LANES);
+    this.sum(this.exports[reference ? 'kinship' : 'kinship_plain']!, arrays, x.length);
+    return this.laneTotals(6);
+  }
+
   dareNormsHere(models: readonly Float32Array[], base: Float32Array, masks: readonly StagedDareMask[], offset: number, norm: 'l1' | 'l2'): ArrayLike<number> {
     if (models.length > INPUT_SLOTS || !this.onMemory([base, ...models])) return this.staged.dareNormsHere(models, base, masks, offset, norm);
     const fn = this.exports[`dare_norms_${norm}`]!;
@@ -156,7 +151,7 @@ export class StagedMergesInPlace implements StagedChunkRunner {
       const b = base.subarray(at, at + len);
       models.forEach((m, i) => {
         const { key0, key1, threshold } = masks[i]!;
-        this.setDareModel(0, 0, key0, key1, threshold);
+        this.params.set(0, 0, key0, key1, threshold);
         // A model's two sums: acc at 2·SUM_LANES·i; the counters start at offset + at (the tail's at + q).
         const q = len & ~3;
         const acc = this.area + ACC_AT + 8 * 2 * SUM_LANES * i;

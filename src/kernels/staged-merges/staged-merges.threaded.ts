@@ -31,6 +31,7 @@ export interface StagedChunkRunner {
   /** A chunk's sums, each from 0 in four lanes (its partials). */
   taskVectorStatsHere(models: readonly Float32Array[], base: Float32Array): ArrayLike<number>;
   plainStatsHere(x: Float32Array, y: Float32Array): ArrayLike<number>;
+  kinshipMomentsHere(x: Float32Array, y: Float32Array, reference: Float32Array | null): ArrayLike<number>;
   /** [Σ before, Σ after] of each model in turn, flat. */
   dareNormsHere(models: readonly Float32Array[], base: Float32Array, masks: readonly StagedDareMask[], offset: number, norm: 'l1' | 'l2'): ArrayLike<number>;
 }
@@ -74,6 +75,12 @@ export function taskVectorStatsCall(models: readonly Float32Array[], base: Float
 // [2, n, position, segment, x, y]
 export function plainStatsCall(x: Float32Array, y: Float32Array): ChunkedCall | null {
   return reductionOf('staged.plain_stats', [2, x.length, 0, 0, ...addresses([x, y])], [4, 5], x.length);
+}
+
+// [inputs (2, or 3 with the reference), n, position, segment, x, y, reference?]
+export function kinshipCall(x: Float32Array, y: Float32Array, reference: Float32Array | null): ChunkedCall | null {
+  const arrays = reference ? [x, y, reference] : [x, y];
+  return reductionOf('staged.kinship', [arrays.length, x.length, 0, 0, ...addresses(arrays)], pointerRange(4, arrays.length), x.length);
 }
 
 // [count, n, position, segment, offset, base, models…, then key0, key1, threshold per model]
@@ -132,6 +139,13 @@ export function stagedChunkKernels(memory: WebAssembly.Memory, partials: Float64
       (...args) => {
         const n = args[1]!;
         write(args, local.plainStatsHere(view(args[4]!, n), view(args[5]!, n)));
+      },
+    ],
+    [
+      'staged.kinship',
+      (...args) => {
+        const [inputs, n] = args as [number, number];
+        write(args, local.kinshipMomentsHere(view(args[4]!, n), view(args[5]!, n), inputs === 3 ? view(args[6]!, n) : null));
       },
     ],
     ['staged.dare_norms_l1', dareNorms('l1')],

@@ -16,9 +16,10 @@
 import { foldChunks, laneTotal, SUM_LANES } from '../threads/chunked-call';
 import { chunkPoolFor } from '../threads/pool-registry';
 import { wasmKernelModule } from '../wasm-module';
-import { dareLinearCall, dareNormsCall, plainStatsCall, taskVectorStatsCall, weightedSumCall, type StagedChunkRunner, type StagedDareMask, type StagedDareModel } from './staged-merges.threaded';
+import { dareLinearCall, dareNormsCall, kinshipCall, plainStatsCall, taskVectorStatsCall, weightedSumCall, type StagedChunkRunner, type StagedDareMask, type StagedDareModel } from './staged-merges.threaded';
 import { STAGED_MERGES_WASM_BASE64 } from './staged-merges.wasm.gen';
-import { DARE_MIX, DARE_PARAM, DARE_PARAM_BYTES, stagedPairs, STAGED_MAX_MODELS } from './staged-merges.wat';
+import { DareParamBlock } from './dare-param-block';
+import { DARE_PARAM_BYTES, stagedPairs, STAGED_MAX_MODELS } from './staged-merges.wat';
 
 export { STAGED_MAX_MODELS, stagedPairs };
 
@@ -50,8 +51,7 @@ export class StagedMerges implements StagedChunkRunner {
   private readonly slots: Float32Array[];
   private readonly outPiece: Float32Array;
   private readonly maskView: Int32Array;
-  private readonly paramsF32: Float32Array;
-  private readonly paramsI32: Int32Array;
+  private readonly params: DareParamBlock;
   private readonly weightLanes: Float32Array;
   private readonly acc: Float64Array;
 
@@ -62,25 +62,11 @@ export class StagedMerges implements StagedChunkRunner {
     this.slots = Array.from({ length: INPUT_SLOTS }, (_, k) => new Float32Array(buffer, k * STAGED_BLOCK * 4, STAGED_BLOCK));
     this.outPiece = new Float32Array(buffer, OUT_AT, STAGED_OUT_BLOCK);
     this.maskView = new Int32Array(buffer, MASK_AT, STAGED_BLOCK);
-    this.paramsF32 = new Float32Array(buffer, PARAMS_AT, DARE_PARAM_BYTES / 4);
+    this.params = new DareParamBlock(buffer, PARAMS_AT);
     this.weightLanes = new Float32Array(buffer, WEIGHTS_AT, 4 * INPUT_SLOTS);
-    this.paramsI32 = new Int32Array(buffer, PARAMS_AT, DARE_PARAM_BYTES / 4);
     this.acc = new Float64Array(buffer, ACC_AT, ACC_SLOTS);
-    const lanes = (at: number, values: readonly number[]) => this.paramsI32.set(values, at / 4);
-    lanes(DARE_PARAM.m1, [DARE_MIX.m1, DARE_MIX.m1, DARE_MIX.m1, DARE_MIX.m1]);
-    lanes(DARE_PARAM.m2, [DARE_MIX.m2, DARE_MIX.m2, DARE_MIX.m2, DARE_MIX.m2]);
-    lanes(DARE_PARAM.step, [4, 4, 4, 4]);
-    lanes(DARE_PARAM.lanes, [0, 1, 2, 3]);
   }
 
-  /** One model's values into every lane of the DARE parameter block. */
-  private setDareModel(weight: number, scale: number, key0: number, key1: number, threshold: number): void {
-    this.paramsF32.fill(weight, DARE_PARAM.weight / 4, DARE_PARAM.weight / 4 + 4);
-    this.paramsF32.fill(scale, DARE_PARAM.scale / 4, DARE_PARAM.scale / 4 + 4);
-    this.paramsI32.fill(key0 | 0, DARE_PARAM.key0 / 4, DARE_PARAM.key0 / 4 + 4);
-    this.paramsI32.fill(key1 | 0, DARE_PARAM.key1 / 4, DARE_PARAM.key1 / 4 + 4);
-    this.paramsI32.fill(threshold | 0, DARE_PARAM.threshold / 4, DARE_PARAM.threshold / 4 + 4);
-  }
 
   private stage(slot: number, from: Float32Array, at: number, len: number): number {
     this.slots[slot]!.set(from.subarray(at, at + len));
@@ -127,7 +113,7 @@ export class StagedMerges implements StagedChunkRunner {
       const b = this.stage(0, base, at, len);
       const first = (offset + at) | 0;
       params.forEach((p, i) => {
-        this.setDareModel(p.weight, p.scale, p.key0, p.key1, p.threshold);
+        this.params.set(p.weight, p.scale, p.key0, p.key1, p.threshold);
         (i === 0 ? set : add)!(outByte, len, first, PARAMS_AT, b, this.stage(1, models[i]!, at, len));
       });
       finish!(outByte, len, b, outByte, s);
@@ -136,7 +122,7 @@ export class StagedMerges implements StagedChunkRunner {
 
   /** The keep masks (−1 keep, 0 drop) of counters first … first + len − 1 (len ≤ STAGED_BLOCK); valid until the next call. */
   dareMask(len: number, first: number, key0: number, key1: number, threshold: number): Int32Array {
-    this.setDareModel(0, 0, key0, key1, threshold);
+    this.params.set(0, 0, key0, key1, threshold);
     this.exports.dare_mask!(MASK_AT, len, first | 0, PARAMS_AT);
     return this.maskView;
   }
@@ -169,7 +155,7 @@ export class StagedMerges implements StagedChunkRunner {
       const first = (offset + at) | 0;
       models.forEach((m, i) => {
         const { key0, key1, threshold } = masks[i]!;
-        this.setDareModel(0, 0, key0, key1, threshold);
+        this.params.set(0, 0, key0, key1, threshold);
         this.acc.set(lanes[i]!);
         fn(ACC_AT, quad(len), first, PARAMS_AT, b, this.stagePadded(1, m, at, len));
         lanes[i]!.set(this.acc.subarray(0, 2 * SUM_LANES));
@@ -223,6 +209,29 @@ export class StagedMerges implements StagedChunkRunner {
     }
     const [xx, yy, xy] = this.laneTotals(3);
     return [xx!, yy!, xy!];
+  }
+
+  /** kinship.cpu.ts's moments [Σa, Σb, Σab, Σa², Σb², Σ(x − y)²], a = x − c, b = y − c (c = 0 without a reference), f64 sums folded by chunk. */
+  kinshipMoments(x: Float32Array, y: Float32Array, reference: Float32Array | null): number[] {
+    const arrays = reference ? [x, y, reference] : [x, y];
+    const pool = chunkPoolFor(arrays, x.length);
+    const call = pool && kinshipCall(x, y, reference);
+    if (call) return pool.reduce(call, 6);
+    return foldChunks(x.length, 6, (start, len) => this.kinshipMomentsHere(x.subarray(start, start + len), y.subarray(start, start + len), reference && reference.subarray(start, start + len)));
+  }
+
+  /** kinshipMoments' sums of one chunk (lanes from 0). */
+  kinshipMomentsHere(x: Float32Array, y: Float32Array, reference: Float32Array | null): number[] {
+    this.acc.fill(0, 0, 6 * SUM_LANES);
+    const fn = this.exports[reference ? 'kinship' : 'kinship_plain']!;
+    const n = x.length;
+    for (let at = 0; at < n; at += STAGED_BLOCK) {
+      const len = Math.min(STAGED_BLOCK, n - at);
+      const xy = [this.stagePadded(0, x, at, len), this.stagePadded(1, y, at, len)];
+      if (reference) fn(ACC_AT, quad(len), this.stagePadded(2, reference, at, len), ...xy);
+      else fn(ACC_AT, quad(len), ...xy);
+    }
+    return this.laneTotals(6);
   }
 
   /** scale-add.cpu.ts's passes fused: out = w_0·x_0, then out = out + w_k·x_k for k = 1, 2, … (f32 weights). */

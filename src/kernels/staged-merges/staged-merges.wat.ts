@@ -15,6 +15,9 @@
  *   stats_N(acc, n, b, x0..x{N−1}):  dot-norms.cpu.ts against a base, for all pairs at once:
  *       t_i = x_i − b in f64, acc = [‖t_0‖², …, ‖t_{N−1}‖², t_0·t_1, t_0·t_2, …, t_1·t_2, …]
  *   stats_plain(acc, n, x, y):  dot-norms.cpu.ts without a base, acc = [‖x‖², ‖y‖², x·y]
+ *   kinship(acc, n, c, x, y) / kinship_plain(acc, n, x, y):  kinship.cpu.ts's six moments,
+ *       a = x − c, b = y − c (plain: a = x, b = y), d = x − y in f64,
+ *       acc = [Σa, Σb, Σab, Σa², Σb², Σd²]
  *   scale_set(out, n, x, w):  out = w·x;   scale_add(out, n, x, w):  out = out + w·x  (f32)
  *   weighted_N(out, n, wp, x0..x{N−1}):  scale_set, then scale_add for x1, x2, …, fused
  *       into one pass (N = 2 … STAGED_MAX_MODELS + 1)
@@ -239,6 +242,20 @@ export function stagedPairs(count: number): [number, number][] {
   return range(count).flatMap((i) => range(count - i - 1).map((k) => [i, i + k + 1] as [number, number]));
 }
 
+/**
+ * Loads and stores of `count` f64 sums kept in four lanes at $acc (32 bytes each: lanes 0 1 at
+ * +0, lanes 2 3 at +16) to and from the locals $<prefix>k_lo / $<prefix>k_hi.
+ */
+function laneAccumulators(count: number, prefix: string): { load: string; store: string } {
+  const halves = ['lo', 'hi'] as const;
+  const at = (k: number, h: 'lo' | 'hi') => `(i32.add (local.get $acc) (i32.const ${32 * k + (h === 'hi' ? 16 : 0)}))`;
+  const each = (line: (k: number, h: 'lo' | 'hi') => string) => range(count).flatMap((k) => halves.map((h) => `\n    ${line(k, h)}`)).join('');
+  return {
+    load: each((k, h) => `(local.set $${prefix}${k}_${h} (v128.load ${at(k, h)}))`),
+    store: each((k, h) => `(v128.store ${at(k, h)} (local.get $${prefix}${k}_${h}))`),
+  };
+}
+
 /** f64 sums in four lanes: acc[4k + j mod 4] += term_k of element j (n a multiple of 4). */
 function statsFunction(name: string, count: number, withBase: boolean): string {
   const pairs = stagedPairs(count);
@@ -246,9 +263,7 @@ function statsFunction(name: string, count: number, withBase: boolean): string {
   const halves = ['lo', 'hi'] as const;
   const xs = range(count).map((i) => `(param $x${i} i32)`).join(' ');
   const locals = [...range(chains), ...range(count).map((i) => `t${i}`)].flatMap((k) => halves.map((h) => `(local $${typeof k === 'number' ? `a${k}` : k}_${h} v128)`)).join(' ');
-  const accAt = (k: number, h: 'lo' | 'hi') => `(i32.add (local.get $acc) (i32.const ${32 * k + (h === 'hi' ? 16 : 0)}))`;
-  const loadAcc = range(chains).flatMap((k) => halves.map((h) => `\n    (local.set $a${k}_${h} (v128.load ${accAt(k, h)}))`)).join('');
-  const storeAcc = range(chains).flatMap((k) => halves.map((h) => `\n    (v128.store ${accAt(k, h)} (local.get $a${k}_${h}))`)).join('');
+  const { load: loadAcc, store: storeAcc } = laneAccumulators(chains, 'a');
   const half = (h: 'lo' | 'hi', v: string) => (h === 'lo' ? low(v) : high(v));
   const t = (i: number, h: string) => `(local.get $t${i}_${h})`;
   const accumulate = (k: number, i: number, j: number) =>
@@ -268,6 +283,37 @@ function statsFunction(name: string, count: number, withBase: boolean): string {
   (func (export "${name}")
     (param $acc i32) (param $n i32)${withBase ? ' (param $b i32)' : ''} ${xs}
     (local $i i32) (local $end i32) (local $v v128) (local $c_lo v128) (local $c_hi v128) ${locals}${loadAcc}${quads(body)}${storeAcc})`;
+}
+
+/** kinship(acc, n, c, x, y) / kinship_plain(acc, n, x, y): six f64 sums in four lanes (n a multiple of 4). */
+function kinshipFunction(withReference: boolean): string {
+  const halves = ['lo', 'hi'] as const;
+  const sums = range(6);
+  const locals = [...sums.map((k) => `s${k}`), 'x', 'y', 'c', 'a', 'b', 'd'].flatMap((name) => halves.map((h) => `(local $${name}_${h} v128)`)).join(' ');
+  const get = (name: string, h: string) => `(local.get $${name}_${h})`;
+  const add = (k: number, h: string, term: string) => `(local.set $s${k}_${h} (f64x2.add ${get(`s${k}`, h)} ${term}))`;
+  const half = (h: 'lo' | 'hi', v: string) => (h === 'lo' ? low(v) : high(v));
+  const body = [
+    ...(['x', 'y', ...(withReference ? ['c'] : [])] as const).flatMap((name) => [`(local.set $v ${vload(`$${name}`)})`, ...halves.map((h) => `(local.set $${name}_${h} ${half(h, '$v')})`)]),
+    ...halves.flatMap((h) => [
+      `(local.set $a_${h} ${withReference ? `(f64x2.sub ${get('x', h)} ${get('c', h)})` : get('x', h)})`,
+      `(local.set $b_${h} ${withReference ? `(f64x2.sub ${get('y', h)} ${get('c', h)})` : get('y', h)})`,
+      `(local.set $d_${h} (f64x2.sub ${get('x', h)} ${get('y', h)}))`,
+      add(0, h, get('a', h)),
+      add(1, h, get('b', h)),
+      add(2, h, `(f64x2.mul ${get('a', h)} ${get('b', h)})`),
+      add(3, h, `(f64x2.mul ${get('a', h)} ${get('a', h)})`),
+      add(4, h, `(f64x2.mul ${get('b', h)} ${get('b', h)})`),
+      add(5, h, `(f64x2.mul ${get('d', h)} ${get('d', h)})`),
+    ]),
+  ]
+    .map((line) => `\n      ${line}`)
+    .join('');
+  const { load: loadAcc, store: storeAcc } = laneAccumulators(6, 's');
+  return `
+  (func (export "${withReference ? 'kinship' : 'kinship_plain'}")
+    (param $acc i32) (param $n i32)${withReference ? ' (param $c i32)' : ''} (param $x i32) (param $y i32)
+    (local $i i32) (local $end i32) (local $v v128) ${locals}${loadAcc}${quads(body)}${storeAcc})`;
 }
 
 function scaleFunction(add: boolean): string {
@@ -314,6 +360,6 @@ export function stagedMergesWat(): string {
   const stats = range(STAGED_MAX_MODELS - 1).map((i) => statsFunction(`stats_${i + 2}`, i + 2, true));
   return `
 (module
-  (import "env" "memory" (memory 0))${dareTermFunction(false)}${dareTermFunction(true)}${dareFinishFunction()}${dareMaskFunction()}${dareNormsFunction('l1')}${dareNormsFunction('l2')}${stats.join('')}${statsFunction('stats_plain', 2, false)}${scaleFunction(false)}${scaleFunction(true)}${range(STAGED_MAX_MODELS).map((i) => weightedFunction(i + 2)).join('')})
+  (import "env" "memory" (memory 0))${dareTermFunction(false)}${dareTermFunction(true)}${dareFinishFunction()}${dareMaskFunction()}${dareNormsFunction('l1')}${dareNormsFunction('l2')}${stats.join('')}${statsFunction('stats_plain', 2, false)}${kinshipFunction(true)}${kinshipFunction(false)}${scaleFunction(false)}${scaleFunction(true)}${range(STAGED_MAX_MODELS).map((i) => weightedFunction(i + 2)).join('')})
 `;
 }
