@@ -70,6 +70,16 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const PAPER_FLOATS = 58_700_000;
 /** The Python with NumPy and PyTorch for the comparison rows (Debian's by default). */
 const BENCH_PYTHON = process.env.EVOLVER_BENCH_PYTHON ?? '/usr/bin/python3';
+
+/** tools/bench_de.py's JSON for these arguments, under BENCH_PYTHON (throws where it fails). */
+function benchDe<T>(args: readonly string[]): T {
+  return JSON.parse(execFileSync(BENCH_PYTHON, [path.join(ROOT, 'tools', 'bench_de.py'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as T;
+}
+
+/** The last line a failed child process wrote to stderr (else the error): why a row is not measured. */
+function failure(err: unknown): string | undefined {
+  return ((err as { stderr?: string }).stderr ?? String(err)).trim().split('\n').pop();
+}
 const lines: string[] = [];
 const say = (text = '') => {
   lines.push(text);
@@ -320,17 +330,15 @@ async function kernels(tmp: string): Promise<void> {
   againstGoals(rows, memcpy, pool ? threads : 1);
 
   // The same DE step in NumPy and PyTorch, on the same two vectors.
-  const python = BENCH_PYTHON;
-  const script = path.join(ROOT, 'tools', 'bench_de.py');
   const [xFile, dFile] = [path.join(tmp, 'x.f32'), path.join(tmp, 'd.f32')];
   writeFileSync(xFile, new Uint8Array(models[0]!.buffer));
   writeFileSync(dFile, new Uint8Array(models[1]!.buffer));
   for (const lib of ['numpy', 'torch']) {
     try {
-      const result = JSON.parse(execFileSync(python, [script, lib, xFile, dFile], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as { de_ms: number; memcpy_ms: number; version: string };
+      const result = benchDe<{ de_ms: number; memcpy_ms: number; version: string }>([lib, xFile, dFile]);
       say(`- ${lib} ${result.version}: DE step ${result.de_ms.toFixed(1)} ms, its memcpy ${result.memcpy_ms.toFixed(1)} ms, ${(result.de_ms / result.memcpy_ms).toFixed(1)}× its memcpy; ${(result.de_ms / rows[0]![1]).toFixed(1)}× the studio's TypeScript DE step.`);
     } catch (err) {
-      say(`- ${lib}: not measured (${((err as { stderr?: string }).stderr ?? String(err)).trim().split('\n').pop()}); install Debian's python3-${lib}.`);
+      say(`- ${lib}: not measured (${failure(err)}); install Debian's python3-${lib}.`);
     }
   }
   say();
@@ -442,10 +450,10 @@ function torchOnCuda(tmp: string, models: Float32Array[]): void {
     return file;
   });
   try {
-    const r = JSON.parse(execFileSync(BENCH_PYTHON, [path.join(ROOT, 'tools', 'bench_de.py'), 'cuda', ...files], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as { de_ms: number; average_ms: number; memcpy_ms: number; version: string; device: string };
+    const r = benchDe<{ de_ms: number; average_ms: number; memcpy_ms: number; version: string; device: string }>(['cuda', ...files]);
     say(`PyTorch ${r.version} on CUDA (${r.device}), the same vectors: DE step ${r.de_ms.toFixed(2)} ms, simple average of 3 ${r.average_ms.toFixed(2)} ms, device copy ${r.memcpy_ms.toFixed(2)} ms (${(r.de_ms / r.memcpy_ms).toFixed(2)}× and ${(r.average_ms / r.memcpy_ms).toFixed(2)}× its copy).`);
   } catch (err) {
-    say(`PyTorch on CUDA: not measured (${((err as { stderr?: string }).stderr ?? String(err)).trim().split('\n').pop()}).`);
+    say(`PyTorch on CUDA: not measured (${failure(err)}).`);
   }
   say();
 }
@@ -517,7 +525,7 @@ function evaluationRuntime(): void {
     } catch (err) {
       say(`### Evaluation runtime${sample.length ? ' (lm sample)' : ''}`);
       say();
-      say(`Not measured: ${((err as { stderr?: string }).stderr ?? String(err)).trim().split('\n').pop()}`);
+      say(`Not measured: ${failure(err)}`);
       say();
     }
   }

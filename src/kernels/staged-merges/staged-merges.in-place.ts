@@ -12,7 +12,7 @@
  * An output that overlaps an input other than exactly (or, for DARE, at all) goes to the
  * staged loops, which read every input before they write.
  */
-import { laneTotal, SUM_LANES } from '../threads/chunked-call';
+import { laneTotals, SUM_LANES } from '../threads/chunked-call';
 import type { StagedChunkRunner, StagedDareMask, StagedDareModel } from './staged-merges.threaded';
 import { DareParamBlock } from './dare-param-block';
 import { DARE_PARAM_BYTES, STAGED_MAX_MODELS } from './staged-merges.wat';
@@ -60,16 +60,11 @@ export class StagedMergesInPlace implements StagedChunkRunner {
     return arrays.every((a) => a.buffer === this.memory.buffer && a.byteOffset % 4 === 0);
   }
 
-
   /** The last n − q floats (1 to 3) of `from` in tail slot k, padded with +0; its address. */
   private tail(k: number, from: Float32Array, q: number): number {
     this.tails.fill(0, 4 * k, 4 * k + 4);
     this.tails.set(from.subarray(q), 4 * k);
     return this.area + TAILS_AT + 16 * k;
-  }
-
-  private laneTotals(sums: number): number[] {
-    return Array.from({ length: sums }, (_, k) => laneTotal(this.acc, SUM_LANES * k));
   }
 
   dareLinearHere(models: readonly Float32Array[], base: Float32Array, out: Float32Array, params: readonly StagedDareModel[], s: number, offset: number): void {
@@ -86,7 +81,7 @@ export class StagedMergesInPlace implements StagedChunkRunner {
       const first = (offset + at) | 0;
       params.forEach((p, i) => {
         this.params.set(p.weight, p.scale, p.key0, p.key1, p.threshold);
-        (i === 0 ? set : add)!(o, len, first, this.area, b, models[i]!.byteOffset + 4 * at);
+        (i === 0 ? set : add)!(o, len, first, this.params.address, b, models[i]!.byteOffset + 4 * at);
       });
       finish!(o, len, b, o, s);
     }
@@ -123,14 +118,14 @@ export class StagedMergesInPlace implements StagedChunkRunner {
     const chains = count + (count * (count - 1)) / 2;
     this.acc.fill(0, 0, SUM_LANES * chains);
     this.sum(this.exports[`stats_${count}`]!, [base, ...models], base.length);
-    return this.laneTotals(chains);
+    return laneTotals(this.acc, chains);
   }
 
   plainStatsHere(x: Float32Array, y: Float32Array): ArrayLike<number> {
     if (!this.onMemory([x, y])) return this.staged.plainStatsHere(x, y);
     this.acc.fill(0, 0, 3 * SUM_LANES);
     this.sum(this.exports.stats_plain!, [x, y], x.length);
-    return this.laneTotals(3);
+    return laneTotals(this.acc, 3);
   }
 
   kinshipMomentsHere(x: Float32Array, y: Float32Array, reference: Float32Array | null): ArrayLike<number> {
@@ -138,7 +133,7 @@ export class StagedMergesInPlace implements StagedChunkRunner {
     if (!this.onMemory(arrays)) return this.staged.kinshipMomentsHere(x, y, reference);
     this.acc.fill(0, 0, 6 * SUM_LANES);
     this.sum(this.exports[reference ? 'kinship' : 'kinship_plain']!, arrays, x.length);
-    return this.laneTotals(6);
+    return laneTotals(this.acc, 6);
   }
 
   dareNormsHere(models: readonly Float32Array[], base: Float32Array, masks: readonly StagedDareMask[], offset: number, norm: 'l1' | 'l2'): ArrayLike<number> {
@@ -157,10 +152,11 @@ export class StagedMergesInPlace implements StagedChunkRunner {
         const acc = this.area + ACC_AT + 8 * 2 * SUM_LANES * i;
         const first = (offset + at) | 0;
         const x = m.subarray(at, at + len);
-        if (q > 0) fn(acc, q, first, this.area, b.byteOffset, x.byteOffset);
-        if (q < len) fn(acc, 4, (first + q) | 0, this.area, this.tail(0, b, q), this.tail(1, x, q));
+        if (q > 0) fn(acc, q, first, this.params.address, b.byteOffset, x.byteOffset);
+        if (q < len) fn(acc, 4, (first + q) | 0, this.params.address, this.tail(0, b, q), this.tail(1, x, q));
       });
     }
-    return models.flatMap((_, i) => [laneTotal(this.acc, 2 * SUM_LANES * i), laneTotal(this.acc, 2 * SUM_LANES * i + SUM_LANES)]);
+    // Model i's [before, after] are sums 2i and 2i + 1: the flat order dareNormsHere returns.
+    return laneTotals(this.acc, 2 * models.length);
   }
 }

@@ -36,7 +36,6 @@ export interface StagedChunkRunner {
   dareNormsHere(models: readonly Float32Array[], base: Float32Array, masks: readonly StagedDareMask[], offset: number, norm: 'l1' | 'l2'): ArrayLike<number>;
 }
 
-
 const addresses = (arrays: readonly Float32Array[]) => arrays.map((a) => a.byteOffset);
 const pointerRange = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
 

@@ -13,7 +13,7 @@
  * call whose arrays all live on a pooled shared memory splits over its threads with the same
  * bits (staged-merges.threaded.ts); the *Here methods are one thread's loops.
  */
-import { foldChunks, laneTotal, SUM_LANES } from '../threads/chunked-call';
+import { foldChunks, laneTotals, SUM_LANES } from '../threads/chunked-call';
 import { chunkPoolFor } from '../threads/pool-registry';
 import { wasmKernelModule } from '../wasm-module';
 import { dareLinearCall, dareNormsCall, kinshipCall, plainStatsCall, taskVectorStatsCall, weightedSumCall, type StagedChunkRunner, type StagedDareMask, type StagedDareModel } from './staged-merges.threaded';
@@ -67,7 +67,6 @@ export class StagedMerges implements StagedChunkRunner {
     this.acc = new Float64Array(buffer, ACC_AT, ACC_SLOTS);
   }
 
-
   private stage(slot: number, from: Float32Array, at: number, len: number): number {
     this.slots[slot]!.set(from.subarray(at, at + len));
     return slot * STAGED_BLOCK * 4;
@@ -78,11 +77,6 @@ export class StagedMerges implements StagedChunkRunner {
     const address = this.stage(slot, from, at, len);
     this.slots[slot]!.fill(0, len, quad(len));
     return address;
-  }
-
-  /** Each sum's lanes in acc, added (laneTotal). */
-  private laneTotals(sums: number): number[] {
-    return Array.from({ length: sums }, (_, k) => laneTotal(this.acc, SUM_LANES * k));
   }
 
   /**
@@ -114,7 +108,7 @@ export class StagedMerges implements StagedChunkRunner {
       const first = (offset + at) | 0;
       params.forEach((p, i) => {
         this.params.set(p.weight, p.scale, p.key0, p.key1, p.threshold);
-        (i === 0 ? set : add)!(outByte, len, first, PARAMS_AT, b, this.stage(1, models[i]!, at, len));
+        (i === 0 ? set : add)!(outByte, len, first, this.params.address, b, this.stage(1, models[i]!, at, len));
       });
       finish!(outByte, len, b, outByte, s);
     });
@@ -123,7 +117,7 @@ export class StagedMerges implements StagedChunkRunner {
   /** The keep masks (−1 keep, 0 drop) of counters first … first + len − 1 (len ≤ STAGED_BLOCK); valid until the next call. */
   dareMask(len: number, first: number, key0: number, key1: number, threshold: number): Int32Array {
     this.params.set(0, 0, key0, key1, threshold);
-    this.exports.dare_mask!(MASK_AT, len, first | 0, PARAMS_AT);
+    this.exports.dare_mask!(MASK_AT, len, first | 0, this.params.address);
     return this.maskView;
   }
 
@@ -157,11 +151,11 @@ export class StagedMerges implements StagedChunkRunner {
         const { key0, key1, threshold } = masks[i]!;
         this.params.set(0, 0, key0, key1, threshold);
         this.acc.set(lanes[i]!);
-        fn(ACC_AT, quad(len), first, PARAMS_AT, b, this.stagePadded(1, m, at, len));
+        fn(ACC_AT, quad(len), first, this.params.address, b, this.stagePadded(1, m, at, len));
         lanes[i]!.set(this.acc.subarray(0, 2 * SUM_LANES));
       });
     }
-    return lanes.flatMap((l) => [laneTotal(l, 0), laneTotal(l, SUM_LANES)]);
+    return lanes.flatMap((l) => laneTotals(l, 2));
   }
 
   /** dot-norms.cpu.ts of every pair of task vectors x_i − base: [‖τ_0‖², …, then τ_i·τ_j in stagedPairs order], f64 sums folded by chunk; 2 to STAGED_MAX_MODELS models. */
@@ -188,7 +182,7 @@ export class StagedMerges implements StagedChunkRunner {
       for (let i = 0; i < count; i++) xs[i] = this.stagePadded(i + 1, models[i]!, at, len);
       fn(ACC_AT, quad(len), b, ...xs);
     }
-    return this.laneTotals(chains);
+    return laneTotals(this.acc, chains);
   }
 
   /** dot-norms.cpu.ts without a base: [‖x‖², ‖y‖², x·y], f64 sums folded by chunk. */
@@ -207,7 +201,7 @@ export class StagedMerges implements StagedChunkRunner {
       const len = Math.min(STAGED_BLOCK, n - at);
       this.exports.stats_plain!(ACC_AT, quad(len), this.stagePadded(0, x, at, len), this.stagePadded(1, y, at, len));
     }
-    const [xx, yy, xy] = this.laneTotals(3);
+    const [xx, yy, xy] = laneTotals(this.acc, 3);
     return [xx!, yy!, xy!];
   }
 
@@ -231,7 +225,7 @@ export class StagedMerges implements StagedChunkRunner {
       if (reference) fn(ACC_AT, quad(len), this.stagePadded(2, reference, at, len), ...xy);
       else fn(ACC_AT, quad(len), ...xy);
     }
-    return this.laneTotals(6);
+    return laneTotals(this.acc, 6);
   }
 
   /** scale-add.cpu.ts's passes fused: out = w_0·x_0, then out = out + w_k·x_k for k = 1, 2, … (f32 weights). */

@@ -20,6 +20,11 @@ export function laneTotal(lanes: ArrayLike<number>, at = 0): number {
   return lanes[at]! + lanes[at + 1]! + (lanes[at + 2]! + lanes[at + 3]!);
 }
 
+/** The first `sums` sums of lanes stored SUM_LANES per sum, each from its four lanes (laneTotal). */
+export function laneTotals(lanes: ArrayLike<number>, sums: number): number[] {
+  return Array.from({ length: sums }, (_, k) => laneTotal(lanes, SUM_LANES * k));
+}
+
 /** Floats per chunk of a split call and of a reduction's partial sums: 256 KiB per vector, a few tens of microseconds of work. */
 export const THREAD_CHUNK = 1 << 16;
 
