@@ -8,7 +8,9 @@ import { stagedMerges } from '../src/kernels/staged-merges/staged-merges.wasm';
 import { taskVectorStatsCall } from '../src/kernels/staged-merges/staged-merges.threaded';
 import { DARE_MIX, DARE_PARAM } from '../src/kernels/staged-merges/staged-merges.wat';
 import { firstBitMismatch, seededFloats } from '../src/kernels/testing';
-import { KernelThreads, THREAD_CHUNK, THREADED_MIN_FLOATS } from '../src/kernels/threads/kernel-threads';
+import { KernelThreads, SIDE_MAX_INTS, THREAD_CHUNK, THREADED_MIN_FLOATS } from '../src/kernels/threads/kernel-threads';
+import { tiesMerge, tiesMergeTwin, type TiesParams } from '../src/kernels/task-vector/ties.cpu';
+import { tiesFastWasm } from '../src/kernels/ties-fast/ties-fast.wasm';
 import { spawnNodeKernelThreads } from './kernel-threads';
 
 // Not a multiple of the chunk, nor of a SIMD lane group; past the size that is split.
@@ -150,6 +152,87 @@ describe('kernel threads: the population kernels split over worker threads on a 
     // Segments of 2 chunks: the partials of one segment are folded before the next overwrites them.
     expect(p.reduce(taskVectorStatsCall(models, base!)!, 6, 2)).toEqual(staged.taskVectorStats(plainModels, plainBase!));
     expect(p.chunks.caller + p.chunks.workers).toBeGreaterThan(before.caller + before.workers + 30);
+  }, 60_000);
+
+  it('TIES\' speculative pass on 2 threads has the twin\'s bits, a chunk that defers past its slot run again on the caller', async () => {
+    const p = await pool(2);
+    const fast = tiesFastWasm()!;
+    const [base, ...models] = [0, 1, 2, 3].map((k) => view(k, k));
+    base!.set(seededFloats(rng, N));
+    models.forEach((m) => m.set(base!.map((b) => b + seededFloats(rng, 1, 0.02, 3)[0]!)));
+    const out = view(5, 1);
+    const want = new Float32Array(N);
+    const params: TiesParams[] = [
+      { density: 0.5, weights: [1, 0.5, 0.25], normalize: true, consensus: 'sum' },
+      { density: [0.2, 1, 0.7], weights: [0.3, -0.5, 2], lambda: 0.8, normalize: false, consensus: 'count' },
+    ];
+    const before = p.chunks.workers;
+    for (const prm of params) {
+      tiesMergeTwin(models, base!, want, prm);
+      // Repeated until the workers ran some chunks (under load the caller may claim them all).
+      for (let i = 0; i < 200; i++) {
+        const was = p.chunks.workers;
+        out.fill(Number.NaN);
+        tiesMerge(models, base!, out, prm);
+        expect([fast.lastPath, fast.lastSplit]).toEqual(['speculative', true]);
+        expect(firstBitMismatch(out, want)).toBe(-1);
+        if (p.chunks.workers > was) break;
+        await sleep(5);
+      }
+    }
+    expect(p.chunks.workers).toBeGreaterThan(before);
+    // The side area grows as calls need it, up to its reserve: past it, the pass stays on one thread.
+    expect(p.side(16)?.length).toBe(16);
+    expect(p.side(SIDE_MAX_INTS + 1)).toBeNull();
+    // A chunk's worth of task-vector magnitudes tied at the cut: more records than its slot
+    // holds, so the caller runs that chunk again; the ties are kept in index order across chunks.
+    const tied = models[0]!.subarray(2 * THREAD_CHUNK, 3 * THREAD_CHUNK);
+    const magnitudes = Float32Array.from(models[0]!, (x, j) => Math.abs(x - base![j]!)).sort();
+    tied.set(base!.subarray(2 * THREAD_CHUNK, 3 * THREAD_CHUNK).map((b) => b + magnitudes[N >> 1]!));
+    for (const prm of params) {
+      tiesMergeTwin(models, base!, want, prm);
+      tiesMerge(models, base!, out, prm);
+      expect([fast.lastPath, fast.lastSplit]).toEqual(['speculative', true]);
+      expect(firstBitMismatch(out, want)).toBe(-1);
+    }
+  }, 60_000);
+
+  it('TIES\' exact path on 2 threads (heavy ties at the cut, as bf16 checkpoints\' task vectors have) has the twin\'s bits, its ties kept in index order across chunks', async () => {
+    await pool(2);
+    const fast = tiesFastWasm()!;
+    // A few delta levels: each model's window is one key, a third of the tensor or more.
+    const [base, ...models] = [0, 1, 2, 3].map((k) => view(k, k));
+    base!.set(seededFloats(rng, N));
+    const levels = [2 ** -7, 3 * 2 ** -9, 2 ** -9];
+    models.forEach((m) => m.set(base!.map((b) => b + (rng.nextU32() & 1 ? 1 : -1) * levels[rng.nextInt(3)]!)));
+    const want = new Float32Array(N);
+    const params: TiesParams[] = [
+      { density: 0.5, weights: [1, 0.5, 0.25], normalize: true, consensus: 'sum' },
+      { density: [0.3, 1, 0.05], weights: [0.3, -0.5, 2], lambda: 0.8, normalize: false, consensus: 'count' },
+    ];
+    const out = view(5, 1);
+    for (const prm of params) {
+      tiesMergeTwin(models, base!, want, prm);
+      out.fill(Number.NaN);
+      tiesMerge(models, base!, out, prm);
+      expect([fast.lastPath, fast.lastSplit]).toEqual(['exact', true]);
+      expect(firstBitMismatch(out, want)).toBe(-1);
+      // Without the sample: wide windows pass on one thread, then a split pass counts each chunk's ties.
+      out.fill(Number.NaN);
+      const w32 = Float32Array.from(prm.weights!);
+      const densities = typeof prm.density === 'number' ? [prm.density, prm.density, prm.density] : [...prm.density!];
+      fast.merge(models, base!, out, { w32, densities, lambda: prm.lambda ?? 1, normalize: prm.normalize!, vote: prm.consensus! }, false);
+      expect([fast.lastPath, fast.lastSplit]).toEqual(['exact', true]);
+      expect(firstBitMismatch(out, want)).toBe(-1);
+    }
+    // Out is one of the models: each chunk reads its inputs before it writes.
+    const prm = params[0]!;
+    tiesMergeTwin(models, base!, want, prm);
+    const m0 = view(6, 2);
+    m0.set(models[0]!);
+    tiesMerge([m0, models[1]!, models[2]!], base!, m0, prm);
+    expect([fast.lastPath, fast.lastSplit]).toEqual(['exact', true]);
+    expect(firstBitMismatch(m0, want)).toBe(-1);
   }, 60_000);
 
   it('a closed pool leaves every call on the calling thread', async () => {

@@ -276,6 +276,7 @@ async function kernels(tmp: string): Promise<void> {
       ['DARE linear (3 models, rescale_norm l1)', 'dare_linear', 3, { rescale_norm: 'l1' }],
       ['SLERP (2 models)', 'slerp', 2, {}],
       ['model stock (3 models)', 'model_stock', 3, {}],
+      ['TIES (3 models, density 0.5, radix select)', 'ties', 3, {}],
     ] as [string, MergeMethod, number, Partial<MergeParams>][]) {
       const params = { ...benchParams(method), ...extra } as MergeParams;
       new CpuMerger(layout, params, base).mergeInto(out, models.slice(0, count));
@@ -286,6 +287,24 @@ async function kernels(tmp: string): Promise<void> {
     const moments = kinshipMomentsCpu(models[0]!, models[1]!, base);
     const sameMoments = JSON.stringify(kinshipMomentsCpu(x0, x1, b)) === JSON.stringify(moments);
     rows.push([`kinship moments (one pair, against the base), ${threads} threads (${bitLabel(sameMoments)})`, await time(() => kinshipMomentsCpu(x0, x1, b), 3)]);
+    // Checkpoints stored in bf16 (most LLMs): their task vectors take few values, so many tie
+    // at TIES' cut and the merge takes the exact path (a window pass, then the merge pass).
+    const bf16 = new Uint32Array(1);
+    const bf16Float = new Float32Array(bf16.buffer);
+    const toBf16 = (v: Float32Array) => v.forEach((x, j) => {
+      bf16Float[0] = x;
+      bf16[0] = bf16[0]! & 0xffff_0000;
+      v[j] = bf16Float[0]!;
+    });
+    [b, x0, x1, x2].forEach(toBf16);
+    const [pb, p0, p1, p2] = [b, x0, x1, x2].map((v) => v.slice());
+    const tiesParams = benchParams('ties');
+    const bf16Ties = new CpuMerger(layout, tiesParams, pb);
+    bf16Ties.mergeInto(out, [p0, p1, p2]);
+    const bf16Split = new CpuMerger(layout, tiesParams, b);
+    bf16Split.mergeInto(o, [x0, x1, x2]);
+    rows.push([`TIES (3 models, density 0.5) on bf16-valued checkpoints (the exact path), 1 thread`, await time(() => bf16Ties.mergeInto(out, [p0, p1, p2]), 3)]);
+    rows.push([`TIES (3 models, density 0.5) on bf16-valued checkpoints (the exact path), ${threads} threads (${bitLabel(sameBits(o, out))})`, await time(() => bf16Split.mergeInto(o, [x0, x1, x2]), 3)]);
     const chunks = pool.chunks;
     say(`Kernel threads: ${threads} (the caller and ${threads - 1} worker${threads > 2 ? 's' : ''}); of the split calls' chunks, the workers ran ${((100 * chunks.workers) / (chunks.workers + chunks.caller)).toFixed(0)} %.`);
     say();
@@ -371,7 +390,8 @@ function againstGoals(rows: [string, number][], memcpy: number, threads: number)
     ['DE step', ratio('DE step', fast), 3, "its crossover draws' counter hash (two rounds per float), split over the run's threads"],
     ['simple average, 3 models', ratio('simple average', fast), 3, 'memory: it reads 3 vectors and writes one where memcpy reads one'],
     ['task arithmetic, 3 models', ratio('task arithmetic', fast), 3, 'memory: it reads 4 vectors (the base too) and writes one where memcpy reads one'],
-    ['TIES 0.5, 3 models', ratio('TIES (3'), 15, 'two passes over the base and the models (the threshold window, then the merge), not split into rows here; against torch kthvalue: the streaming section'],
+    ['TIES 0.5, 3 models', ratio('TIES (3', (label) => !label.includes('bf16')), 15, `one pass over the base and the models, each chunk copied through a thread's kernel memory (the inputs' copies alone: ${x(staging)} on one thread), after a sample and before the deferred records' merge, both on one thread; against torch kthvalue: the streaming section`],
+    ['TIES 0.5, 3 models, bf16-valued (ties at the cut)', ratio('TIES (3 models, density 0.5) on bf16'), 15, "a window pass counting each model's keys at and above its sampled cut, then the merge pass, each split over the threads after a sample on one thread"],
     ['DARE linear', ratio('DARE linear (3 models)'), 5, `its keep masks' counter hash (two rounds per float and model): ${split('DARE keep masks')}; and its bytes: 4 vectors read and one written, 2.5× a memcpy's (off the shared memory, staging adds ${x(staging)})`],
     ['model stock', ratio('model stock (3'), 5, `its six ordered f64 sums: ${split("model stock's sums")}; then a weighted sum of 4 vectors (off the shared memory, staging adds ${x(staging)})`],
     ['SLERP', ratio('SLERP (2'), 5, `its three ordered f64 sums: ${split("SLERP's sums")}; then a weighted sum of 2 vectors (off the shared memory, staging adds its copies)`],

@@ -10,7 +10,10 @@
  * bits do not depend on the thread count or on who ran which chunk. A reduction's chunks write
  * their partial sums to slots of the control buffer by chunk index; the caller adds them in
  * chunk order (foldChunks' bits). A worker that has not
- * started yet simply claims nothing: the caller runs every chunk itself.
+ * started yet simply claims nothing: the caller runs every chunk itself. Kernels whose chunks
+ * leave more than sums (TIES' deferred records) write them to the side area after the
+ * partials: the caller grows the control buffer to fit before the call (ES2024's growable
+ * SharedArrayBuffer: every thread's length-tracking view follows), and reads them after.
  *
  * The claim counter carries the call's generation in its high bits, so a worker that woke
  * late for a finished call can never claim a chunk of the next one with the old arguments;
@@ -55,6 +58,10 @@ const NEXT_AREA = 15;
 const INT_SLOTS = 16;
 const PARTIALS_AT = 4 * INT_SLOTS + 8 * MAX_ARGS;
 const CONTROL_BYTES = PARTIALS_AT + 8 * PARTIAL_SLOTS;
+/** The side area (int32s the chunk kernels write by chunk and the caller reads: TIES' deferred records) follows, grown on demand. */
+const SIDE_AT = CONTROL_BYTES;
+/** The most int32s the side area grows to (address space reserved with the control buffer, pages committed as written). */
+export const SIDE_MAX_INTS = 1 << 26;
 const GEN_MASK = 0x7fff;
 const CHUNK_MASK = 0xffff;
 
@@ -76,6 +83,28 @@ function claimArea(control: SharedArrayBuffer): number | null {
   const index = Atomics.add(ints, NEXT_AREA, 1);
   const bytes = Atomics.load(ints, SCRATCH_BYTES) >>> 0;
   return (index + 1) * IN_PLACE_AREA_BYTES <= bytes ? (Atomics.load(ints, SCRATCH_AT) >>> 0) + index * IN_PLACE_AREA_BYTES : null;
+}
+
+/** ES2024's growable SharedArrayBuffer, where the engine has it. */
+interface GrowableSharedBuffer extends SharedArrayBuffer {
+  readonly growable?: boolean;
+  readonly maxByteLength?: number;
+  grow?(bytes: number): void;
+}
+
+/** The control buffer: growable for the side area where the engine allows, else fixed (no side area). */
+function controlBuffer(): GrowableSharedBuffer {
+  const Growable = SharedArrayBuffer as unknown as new (bytes: number, options?: { maxByteLength: number }) => GrowableSharedBuffer;
+  try {
+    return new Growable(CONTROL_BYTES, { maxByteLength: SIDE_AT + 4 * SIDE_MAX_INTS });
+  } catch {
+    return new SharedArrayBuffer(CONTROL_BYTES);
+  }
+}
+
+/** The side area as it stands (a length-tracking view: it follows the caller's growth). */
+function sideOf(control: SharedArrayBuffer): Int32Array {
+  return new Int32Array(control, SIDE_AT);
 }
 
 /** The reductions' partial sums, by chunk (chunked-call.ts partialSlot). */
@@ -180,7 +209,7 @@ export class KernelThreads implements ChunkPool {
     readonly memory: WebAssembly.Memory,
     /** Threads in all, the caller's included. */
     readonly threads: number,
-    private readonly control: SharedArrayBuffer,
+    private readonly control: GrowableSharedBuffer,
     table: Map<string, KernelFn>,
     spawn: KernelThreadSpawner,
   ) {
@@ -199,13 +228,13 @@ export class KernelThreads implements ChunkPool {
    */
   static open(memory: WebAssembly.Memory, threads: number, spawn: KernelThreadSpawner, scratch: ScratchArea | null = null): KernelThreads | null {
     if (threads < 2 || !(memory.buffer instanceof SharedArrayBuffer)) return null;
-    const control = new SharedArrayBuffer(CONTROL_BYTES);
+    const control = controlBuffer();
     if (scratch) {
       const { ints } = views(control);
       Atomics.store(ints, SCRATCH_AT, scratch.at | 0);
       Atomics.store(ints, SCRATCH_BYTES, scratch.bytes | 0);
     }
-    const table = threadedKernelTable(memory, partialsOf(control), claimArea(control));
+    const table = threadedKernelTable(memory, partialsOf(control), claimArea(control), sideOf(control));
     return table ? new KernelThreads(memory, threads, control, table, spawn) : null;
   }
 
@@ -278,6 +307,19 @@ export class KernelThreads implements ChunkPool {
     });
   }
 
+  /**
+   * The first `ints` int32s of the side area, grown to hold them (zeroed when new; what an
+   * earlier call wrote stays), or null where the control buffer cannot grow that far.
+   */
+  side(ints: number): Int32Array | null {
+    const bytes = SIDE_AT + 4 * ints;
+    if (this.control.byteLength < bytes) {
+      if (!this.control.growable || !this.control.grow || bytes > (this.control.maxByteLength ?? 0)) return null;
+      this.control.grow(bytes);
+    }
+    return new Int32Array(this.control, SIDE_AT, ints);
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -294,7 +336,7 @@ export class KernelThreads implements ChunkPool {
  * until the pool closes. Returns when it does.
  */
 export function kernelThreadLoop(memory: WebAssembly.Memory, control: SharedArrayBuffer): void {
-  const table = threadedKernelTable(memory, partialsOf(control), claimArea(control));
+  const table = threadedKernelTable(memory, partialsOf(control), claimArea(control), sideOf(control));
   if (!table) return; // the caller then runs every chunk itself
   const names = [...table.keys()];
   const v = views(control);

@@ -14,6 +14,8 @@ export interface ChunkPool {
   run(call: ChunkedCall): void;
   /** Runs a reduction of `slots` sums per chunk over every thread; the totals, folded in chunk order (foldChunks' bits). */
   reduce(call: ChunkedCall, slots: number): number[];
+  /** `ints` int32s every thread's chunk kernels can write by chunk (threaded-kernels.ts' side view), or null where there is no room. */
+  side(ints: number): Int32Array | null;
 }
 
 const pools = new WeakMap<ArrayBufferLike, ChunkPool>();

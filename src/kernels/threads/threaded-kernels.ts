@@ -5,7 +5,8 @@
  * one shared memory; a call names its kernel as `module.export`. Beside them, the staged
  * merges' chunk kernels (`staged.*`): in place on the shared memory where the thread has an
  * area of its scratch (staged-merges.in-place.ts), else through the thread's own staged
- * kernels, which copy each block (the same bits either way).
+ * kernels, which copy each block (the same bits either way); and the fast TIES' speculative
+ * merge pass (`ties.*`, ties-fast.threaded.ts), each thread through its own TIES kernel.
  */
 import { DE_STEP_SHARED_WASM_BASE64 } from '../de-step/de-step.shared.wasm.gen';
 import { LINEAR_COMBINE_SHARED_WASM_BASE64 } from '../linear-combine/linear-combine.shared.wasm.gen';
@@ -13,6 +14,8 @@ import { StagedMergesInPlace } from '../staged-merges/staged-merges.in-place';
 import { STAGED_MERGES_SHARED_WASM_BASE64 } from '../staged-merges/staged-merges.shared.wasm.gen';
 import { stagedMerges } from '../staged-merges/staged-merges.wasm';
 import { stagedChunkKernels } from '../staged-merges/staged-merges.threaded';
+import { tiesChunkKernels } from '../ties-fast/ties-fast.threaded';
+import { tiesFastWasm } from '../ties-fast/ties-fast.wasm';
 import { wasmKernelModule, type WasmKernelModule } from '../wasm-module';
 import type { KernelFn } from './chunked-call';
 
@@ -37,9 +40,10 @@ export function kernelModuleFor(memory: WebAssembly.Memory, name: SharedKernelNa
 /**
  * Every threaded kernel instantiated on `memory`, by `module.export`; null where one cannot
  * compile. Reductions write their chunks' partial sums to `partials` (the pool's). `area`: this
- * thread's bytes of the memory's scratch (IN_PLACE_AREA_BYTES), or null for none.
+ * thread's bytes of the memory's scratch (IN_PLACE_AREA_BYTES), or null for none. `side`: the
+ * pool's side area (a view that follows its growth), where TIES' chunks leave their records.
  */
-export function threadedKernelTable(memory: WebAssembly.Memory, partials: Float64Array, area: number | null = null): Map<string, KernelFn> | null {
+export function threadedKernelTable(memory: WebAssembly.Memory, partials: Float64Array, area: number | null = null, side: Int32Array = new Int32Array(0)): Map<string, KernelFn> | null {
   const table = new Map<string, KernelFn>();
   let staged: Record<string, (...args: number[]) => number> | null = null;
   for (const [name, handle] of Object.entries(SHARED_KERNEL_MODULES)) {
@@ -52,5 +56,6 @@ export function threadedKernelTable(memory: WebAssembly.Memory, partials: Float6
   const copying = stagedMerges();
   const runner = copying && staged && area !== null ? new StagedMergesInPlace(memory, staged, area, copying) : copying;
   for (const [name, fn] of stagedChunkKernels(memory, partials, runner)) table.set(name, fn);
+  for (const [name, fn] of tiesChunkKernels(memory, side, tiesFastWasm())) table.set(name, fn);
   return table;
 }

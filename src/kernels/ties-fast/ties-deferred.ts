@@ -11,6 +11,9 @@
  */
 import { narrow, type KeyWindow, type Step, type TiesCut, type WindowPass } from './ties-select';
 
+/** A float column's bits: copies through it keep every payload. */
+const bitsOf = (c: Float32Array) => new Int32Array(c.buffer, c.byteOffset, c.length);
+
 /** Growable columns: the element index, then each model's value, then the base's. */
 export class DeferredRecords {
   index = new Int32Array(0);
@@ -51,12 +54,39 @@ export class DeferredRecords {
     let real = count;
     while (real > 0 && heapI32[at + real - 1]! >= len) real--;
     if (this.count + real > this.capacity) return false;
-    if (this.count + real > this.index.length) this.grow(Math.max(2 * this.index.length, this.count + real, 1024));
+    this.ensure(this.count + real);
     const end = this.count + real;
     for (let r = 0; r < real; r++) this.index[this.count + r] = heapI32[at + r]! + start;
     this.columns.forEach((c, k) => c.set(heap.subarray(at + (k + 1) * columnFloats, at + (k + 1) * columnFloats + real), this.count));
     this.count = end;
     return true;
+  }
+
+  /** Room for `size` records, the ones held kept. */
+  private ensure(size: number): void {
+    if (size > this.index.length) this.grow(Math.max(2 * this.index.length, size, 1024));
+  }
+
+  /**
+   * Appends `count` records from columns of `ints`, `stride` apart from `at`: the indices
+   * (shifted by `shift`), then each model's values and the base's as f32 bits (writeColumns'
+   * layout). False once over capacity.
+   */
+  appendColumns(ints: Int32Array, at: number, stride: number, count: number, shift: number): boolean {
+    if (this.count + count > this.capacity) return false;
+    this.ensure(this.count + count);
+    const first = this.count;
+    this.index.set(ints.subarray(at, at + count), first);
+    for (let r = first; r < first + count; r++) this.index[r]! += shift;
+    this.columns.forEach((c, k) => bitsOf(c).set(ints.subarray(at + (k + 1) * stride, at + (k + 1) * stride + count), first));
+    this.count += count;
+    return true;
+  }
+
+  /** The records into columns of `ints`, `stride` apart from `at` (appendColumns reads them back). */
+  writeColumns(ints: Int32Array, at: number, stride: number): void {
+    ints.set(this.index.subarray(0, this.count), at);
+    this.columns.forEach((c, k) => ints.set(bitsOf(c).subarray(0, this.count), at + (k + 1) * stride));
   }
 
   /** The records as a tensor: each model's column and the base column, `count` long. */

@@ -6,6 +6,9 @@
  *     over τ_j = x_j − b_j (f32), key_j = bits(τ_j) & 0x7fffffff: returns how many keys are
  *     above hi and adds each key in [lo, hi] to hist[(key − lo) >> shift] (u32 bins).
  *
+ *   window_count(x, b, n, lo, hi, hist) → count: the same for a window of one bin, in
+ *     vectors (hist[0] gains the count in [lo, hi]).
+ *
  *   sample(x, b, n, keys, hist): stores the n keys of x − b at keys, counts each into hist[key >> 15].
  *
  *   merge_N(n4, vote, λ, normalize, speculative, params, xs, stride, b, out, records, list) → count
@@ -36,51 +39,88 @@
 
 const lanes = [0, 1, 2, 3];
 
+/** The keys of four elements at $i: bits(x − b) & 0x7fffffff, and of one. */
+const VECTOR_KEY = `(v128.and (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff)
+        (f32x4.sub (v128.load align=4 (i32.add (local.get $x) (local.get $i))) (v128.load align=4 (i32.add (local.get $b) (local.get $i)))))`;
+const SCALAR_KEY = `(i32.and (i32.const 0x7fffffff) (i32.reinterpret_f32
+        (f32.sub (f32.load align=4 (i32.add (local.get $x) (local.get $i))) (f32.load align=4 (i32.add (local.get $b) (local.get $i))))))`;
+
+/** A window pass's bounds as vectors, and the byte ends of its four-wide and one-wide loops. */
+const WINDOW_BOUNDS = `
+    (local.set $vlo (i32x4.splat (local.get $lo)))
+    (local.set $vhi (i32x4.splat (local.get $hi)))
+    (local.set $end4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))`;
+
+/** The sum of an i32x4 local's lanes. */
+const laneSum = (name: string) => `(i32.add (i32.add (i32x4.extract_lane 0 (local.get $${name})) (i32x4.extract_lane 1 (local.get $${name})))
+        (i32.add (i32x4.extract_lane 2 (local.get $${name})) (i32x4.extract_lane 3 (local.get $${name}))))`;
+
+/** A key's bin when lo ≤ key ≤ hi: hist[(key − lo) >> shift] += 1. */
+const COUNT_INTO_BIN = `
+            (local.set $at (i32.add (local.get $hist) (i32.shl (i32.shr_u (i32.sub (local.get $k) (local.get $lo)) (local.get $shift)) (i32.const 2))))
+            (i32.store (local.get $at) (i32.add (i32.load (local.get $at)) (i32.const 1)))`;
+
 /** The window handling of one lane of $key: count it into its bin when lo ≤ key ≤ hi. */
 function windowLane(lane: number): string {
   return `
         (local.set $k (i32x4.extract_lane ${lane} (local.get $key)))
         (if (i32.and (i32.ge_s (local.get $k) (local.get $lo)) (i32.le_s (local.get $k) (local.get $hi)))
-          (then
-            (local.set $at (i32.add (local.get $hist) (i32.shl (i32.shr_u (i32.sub (local.get $k) (local.get $lo)) (local.get $shift)) (i32.const 2))))
-            (i32.store (local.get $at) (i32.add (i32.load (local.get $at)) (i32.const 1)))))`;
+          (then${COUNT_INTO_BIN}))`;
 }
 
-function windowFunction(): string {
+/**
+ * A window pass's loops: four keys at a time ($key, with $gt above hi counted into $acc,
+ * then `inside4`), then one at a time ($k counted into $above, else `inside1` when ≥ lo).
+ */
+function windowLoops(inside4: string, inside1: string): string {
   return `
-  (func (export "window")
-    (param $x i32) (param $b i32) (param $n i32) (param $lo i32) (param $hi i32) (param $shift i32) (param $hist i32) (result i32)
-    (local $i i32) (local $end4 i32) (local $end i32) (local $k i32) (local $at i32) (local $above i32)
-    (local $key v128) (local $gt v128) (local $vlo v128) (local $vhi v128) (local $acc v128)
-    (local.set $vlo (i32x4.splat (local.get $lo)))
-    (local.set $vhi (i32x4.splat (local.get $hi)))
-    (local.set $end4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
-    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
     (block $done4 (loop $turn4
       (br_if $done4 (i32.ge_u (local.get $i) (local.get $end4)))
-      (local.set $key (v128.and (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff)
-        (f32x4.sub (v128.load align=4 (i32.add (local.get $x) (local.get $i))) (v128.load align=4 (i32.add (local.get $b) (local.get $i))))))
+      (local.set $key ${VECTOR_KEY})
       (local.set $gt (i32x4.gt_s (local.get $key) (local.get $vhi)))
-      (local.set $acc (i32x4.sub (local.get $acc) (local.get $gt)))
-      (if (v128.any_true (v128.andnot (i32x4.ge_s (local.get $key) (local.get $vlo)) (local.get $gt)))
-        (then${lanes.map(windowLane).join('')}))
+      (local.set $acc (i32x4.sub (local.get $acc) (local.get $gt)))${inside4}
       (local.set $i (i32.add (local.get $i) (i32.const 16)))
       (br $turn4)))
     (block $done1 (loop $turn1
       (br_if $done1 (i32.ge_u (local.get $i) (local.get $end)))
-      (local.set $k (i32.and (i32.const 0x7fffffff) (i32.reinterpret_f32
-        (f32.sub (f32.load align=4 (i32.add (local.get $x) (local.get $i))) (f32.load align=4 (i32.add (local.get $b) (local.get $i)))))))
+      (local.set $k ${SCALAR_KEY})
       (if (i32.gt_s (local.get $k) (local.get $hi))
         (then (local.set $above (i32.add (local.get $above) (i32.const 1))))
         (else (if (i32.ge_s (local.get $k) (local.get $lo))
-          (then
-            (local.set $at (i32.add (local.get $hist) (i32.shl (i32.shr_u (i32.sub (local.get $k) (local.get $lo)) (local.get $shift)) (i32.const 2))))
-            (i32.store (local.get $at) (i32.add (i32.load (local.get $at)) (i32.const 1)))))))
+          (then${inside1}))))
       (local.set $i (i32.add (local.get $i) (i32.const 4)))
-      (br $turn1)))
+      (br $turn1)))`;
+}
+
+function windowFunction(): string {
+  const inside4 = `
+      (if (v128.any_true (v128.andnot (i32x4.ge_s (local.get $key) (local.get $vlo)) (local.get $gt)))
+        (then${lanes.map(windowLane).join('')}))`;
+  return `
+  (func (export "window")
+    (param $x i32) (param $b i32) (param $n i32) (param $lo i32) (param $hi i32) (param $shift i32) (param $hist i32) (result i32)
+    (local $i i32) (local $end4 i32) (local $end i32) (local $k i32) (local $at i32) (local $above i32)
+    (local $key v128) (local $gt v128) (local $vlo v128) (local $vhi v128) (local $acc v128)${WINDOW_BOUNDS}${windowLoops(inside4, COUNT_INTO_BIN)}
     (i32.add (local.get $above)
-      (i32.add (i32.add (i32x4.extract_lane 0 (local.get $acc)) (i32x4.extract_lane 1 (local.get $acc)))
-        (i32.add (i32x4.extract_lane 2 (local.get $acc)) (i32x4.extract_lane 3 (local.get $acc))))))`;
+      ${laneSum('acc')}))`;
+}
+
+/**
+ * window_count: the window pass for a window of one bin (a single key, or a window whose
+ * shift puts it in one bin: the cut's key when many tie there), counted in vectors: returns
+ * how many keys are above hi and adds the count in [lo, hi] to hist[0].
+ */
+function windowCountFunction(): string {
+  const inside4 = `
+      (local.set $in (i32x4.sub (local.get $in) (v128.andnot (i32x4.ge_s (local.get $key) (local.get $vlo)) (local.get $gt))))`;
+  return `
+  (func (export "window_count")
+    (param $x i32) (param $b i32) (param $n i32) (param $lo i32) (param $hi i32) (param $hist i32) (result i32)
+    (local $i i32) (local $end4 i32) (local $end i32) (local $k i32) (local $above i32) (local $inside i32)
+    (local $key v128) (local $gt v128) (local $vlo v128) (local $vhi v128) (local $acc v128) (local $in v128)${WINDOW_BOUNDS}${windowLoops(inside4, ' (local.set $inside (i32.add (local.get $inside) (i32.const 1)))')}
+    (i32.store (local.get $hist) (i32.add (i32.load (local.get $hist)) (i32.add (local.get $inside) ${laneSum('in')})))
+    (i32.add (local.get $above) ${laneSum('acc')}))`;
 }
 
 /** The sample of ties-select.ts: keys of x − b stored at `keys`, each counted into hist[key >> 15]. */
@@ -95,15 +135,13 @@ function sampleFunction(): string {
     (local.set $end (i32.shl (local.get $n) (i32.const 2)))
     (block $done4 (loop $turn4
       (br_if $done4 (i32.ge_u (local.get $i) (local.get $end4)))
-      (local.set $key (v128.and (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff)
-        (f32x4.sub (v128.load align=4 (i32.add (local.get $x) (local.get $i))) (v128.load align=4 (i32.add (local.get $b) (local.get $i))))))
+      (local.set $key ${VECTOR_KEY})
       (v128.store align=4 (i32.add (local.get $keys) (local.get $i)) (local.get $key))${lanes.map((l) => count(`(i32x4.extract_lane ${l} (local.get $key))`)).join('')}
       (local.set $i (i32.add (local.get $i) (i32.const 16)))
       (br $turn4)))
     (block $done1 (loop $turn1
       (br_if $done1 (i32.ge_u (local.get $i) (local.get $end)))
-      (local.set $k (i32.and (i32.const 0x7fffffff) (i32.reinterpret_f32
-        (f32.sub (f32.load align=4 (i32.add (local.get $x) (local.get $i))) (f32.load align=4 (i32.add (local.get $b) (local.get $i)))))))
+      (local.set $k ${SCALAR_KEY})
       (i32.store (i32.add (local.get $keys) (local.get $i)) (local.get $k))${count('(local.get $k)')}
       (local.set $i (i32.add (local.get $i) (i32.const 4)))
       (br $turn1))))`;
@@ -369,6 +407,6 @@ function mergeFunction(count: number): string {
 export function tiesFastWat(): string {
   return `
 (module
-  (import "env" "memory" (memory 0))${windowFunction()}${sampleFunction()}${range(TIES_WASM_MAX_MODELS).map((m) => mergeFunction(m + 1)).join('')})
+  (import "env" "memory" (memory 0))${windowFunction()}${windowCountFunction()}${sampleFunction()}${range(TIES_WASM_MAX_MODELS).map((m) => mergeFunction(m + 1)).join('')})
 `;
 }
